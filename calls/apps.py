@@ -1,0 +1,6 @@
+"""Call legs."""
+from django.apps import AppConfig
+
+
+class CallsConfig(AppConfig):
+    name = "calls"

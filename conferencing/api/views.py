@@ -1,0 +1,75 @@
+"""/api/v1/conferences/: read the live state, create from a call leg, and issue actions (202 + command)."""
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action as route
+
+from conferencing.actions import CONFERENCE_ACTIONS, CreateParams
+from conferencing.api.serializers import ConferenceDetailSerializer, ConferenceSerializer, ParticipantSerializer
+from conferencing.models import Conference
+from conferencing.selectors import ConferenceFilter, conference_queryset
+from portal.commands import actions
+from portal.commands.api import CommandSerializer, command_accepted
+
+ACTION_NAMES = sorted(a.short_name for a in CONFERENCE_ACTIONS if a.target_kind == "conference")
+
+
+class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Conferences, active first. Actions are POSTed to /conferences/{id}/actions/{action}/."""
+
+    lookup_field = "conference_id"
+    lookup_url_kwarg = "id"
+    lookup_value_regex = "[^/]+"
+    filterset_class = ConferenceFilter
+
+    def get_queryset(self):
+        queryset = conference_queryset()
+        if self.action in ("retrieve", "participants"):
+            queryset = queryset.prefetch_related("participants")
+        return queryset
+
+    def get_serializer_class(self):
+        return ConferenceDetailSerializer if self.action == "retrieve" else ConferenceSerializer
+
+    @extend_schema(request=CreateParams, responses={202: CommandSerializer})
+    def create(self, request, *args, **kwargs):
+        """Create a conference from a call leg (202: the command that will do it)."""
+        return command_accepted(
+            request, action_name="conference.create", target=str(request.data.get("call_control_id", "")),
+            params=request.data,
+        )
+
+    @extend_schema(responses=ParticipantSerializer(many=True))
+    @route(detail=True, methods=["get"])
+    def participants(self, request, id=None):
+        conference = self.get_object()
+        page = self.paginate_queryset(conference.participants.all())
+        return self.get_paginated_response(ParticipantSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("action_name", str, OpenApiParameter.PATH, enum=ACTION_NAMES)],
+        request=None,
+        responses={202: CommandSerializer},
+        description="Issue a conference command; the body is Telnyx's parameters for that action (see endpoints.md).",
+    )
+    @route(detail=True, methods=["post"], url_path=r"actions/(?P<action_name>[a-z_]+)")
+    def actions(self, request, id=None, action_name=None):
+        declared = actions.get(f"conference.{action_name}")
+        if declared is None or declared.target_kind != "conference":
+            raise Http404(f"Unknown conference action {action_name!r}.")
+        conference = self.get_object()
+        return command_accepted(
+            request, action_name=declared.name, target=conference.conference_id, params=request.data
+        )
+
+    def get_permissions(self):
+        from portal.permissions import ModelPermissions
+
+        # Writes are commands: their own permission is checked by the command service.
+        if self.request.method == "POST":
+            from rest_framework.permissions import IsAuthenticated
+
+            return [IsAuthenticated()]
+        return [ModelPermissions()]
+
+    queryset = Conference.objects.none()

@@ -1,0 +1,107 @@
+"""The 14 conference webhooks → conference and participant state."""
+from conferencing import services
+from webhooks.payloads import text
+
+
+def _ids(event):
+    p = event.payload
+    return text(p, "conference_id"), text(p, "call_control_id")
+
+
+def on_created(event):
+    p = event.payload
+    services.conference_started(
+        conference_id=text(p, "conference_id"), occurred_at=event.occurred_at, connection_id=text(p, "connection_id")
+    )
+
+
+def on_ended(event):
+    services.conference_ended(
+        conference_id=text(event.payload, "conference_id"), occurred_at=event.occurred_at,
+        reason=text(event.payload, "reason", 64),
+    )
+
+
+def on_floor_changed(event):
+    conference_id, call_control_id = _ids(event)
+    services.floor_changed(conference_id=conference_id, call_control_id=call_control_id, occurred_at=event.occurred_at)
+
+
+def on_participant_joined(event):
+    conference_id, call_control_id = _ids(event)
+    services.participant_joined(
+        conference_id=conference_id, call_control_id=call_control_id, occurred_at=event.occurred_at,
+        call_leg_id=text(event.payload, "call_leg_id"), call_session_id=text(event.payload, "call_session_id"),
+    )
+
+
+def on_participant_left(event):
+    conference_id, call_control_id = _ids(event)
+    services.participant_left(
+        conference_id=conference_id, call_control_id=call_control_id, occurred_at=event.occurred_at,
+        call_leg_id=text(event.payload, "call_leg_id"), call_session_id=text(event.payload, "call_session_id"),
+    )
+
+
+def _media_name(payload) -> str:
+    return text(payload, "media_name", 500) or text(payload, "media_url", 500) or "audio"
+
+
+def on_participant_playback(started):
+    def handler(event):
+        conference_id, call_control_id = _ids(event)
+        services.participant_media(
+            conference_id=conference_id, call_control_id=call_control_id,
+            playing_media=_media_name(event.payload) if started else "",
+        )
+
+    return handler
+
+
+def on_participant_speak(started):
+    def handler(event):
+        conference_id, call_control_id = _ids(event)
+        services.participant_media(conference_id=conference_id, call_control_id=call_control_id, speaking_tts=started)
+
+    return handler
+
+
+def on_playback(started):
+    def handler(event):
+        services.conference_media(
+            conference_id=text(event.payload, "conference_id"),
+            playing_media=_media_name(event.payload) if started else "",
+        )
+
+    return handler
+
+
+def on_speak(started):
+    def handler(event):
+        services.conference_media(conference_id=text(event.payload, "conference_id"), speaking=started)
+
+    return handler
+
+
+def on_recording_saved(event):
+    services.recording_saved(
+        conference_id=text(event.payload, "conference_id"), payload=event.payload, occurred_at=event.occurred_at
+    )
+
+
+HANDLERS = {
+    "conference.created": on_created,
+    "conference.ended": on_ended,
+    "conference.floor.changed": on_floor_changed,
+    "conference.participant.joined": on_participant_joined,
+    "conference.participant.left": on_participant_left,
+    "conference.participant.playback.started": on_participant_playback(True),
+    "conference.participant.playback.ended": on_participant_playback(False),
+    "conference.participant.speak.started": on_participant_speak(True),
+    "conference.participant.speak.ended": on_participant_speak(False),
+    "conference.playback.started": on_playback(True),
+    "conference.playback.ended": on_playback(False),
+    "conference.speak.started": on_speak(True),
+    "conference.speak.ended": on_speak(False),
+    "conference.recording.saved": on_recording_saved,
+}

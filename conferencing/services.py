@@ -1,0 +1,277 @@
+"""Every write to conferences and participants: from webhooks, command outcomes and sync."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from conferencing.models import Conference, Participant
+from portal import live
+from webhooks.ordering import apply_if_newer, is_stale
+
+PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
+
+
+def conference_get_or_create(*, conference_id: str, **facts) -> Conference:
+    """The conference row for a Telnyx id, created on first sight; blank facts are filled in."""
+    conference, created = Conference.objects.get_or_create(conference_id=conference_id, defaults=_clean(facts))
+    if not created:
+        missing = {k: v for k, v in _clean(facts).items() if not getattr(conference, k)}
+        if missing:
+            Conference.objects.filter(pk=conference.pk).update(**missing)
+            for k, v in missing.items():
+                setattr(conference, k, v)
+    return conference
+
+
+def _clean(facts: dict) -> dict:
+    return {k: v for k, v in facts.items() if v not in (None, "")}
+
+
+def conference_started(*, conference_id: str, occurred_at: datetime | None, connection_id: str = "", name: str = "") -> Conference:
+    """conference.created: in progress, unless a newer event already ended it."""
+    conference = conference_get_or_create(
+        conference_id=conference_id, created_at=occurred_at, connection_id=connection_id, name=name
+    )
+    if conference.status != Conference.Status.COMPLETED:
+        apply_if_newer(conference, occurred_at, {"status": Conference.Status.IN_PROGRESS})
+    publish_conference(conference)
+    return conference
+
+
+def conference_ended(*, conference_id: str, occurred_at: datetime | None, reason: str = "") -> Conference:
+    """conference.ended: completed, everyone still present has left; credits who ended it."""
+    from portal.models import Command
+
+    conference = conference_get_or_create(conference_id=conference_id)
+    ender = (
+        Command.objects.filter(action="conference.end", target=conference_id, status=Command.Status.SUCCEEDED)
+        .order_by("-finished_at")
+        .values_list("requested_by", flat=True)
+        .first()
+    )
+    # Ended is final: it applies whatever order events arrive in.
+    conference.status = Conference.Status.COMPLETED
+    conference.ended_at = conference.ended_at or occurred_at or timezone.now()
+    conference.end_reason = reason or conference.end_reason
+    conference.ended_by_id = conference.ended_by_id or ender
+    conference.recording_state = Conference.RecordingState.IDLE
+    conference.speaking = False
+    conference.playing_media = ""
+    if occurred_at and (conference.last_event_at is None or occurred_at > conference.last_event_at):
+        conference.last_event_at = occurred_at
+    conference.save()
+    conference.participants.filter(status__in=PRESENT).update(
+        status=Participant.Status.LEFT, left_at=conference.ended_at, speaking=False
+    )
+    publish_conference(conference)
+    return conference
+
+
+def participant_joined(
+    *, conference_id: str, call_control_id: str, occurred_at: datetime | None, call_leg_id: str = "",
+    call_session_id: str = "",
+) -> Participant:
+    """conference.participant.joined, ignored if a newer leave is already applied."""
+    conference = conference_get_or_create(conference_id=conference_id)
+    if conference.status == Conference.Status.INIT:
+        apply_if_newer(conference, occurred_at, {"status": Conference.Status.IN_PROGRESS})
+    participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
+    _fill(participant, call_leg_id=call_leg_id, call_session_id=call_session_id, joined_at=occurred_at)
+    apply_if_newer(participant, occurred_at, {"status": Participant.Status.JOINED})
+    publish_conference(conference)
+    return participant
+
+
+def participant_left(
+    *, conference_id: str, call_control_id: str, occurred_at: datetime | None, call_leg_id: str = "",
+    call_session_id: str = "",
+) -> Participant:
+    """conference.participant.left, even if its join has not arrived yet."""
+    conference = conference_get_or_create(conference_id=conference_id)
+    participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
+    _fill(participant, call_leg_id=call_leg_id, call_session_id=call_session_id)
+    apply_if_newer(participant, occurred_at, {"status": Participant.Status.LEFT, "left_at": occurred_at, "speaking": False})
+    publish_conference(conference)
+    return participant
+
+
+def _fill(participant: Participant, **facts) -> None:
+    missing = {k: v for k, v in _clean(facts).items() if not getattr(participant, k)}
+    if missing:
+        for k, v in missing.items():
+            setattr(participant, k, v)
+        participant.save(update_fields=list(missing))
+
+
+def floor_changed(*, conference_id: str, call_control_id: str, occurred_at: datetime | None) -> Conference:
+    """Who speaks now; an older floor change never overrides a newer one."""
+    conference = conference_get_or_create(conference_id=conference_id)
+    if is_stale(conference, occurred_at, "floor_changed_at"):
+        return conference
+    with transaction.atomic():
+        conference.participants.exclude(call_control_id=call_control_id).update(speaking=False)
+        conference.participants.filter(call_control_id=call_control_id, status__in=PRESENT).update(speaking=True)
+        Conference.objects.filter(pk=conference.pk).update(floor_changed_at=occurred_at)
+    publish_conference(conference)
+    return conference
+
+
+def conference_media(*, conference_id: str, playing_media: str | None = None, speaking: bool | None = None) -> Conference:
+    """Conference-wide playback / speak started or ended."""
+    conference = conference_get_or_create(conference_id=conference_id)
+    changes = {}
+    if playing_media is not None:
+        changes["playing_media"] = playing_media[:500]
+    if speaking is not None:
+        changes["speaking"] = speaking
+    Conference.objects.filter(pk=conference.pk).update(**changes)
+    publish_conference(conference)
+    return conference
+
+
+def participant_media(
+    *, conference_id: str, call_control_id: str, playing_media: str | None = None, speaking_tts: bool | None = None
+) -> None:
+    """Playback / speak to one participant started or ended."""
+    conference = conference_get_or_create(conference_id=conference_id)
+    changes = {}
+    if playing_media is not None:
+        changes["playing_media"] = playing_media[:500]
+    if speaking_tts is not None:
+        changes["speaking_tts"] = speaking_tts
+    Participant.objects.filter(conference=conference, call_control_id=call_control_id).update(**changes)
+    publish_conference(conference)
+
+
+def recording_saved(*, conference_id: str, payload: dict, occurred_at: datetime | None) -> None:
+    """conference.recording.saved: recording state back to idle, and the recording listed."""
+    from recordings.services import recording_save
+    from webhooks.payloads import text, when
+
+    conference = conference_get_or_create(conference_id=conference_id)
+    recording_id = text(payload, "recording_id")
+    if not conference.active_recording_id or conference.active_recording_id == recording_id:
+        Conference.objects.filter(pk=conference.pk).update(
+            recording_state=Conference.RecordingState.IDLE, active_recording_id=""
+        )
+    urls = payload.get("recording_urls")
+    public = payload.get("public_recording_urls")
+    recording_save(
+        recording_id=recording_id or f"{conference_id}:{occurred_at.isoformat() if occurred_at else ''}",
+        call_control_id=text(payload, "call_control_id"), call_session_id=text(payload, "call_session_id"),
+        conference_id=conference_id, format=text(payload, "format", 8), channels=text(payload, "channels", 8),
+        started_at=when(payload.get("recording_started_at")), ended_at=when(payload.get("recording_ended_at")),
+        recording_urls=urls if isinstance(urls, dict) else {}, public_recording_urls=public if isinstance(public, dict) else {},
+    )
+    publish_conference(conference)
+
+
+def participants_set(*, conference: Conference, call_control_ids: list[str] | None, **changes) -> int:
+    """Apply a command's effect (mute, hold...) to the chosen participants, or to everyone present."""
+    participants = conference.participants.filter(status__in=PRESENT)
+    if call_control_ids:
+        participants = participants.filter(call_control_id__in=call_control_ids)
+    count = participants.update(**changes)
+    publish_conference(conference)
+    return count
+
+
+def conference_set(*, conference: Conference, **changes) -> None:
+    """Apply a command's effect to the conference row (recording state...)."""
+    Conference.objects.filter(pk=conference.pk).update(**changes)
+    publish_conference(conference)
+
+
+def participant_expect(*, conference: Conference, call_control_id: str, **settings_) -> Participant:
+    """A join command succeeded: show the leg as joining with its options until Telnyx confirms."""
+    participant, created = Participant.objects.get_or_create(
+        conference=conference, call_control_id=call_control_id, defaults=settings_
+    )
+    if not created:
+        if participant.status == Participant.Status.LEFT:
+            settings_["status"] = Participant.Status.JOINING
+            settings_["left_at"] = None
+        Participant.objects.filter(pk=participant.pk).update(**settings_)
+    publish_conference(conference)
+    return participant
+
+
+def publish_conference(conference: Conference) -> None:
+    """After commit: the conference's page, the conferences list, the admin and the dashboard."""
+    from conferencing.selectors import conference_list, conference_with_roster
+
+    conference_id = conference.conference_id
+
+    def build():
+        messages = []
+        group = f"conference.{conference_id}"
+        if live.GROUP_NAME.match(group) and conference_with_roster(conference_id) is not None:
+            # Controls differ by permission, so each open page fetches its own rendering of the roster.
+            messages.append((group, render_to_string("conferencing/_refresh.html", {"conference": conference})))
+        messages.append(("conferences", render_to_string("conferencing/_conference_table.html", {"conferences": conference_list(), "oob": True})))
+        return messages
+
+    live.publish_rendered_once(f"conference:{conference_id}", build)
+    live.publish_admin_changed("conferencing", "conference")
+    live.publish_admin_changed("conferencing", "participant")
+    live.publish_dashboard()
+
+
+def conference_sync(*, telnyx_conferences: list[dict], participants_by_conference: dict[str, list[dict]], closed: dict[str, dict]) -> dict:
+    """Bring local state in line with what Telnyx lists: create, correct and close.
+
+    `telnyx_conferences` are Telnyx's active conferences, `participants_by_conference` their participants,
+    `closed` the locally active ones Telnyx no longer lists as active (their retrieved record, or {} if gone).
+    """
+    from webhooks.payloads import when
+
+    now = timezone.now()
+    counts = {"created": 0, "updated": 0, "closed": 0}
+    for data in telnyx_conferences:
+        conference, created = Conference.objects.get_or_create(conference_id=data["id"])
+        counts["created" if created else "updated"] += 1
+        conference.name = data.get("name") or conference.name
+        conference.region = data.get("region") or conference.region
+        conference.connection_id = data.get("connection_id") or conference.connection_id
+        conference.created_at = conference.created_at or when(data.get("created_at"))
+        conference.expires_at = when(data.get("expires_at")) or conference.expires_at
+        if data.get("status") in (Conference.Status.INIT, Conference.Status.IN_PROGRESS):
+            conference.status = data["status"]
+        conference.synced_at = now
+        conference.save()
+        _sync_participants(conference, participants_by_conference.get(conference.conference_id, []), now)
+        publish_conference(conference)
+    for conference_id, data in closed.items():
+        conference_ended(
+            conference_id=conference_id, occurred_at=when(data.get("updated_at")) or now,
+            reason=data.get("end_reason") or ("not found at sync" if not data else ""),
+        )
+        counts["closed"] += 1
+    return counts
+
+
+def _sync_participants(conference: Conference, listed: list[dict], now) -> None:
+    from webhooks.payloads import when
+
+    seen = set()
+    for data in listed:
+        call_control_id = data.get("call_control_id")
+        if not call_control_id:
+            continue
+        seen.add(call_control_id)
+        participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
+        participant.call_leg_id = data.get("call_leg_id") or participant.call_leg_id
+        participant.status = data.get("status") or participant.status
+        for flag in ("muted", "on_hold", "end_conference_on_exit", "soft_end_conference_on_exit"):
+            if isinstance(data.get(flag), bool):
+                setattr(participant, flag, data[flag])
+        if isinstance(data.get("whisper_call_control_ids"), list):
+            participant.whisper_call_control_ids = data["whisper_call_control_ids"]
+        participant.joined_at = participant.joined_at or when(data.get("created_at"))
+        participant.save()
+    conference.participants.filter(status__in=PRESENT).exclude(call_control_id__in=seen).update(
+        status=Participant.Status.LEFT, left_at=now, speaking=False
+    )

@@ -1,0 +1,4 @@
+"""The Telnyx operations portal project."""
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,101 @@
+"""Shared admin behaviour: read-only audit models and live changelists."""
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by services: the admin may look and run actions, never edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LiveChangeListMixin:
+    """Subscribes the changelist to admin.<app>.<model> so changes show without a reload."""
+
+    change_list_template = "admin/live_change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        opts = self.model._meta
+        extra_context = {**(extra_context or {}), "live_groups": [f"admin.{opts.app_label}.{opts.model_name}"]}
+        return super().changelist_view(request, extra_context)
+
+
+def command_action(action_name: str, description: str, plan):
+    """An admin bulk action that issues `action_name` through the command bus.
+
+    `plan(obj)` returns the (target, params) pairs to issue for one selected row; the service checks
+    permission and parameters exactly as for pages and the API.
+    """
+    from django.contrib import messages
+    from django.core.exceptions import PermissionDenied
+    from rest_framework.exceptions import ValidationError
+
+    from portal.commands import services
+    from portal.models import Command
+
+    def admin_action(modeladmin, request, queryset):
+        from django.contrib.admin import helpers
+        from django.template.response import TemplateResponse
+
+        from portal.commands import actions as declared
+
+        action = declared.get(action_name)
+        if action and action.destructive and not request.POST.get("confirmed"):
+            return TemplateResponse(
+                request,
+                "admin/confirm_command.html",
+                {
+                    **modeladmin.admin_site.each_context(request),
+                    "title": f"{description}: are you sure?",
+                    "description": description,
+                    "objects": queryset,
+                    "action_name": admin_action.__name__,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "opts": modeladmin.model._meta,
+                },
+            )
+        issued, problems = 0, []
+        for obj in queryset:
+            for target, params in plan(obj):
+                try:
+                    services.command_issue(
+                        action_name=action_name, target=target, params=params, user=request.user, door=Command.Door.ADMIN
+                    )
+                    issued += 1
+                except PermissionDenied as exc:
+                    modeladmin.message_user(request, str(exc), messages.ERROR)
+                    return
+                except ValidationError as exc:
+                    problems.append(f"{obj}: {exc.detail}")
+        if issued:
+            modeladmin.message_user(request, f"{description}: queued {issued} command(s).", messages.SUCCESS)
+        if problems:
+            modeladmin.message_user(request, "Not queued: " + "; ".join(problems), messages.WARNING)
+        if not issued and not problems:
+            modeladmin.message_user(request, f"{description}: nothing to do for the selected rows.", messages.INFO)
+
+    admin_action.short_description = description
+    admin_action.__name__ = "issue_" + action_name.replace(".", "_")
+    admin_action.command_action_name = action_name
+    return admin_action
+
+
+class CommandActionsMixin:
+    """Offers a command action only to users who hold its permission."""
+
+    def get_actions(self, request):
+        from portal.commands import actions as declared
+
+        available = super().get_actions(request)
+        for name, (func, _, _) in list(available.items()):
+            action_name = getattr(func, "command_action_name", None)
+            if action_name:
+                action = declared.get(action_name)
+                if action is None or not request.user.has_perm(action.permission):
+                    del available[name]
+        return available

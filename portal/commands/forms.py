@@ -1,0 +1,76 @@
+"""Page forms derived from action declarations: describe fields, read posted values, issue."""
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import PermissionDenied
+from rest_framework import serializers
+
+from portal.commands import actions, services
+from portal.models import Command
+
+
+def field_specs(action: actions.Action, hidden: dict | None = None) -> list[dict]:
+    """What a template needs to draw each parameter of `action` as a form field."""
+    specs = []
+    for name, field in action.params().fields.items():
+        if hidden and name in hidden:
+            continue
+        kind = "text"
+        choices = None
+        if isinstance(field, serializers.BooleanField):
+            kind = "checkbox"
+        elif isinstance(field, serializers.ChoiceField):
+            kind, choices = "select", list(field.choices)
+        elif isinstance(field, serializers.IntegerField):
+            kind = "number"
+        elif isinstance(field, serializers.ListField):
+            kind = "list"
+        elif isinstance(field, serializers.DictField):
+            continue  # structured settings are for the API
+        elif isinstance(field, serializers.CharField) and (field.max_length or 0) > 500:
+            kind = "textarea"
+        initial = field.initial if field.initial not in (None, serializers.empty) else ""
+        specs.append(
+            {
+                "name": name, "label": name.replace("_", " ").capitalize(), "kind": kind, "choices": choices,
+                "required": field.required, "help_text": field.help_text or "", "initial": initial,
+            }
+        )
+    return specs
+
+
+def params_from_post(action: actions.Action, post) -> dict:
+    """Turn posted form values into the shape the action's serializer validates."""
+    params = {}
+    for name, field in action.params().fields.items():
+        if isinstance(field, serializers.BooleanField):
+            if post.get(name) in ("on", "true", "1"):
+                params[name] = True
+            elif post.get(name) in ("false", "0"):
+                params[name] = False
+        elif isinstance(field, serializers.ListField):
+            values = [v for raw in post.getlist(name) for v in re.split(r"[\s,]+", raw) if v]
+            if values:
+                params[name] = values
+        elif post.get(name, "") != "":
+            params[name] = post.get(name)
+    return params
+
+
+def issue_from_post(request, action_name: str, target: str, door: str = Command.Door.PAGE):
+    """Issue an action from a posted form: (command, None) or (None, {field: [messages]})."""
+    action = actions.get(action_name)
+    if action is None:
+        return None, {"__all__": [f"Unknown action {action_name}."]}
+    try:
+        command = services.command_issue(
+            action_name=action_name, target=target, params=params_from_post(action, request.POST),
+            user=request.user, door=door,
+        )
+    except serializers.ValidationError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"__all__": exc.detail}
+        return None, {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
+    except PermissionDenied as exc:
+        return None, {"__all__": [str(exc)]}
+    return command, None

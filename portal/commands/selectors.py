@@ -1,0 +1,27 @@
+"""Reads of commands for the Commands page and the API."""
+import django_filters
+from django.contrib.auth import get_user_model
+
+from portal.models import Command
+
+
+def command_queryset():
+    return Command.objects.select_related("requested_by")
+
+
+class CommandFilter(django_filters.FilterSet):
+    """Filters shared by the Commands page and GET /api/v1/commands/."""
+
+    status = django_filters.ChoiceFilter(choices=Command.Status.choices)
+    action = django_filters.CharFilter(lookup_expr="startswith", label="Action")
+    target = django_filters.CharFilter(label="Target")
+    user = django_filters.ModelChoiceFilter(
+        field_name="requested_by", queryset=get_user_model().objects.order_by("username"), label="User"
+    )
+    door = django_filters.ChoiceFilter(choices=Command.Door.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="Since")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte", label="Until")
+
+    class Meta:
+        model = Command
+        fields = ["status", "action", "target", "user", "door", "since", "until"]

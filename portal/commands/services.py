@@ -1,0 +1,228 @@
+"""Every write to commands: issue, execute an attempt, retry, sweep."""
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from portal import gateway, live
+from portal.commands import actions
+from portal.models import Command
+
+log = logging.getLogger(__name__)
+
+
+class UnknownAction(ValueError):
+    """No action is declared under that name."""
+
+
+@dataclass
+class Outcome:
+    """What one attempt led to: the command, and the delay before the next attempt if any."""
+
+    command: Command | None
+    retry_in: float | None = None
+
+
+def ensure_permission(user, action: actions.Action, params: dict | None = None) -> None:
+    """The one permission check shared by pages, admin and API."""
+    if user is None:
+        return  # the system itself (sync, sweepers)
+    for permission in action.permissions_for(params or {}):
+        if not user.has_perm(permission):
+            raise PermissionDenied(f"You do not have permission to {action.label.lower()}.")
+
+
+def command_issue(
+    *,
+    action_name: str,
+    target: str,
+    params: dict,
+    user,
+    door: str,
+    command_id: uuid.UUID | None = None,
+    retry_of: Command | None = None,
+) -> Command:
+    """Check permission, validate, record the command and queue it after commit; nothing is sent here."""
+    action = actions.get(action_name)
+    if action is None:
+        raise UnknownAction(f"Unknown action {action_name!r}.")
+    ensure_permission(user, action)
+    clean = action.validate(params)
+    ensure_permission(user, action, clean)
+    with transaction.atomic():
+        command = Command.objects.create(
+            action=action.name,
+            target=target or "",
+            params=clean,
+            command_id=command_id or uuid.uuid4(),
+            requested_by=user if user is not None and user.is_authenticated else None,
+            door=door,
+            retry_of=retry_of,
+        )
+        transaction.on_commit(lambda: queue_command(command.pk))
+        _publish(command)
+    return command
+
+
+def queue_command(command_pk: int, countdown: float | None = None) -> None:
+    """Hand a command to a worker; if the broker is down the stuck-command sweeper re-queues it."""
+    from portal.commands.tasks import execute_command
+
+    try:
+        execute_command.apply_async((command_pk,), countdown=countdown)
+    except Exception:  # noqa: BLE001 - any broker failure; the row stays queued and is swept
+        log.warning("could not queue command %s; the sweeper will pick it up", command_pk, exc_info=True)
+
+
+def _request_kwargs(command: Command, action: actions.Action) -> dict:
+    kwargs = dict(command.params)
+    if action.target_param:
+        kwargs[action.target_param] = command.target
+    if action.accepts_command_id:
+        kwargs["command_id"] = str(command.command_id)
+    return kwargs
+
+
+def backoff_seconds(attempts: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter, never shorter than Telnyx's Retry-After."""
+    base = min(60.0, 2.0 ** max(0, attempts - 1))
+    delay = base + random.uniform(0, base / 2)
+    return max(delay, retry_after) if retry_after is not None else delay
+
+
+def _should_retry(action: actions.Action, error: gateway.GatewayError) -> bool:
+    if not error.retryable:
+        return False
+    if error.kind == "connect" or error.status_code == 429:
+        return True  # Telnyx never acted on it
+    return action.retry_safe  # timeout or 5xx: outcome unknown
+
+
+def command_execute(*, command_pk: int) -> Outcome:
+    """Send one attempt to Telnyx; record success, schedule a retry, or fail with Telnyx's words."""
+    claimed = Command.objects.filter(pk=command_pk, status=Command.Status.QUEUED).update(
+        status=Command.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return Outcome(None)  # finished already, or another worker holds it
+    command = Command.objects.get(pk=command_pk)
+    _publish(command)
+    action = actions.get(command.action)
+    if action is None:
+        return Outcome(_finish_failed(command, None, "Unknown action", f"{command.action} is no longer declared."))
+    try:
+        response = gateway.call(action.sdk, **_request_kwargs(command, action))
+    except gateway.GatewayError as error:
+        return _after_error(command, action, error)
+    with transaction.atomic():
+        command.status = Command.Status.SUCCEEDED
+        command.response = response if isinstance(response, dict | list) or response is None else {"value": str(response)}
+        command.error_status, command.error_title, command.error_detail = None, "", ""
+        command.finished_at = timezone.now()
+        command.save(update_fields=["status", "response", "error_status", "error_title", "error_detail", "finished_at"])
+        if action.on_success:
+            action.on_success(command, response)
+        _publish(command)
+    return Outcome(command)
+
+
+def _after_error(command: Command, action: actions.Action, error: gateway.GatewayError) -> Outcome:
+    delay = backoff_seconds(command.attempts, error.retry_after)
+    elapsed = (timezone.now() - command.created_at).total_seconds()
+    if (
+        _should_retry(action, error)
+        and command.attempts < settings.COMMAND_MAX_ATTEMPTS
+        and elapsed + delay <= settings.COMMAND_MAX_RETRY_SECONDS
+    ):
+        command.status = Command.Status.QUEUED
+        command.error_status, command.error_title, command.error_detail = error.status_code, error.title[:255], error.detail
+        command.save(update_fields=["status", "error_status", "error_title", "error_detail"])
+        _publish(command)
+        return Outcome(command, delay)
+    return Outcome(_finish_failed(command, error.status_code, error.title, error.detail))
+
+
+def _finish_failed(command: Command, status: int | None, title: str, detail: str) -> Command:
+    command.status = Command.Status.FAILED
+    command.error_status, command.error_title, command.error_detail = status, title[:255], detail
+    command.finished_at = timezone.now()
+    command.save(update_fields=["status", "error_status", "error_title", "error_detail", "finished_at"])
+    _publish(command)
+    live.publish_dashboard()
+    return command
+
+
+def commands_retry(*, queryset, user, door: str) -> list[Command]:
+    """Issue failed commands again as new rows linked to the originals.
+
+    The original command_id is kept only where the earlier outcome is unknown (timeout, 5xx, 429,
+    stuck) and the endpoint takes one, so Telnyx drops it if the first attempt did land; a command that
+    Telnyx refused outright gets a fresh id.
+    """
+    if user is not None and not user.has_perm("portal.retry_command"):
+        raise PermissionDenied("You do not have permission to retry commands.")
+    issued = []
+    for original in queryset.filter(status=Command.Status.FAILED):
+        action = actions.get(original.action)
+        if action is None:
+            continue
+        outcome_unknown = original.error_status is None or original.error_status == 429 or original.error_status >= 500
+        issued.append(
+            command_issue(
+                action_name=original.action,
+                target=original.target,
+                params=original.params,
+                user=user,
+                door=door,
+                command_id=original.command_id if (outcome_unknown and action.accepts_command_id) else None,
+                retry_of=original,
+            )
+        )
+    return issued
+
+
+def commands_sweep_stuck(*, stuck_after_seconds: int) -> int:
+    """Re-queue or fail commands left running or queued past their time; returns how many it touched."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=stuck_after_seconds)
+    touched = 0
+    stuck = Command.objects.filter(
+        Q(status=Command.Status.RUNNING, started_at__lt=cutoff)
+        | Q(status=Command.Status.QUEUED, created_at__lt=cutoff) & (Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
+    )
+    for command in stuck:
+        action = actions.get(command.action)
+        if command.status == Command.Status.QUEUED:
+            queue_command(command.pk)  # its task message was lost
+        elif action and action.retry_safe and command.attempts < settings.COMMAND_MAX_ATTEMPTS:
+            Command.objects.filter(pk=command.pk, status=Command.Status.RUNNING).update(status=Command.Status.QUEUED)
+            queue_command(command.pk)
+        else:
+            _finish_failed(
+                command, None, "No outcome",
+                "The worker stopped or timed out during the attempt; check Telnyx before retrying.",
+            )
+        touched += 1
+    return touched
+
+
+def _publish(command: Command) -> None:
+    new = command.status == Command.Status.QUEUED and command.attempts == 0
+    context = {"command": command, "oob": True, "new": new}
+    live.publish_on_commit("commands", render_to_string("portal/commands/_command_row.html", context))
+    live.publish_admin_changed("portal", "command")
+    action = actions.get(command.action)
+    if action and command.target:
+        group = f"{action.target_kind}.{command.target}"
+        if live.GROUP_NAME.match(group):
+            live.publish_on_commit(group, render_to_string("portal/commands/_command_outcome.html", context))
+    if command.requested_by_id and command.is_finished:
+        live.publish_toast(command.requested_by_id, render_to_string("portal/commands/_toast.html", context))

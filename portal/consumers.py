@@ -1,0 +1,45 @@
+"""The live websocket: joins only the groups its user may view and forwards HTML fragments."""
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from portal.live import group_permission, user_group
+
+MAX_GROUPS = 20
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """One socket per open page; `?subscribe=a,b` names the groups the page shows."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=4401)
+            return
+        wanted = parse_qs(self.scope.get("query_string", b"").decode()).get("subscribe", [""])[0]
+        requested = [g for g in wanted.split(",") if g][:MAX_GROUPS]
+        self.groups_joined = await self._allowed(user, requested)
+        self.groups_joined.append(user_group(user.pk))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    @database_sync_to_async
+    def _allowed(self, user, requested):
+        allowed = []
+        for group in requested:
+            permission = group_permission(group)
+            if permission and user.has_perm(permission):
+                allowed.append(group)
+        return allowed
+
+    async def disconnect(self, code):
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """Pages never write through the socket; anything sent is ignored."""
+
+    async def live_html(self, event):
+        await self.send(text_data=event["html"])

@@ -1,0 +1,108 @@
+"""The only door to Telnyx: builds the SDK client from settings and turns its errors into ours."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import telnyx
+from django.conf import settings
+
+
+@dataclass
+class GatewayError(Exception):
+    """A Telnyx call that did not succeed, worded as Telnyx worded it."""
+
+    status_code: int | None
+    title: str
+    detail: str
+    retryable: bool
+    retry_after: float | None = None
+    body: Any = None
+    kind: str = "status"  # "connect" (never sent), "timeout" (outcome unknown) or "status" (Telnyx answered)
+
+    def __str__(self) -> str:
+        code = f"{self.status_code} " if self.status_code else ""
+        return f"{code}{self.title}: {self.detail}".strip()
+
+
+@functools.cache
+def _client(api_key: str, base_url: str, timeout: float) -> telnyx.Telnyx:
+    # max_retries=0: every attempt belongs to the command bus, which counts and audits it.
+    return telnyx.Telnyx(api_key=api_key or "sandbox", base_url=base_url, timeout=timeout, max_retries=0)
+
+
+def client() -> telnyx.Telnyx:
+    """The SDK client configured from settings."""
+    return _client(settings.TELNYX_API_KEY, settings.TELNYX_BASE_URL, settings.TELNYX_TIMEOUT_SECONDS)
+
+
+def _resolve(sdk_call: str):
+    target: Any = client()
+    for part in sdk_call.removeprefix("client.").split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _plain(result: Any) -> Any:
+    if result is None:
+        return None
+    if hasattr(result, "model_dump"):
+        return result.model_dump(mode="json", exclude_none=True)
+    return result
+
+
+def _retry_after(response: httpx.Response | None) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _error_from_status(exc: telnyx.APIStatusError) -> GatewayError:
+    body = exc.body
+    title, detail = exc.__class__.__name__, str(exc.message)
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if errors and isinstance(errors, list) and isinstance(errors[0], dict):
+        title = errors[0].get("title") or title
+        detail = "; ".join(
+            e.get("detail") or e.get("title") or "" for e in errors if isinstance(e, dict)
+        ) or detail
+    status = exc.status_code
+    return GatewayError(
+        status_code=status,
+        title=title,
+        detail=detail,
+        retryable=status == 429 or status >= 500,
+        retry_after=_retry_after(exc.response),
+        body=body,
+    )
+
+
+def call(sdk_call: str, /, **params: Any) -> Any:
+    """Invoke one SDK method (e.g. "client.conferences.actions.mute") and return plain JSON data."""
+    try:
+        return _plain(_resolve(sdk_call)(**params))
+    except telnyx.APITimeoutError as exc:
+        raise GatewayError(None, "Timeout", f"Telnyx did not answer in time ({exc})", True, kind="timeout") from exc
+    except telnyx.APIConnectionError as exc:
+        raise GatewayError(None, "Connection error", f"Could not reach Telnyx ({exc})", True, kind="connect") from exc
+    except telnyx.APIStatusError as exc:
+        raise _error_from_status(exc) from exc
+
+
+def iterate(sdk_call: str, /, **params: Any):
+    """Iterate every item of a paginated SDK list call, following Telnyx's pages."""
+    try:
+        for item in _resolve(sdk_call)(**params):
+            yield _plain(item)
+    except telnyx.APITimeoutError as exc:
+        raise GatewayError(None, "Timeout", f"Telnyx did not answer in time ({exc})", True, kind="timeout") from exc
+    except telnyx.APIConnectionError as exc:
+        raise GatewayError(None, "Connection error", f"Could not reach Telnyx ({exc})", True, kind="connect") from exc
+    except telnyx.APIStatusError as exc:
+        raise _error_from_status(exc) from exc

@@ -1,0 +1,61 @@
+"""The command bus's audit trail: one row per Telnyx command ever issued through the portal."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Command(models.Model):
+    """A Telnyx command: queued by a service, sent by a task, never deleted (it is the audit trail)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Door(models.TextChoices):
+        PAGE = "page", "Portal page"
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+        SYSTEM = "system", "System"
+
+    action = models.CharField(max_length=64, help_text="Declared action name, e.g. conference.mute.")
+    target = models.CharField(max_length=255, blank=True, help_text="Conference id, call_control_id, queue name...")
+    params = models.JSONField(default=dict, blank=True, help_text="Parameters exactly as sent to Telnyx.")
+    command_id = models.UUIDField(
+        default=uuid.uuid4, help_text="Sent on every attempt where the endpoint accepts one, so Telnyx drops repeats."
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0, help_text="Requests actually sent to Telnyx.")
+    response = models.JSONField(null=True, blank=True, help_text="Telnyx's answer to the successful attempt.")
+    error_status = models.PositiveIntegerField(null=True, blank=True, help_text="HTTP status of the last error.")
+    error_title = models.CharField(max_length=255, blank=True)
+    error_detail = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    door = models.CharField(max_length=8, choices=Door, default=Door.SYSTEM)
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the current attempt began.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="command_status_created"),
+            models.Index(fields=["action", "created_at"], name="command_action_created"),
+            models.Index(fields=["target", "created_at"], name="command_target_created"),
+        ]
+        permissions = [
+            ("view_dashboard", "Can view the dashboard"),
+            ("retry_command", "Can retry failed commands"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} → {self.target or '-'} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

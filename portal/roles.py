@@ -1,0 +1,62 @@
+"""The four staff roles as Django groups of permissions; README.md shows the same matrix."""
+from __future__ import annotations
+
+VIEWER = [
+    "portal.view_dashboard",
+    "portal.view_command",
+    "webhooks.view_webhookevent",
+    "conferencing.view_conference",
+    "conferencing.view_participant",
+    "queues.view_queue",
+    "queues.view_queuedcall",
+    "calls.view_call",
+    "recordings.view_recording",
+]
+OPERATOR = VIEWER + [
+    "conferencing.control_conference",
+    "queues.control_queue",
+    "calls.control_call",
+    "portal.retry_command",
+    "webhooks.reprocess_webhookevent",
+]
+SUPERVISOR = OPERATOR + [
+    "conferencing.supervise_conference",
+    "calls.supervise_call",
+    "recordings.listen_recording",
+]
+ADMINISTRATOR = SUPERVISOR + [
+    "queues.manage_queue",
+    "recordings.delete_recording",
+    "auth.view_user",
+    "auth.add_user",
+    "auth.change_user",
+    "auth.delete_user",
+    "auth.view_group",
+    "authtoken.view_tokenproxy",
+    "authtoken.add_tokenproxy",
+    "authtoken.delete_tokenproxy",
+]
+
+ROLES: dict[str, list[str]] = {
+    "Viewer": VIEWER,
+    "Operator": OPERATOR,
+    "Supervisor": SUPERVISOR,
+    "Administrator": ADMINISTRATOR,
+}
+
+
+def sync_roles(apps=None) -> None:
+    """Create or update the role groups so each holds exactly its permissions."""
+    if apps is None:
+        from django.apps import apps as global_apps
+
+        apps = global_apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, perms in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)

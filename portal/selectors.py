@@ -1,0 +1,36 @@
+"""Reads for the dashboard."""
+from __future__ import annotations
+
+from django.db.models import Min
+from django.utils import timezone
+
+from calls.models import Call
+from conferencing.models import Conference, Participant
+from portal.models import Command
+from queues.models import QueuedCall
+from recordings.models import Recording
+from webhooks.models import WebhookEvent
+
+
+def dashboard_counters() -> dict:
+    """The live counters on the dashboard, each a few indexed COUNTs."""
+    now = timezone.now()
+    hour_ago = now - timezone.timedelta(hours=1)
+    waiting = QueuedCall.objects.filter(left_at__isnull=True)
+    oldest = waiting.aggregate(oldest=Min("enqueued_at"))["oldest"]
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "active_conferences": Conference.objects.exclude(status=Conference.Status.COMPLETED).count(),
+        "participants": Participant.objects.filter(
+            status=Participant.Status.JOINED, conference__status__in=[Conference.Status.INIT, Conference.Status.IN_PROGRESS]
+        ).count(),
+        "active_calls": Call.objects.exclude(state=Call.State.HANGUP).count(),
+        "waiting_calls": waiting.count(),
+        "longest_wait_seconds": int((now - oldest).total_seconds()) if oldest else None,
+        "recordings_today": Recording.objects.filter(saved_at__gte=start_of_day).count(),
+        "failed_commands": Command.objects.filter(status=Command.Status.FAILED, created_at__gte=hour_ago).count(),
+        "failed_events": WebhookEvent.objects.filter(
+            status=WebhookEvent.Status.FAILED, received_at__gte=hour_ago
+        ).count(),
+        "as_of": now,
+    }

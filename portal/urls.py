@@ -1,0 +1,28 @@
+"""Top-level URLs: pages, admin, API, webhook."""
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from portal import views
+from portal.commands import views as command_views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("commands/", command_views.command_list, name="command-list"),
+    path("commands/<int:pk>/", command_views.command_detail, name="command-detail"),
+    path("", include("webhooks.urls")),
+    path("", include("conferencing.urls")),
+    path("", include("calls.urls")),
+    path("", include("queues.urls")),
+    path("", include("recordings.urls")),
+    path("api/v1/", include("portal.api.urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "Telnyx operations portal"
+admin.site.site_title = "Portal admin"
+admin.site.index_title = "Administration"

@@ -1,0 +1,6 @@
+"""Recordings and transcripts."""
+from django.apps import AppConfig
+
+
+class RecordingsConfig(AppConfig):
+    name = "recordings"

@@ -1,0 +1,24 @@
+"""Read-only admin for webhook events, with a real re-process action."""
+from django.contrib import admin, messages
+
+from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
+from webhooks import services
+from webhooks.models import WebhookEvent
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["event_type", "status", "occurred_at", "received_at", "attempts", "call_control_id", "conference_id"]
+    list_filter = ["status", "event_type", "received_at"]
+    search_fields = ["event_id", "event_type", "call_control_id", "call_session_id", "conference_id", "queue_name", "recording_id"]
+    date_hierarchy = "received_at"
+    actions = ["reprocess_selected"]
+    show_full_result_count = False
+
+    @admin.action(description="Re-process selected events", permissions=["reprocess"])
+    def reprocess_selected(self, request, queryset):
+        count = services.events_reprocess(queryset=queryset)
+        self.message_user(request, f"Queued {count} event(s) for processing.", messages.SUCCESS)
+
+    def has_reprocess_permission(self, request):
+        return request.user.has_perm("webhooks.reprocess_webhookevent")

@@ -1,0 +1,7 @@
+"""Webhook intake app."""
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks"
+    verbose_name = "Webhook events"

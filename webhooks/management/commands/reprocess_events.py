@@ -1,0 +1,29 @@
+"""Re-queue stored webhook events, e.g. after fixing a handler."""
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from webhooks import services
+from webhooks.models import WebhookEvent
+
+
+class Command(BaseCommand):
+    help = "Re-queue webhook events for processing (default: the failed ones)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--status", default="failed", choices=[s for s, _ in WebhookEvent.Status.choices])
+        parser.add_argument("--type", dest="event_type", help="Only this event type.")
+        parser.add_argument("--since", help="Only events received at or after this ISO 8601 time.")
+
+    def handle(self, *args, status, event_type, since, **options):
+        events = WebhookEvent.objects.filter(status=status)
+        if event_type:
+            events = events.filter(event_type=event_type)
+        if since:
+            moment = parse_datetime(since)
+            if moment is None:
+                raise CommandError(f"--since {since!r} is not an ISO 8601 date-time.")
+            events = events.filter(received_at__gte=moment)
+        with transaction.atomic():
+            count = services.events_reprocess(queryset=events)
+        self.stdout.write(self.style.SUCCESS(f"Queued {count} event(s) for processing."))

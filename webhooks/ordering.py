@@ -1,0 +1,29 @@
+"""The one rule for applying events out of order: older news never overwrites newer state."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+
+
+def is_stale(instance: models.Model, occurred_at: datetime | None, field: str = "last_event_at") -> bool:
+    """True if `instance` already reflects an event newer than `occurred_at`."""
+    applied = getattr(instance, field)
+    return bool(applied and occurred_at and occurred_at < applied)
+
+
+def apply_if_newer(
+    instance: models.Model, occurred_at: datetime | None, changes: dict, field: str = "last_event_at"
+) -> bool:
+    """Set `changes` and the ordering stamp unless the instance holds newer state; save; say if applied."""
+    if is_stale(instance, occurred_at, field):
+        return False
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    if occurred_at and (getattr(instance, field) is None or occurred_at >= getattr(instance, field)):
+        setattr(instance, field, occurred_at)
+    if instance.pk:
+        instance.save(update_fields=[*changes, field])
+    else:
+        instance.save()
+    return True

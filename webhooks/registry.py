@@ -1,0 +1,35 @@
+"""Event type → handler functions, gathered from each app's handlers.HANDLERS dict."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from importlib import import_module
+
+from django.apps import apps
+
+Handler = Callable[["WebhookEvent"], None]  # noqa: F821
+
+
+@functools.cache
+def _registry() -> dict[str, list[Handler]]:
+    registry: dict[str, list[Handler]] = {}
+    for config in apps.get_app_configs():
+        try:
+            module = import_module(f"{config.name}.handlers")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.handlers":
+                raise
+            continue
+        for event_type, handler in getattr(module, "HANDLERS", {}).items():
+            registry.setdefault(event_type, []).append(handler)
+    return registry
+
+
+def handlers_for(event_type: str) -> list[Handler]:
+    """Handlers for one event type, in app order; empty if nobody handles it."""
+    return _registry().get(event_type, [])
+
+
+def handled_types() -> list[str]:
+    """Every event type some app applies."""
+    return sorted(_registry())
