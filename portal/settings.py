@@ -128,6 +128,7 @@ else:
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "store_processed": False,
+        "control_folder": str(DATA_DIR / "celery-control"),
         "polling_interval": 0.25,
     }
     CHANNEL_LAYERS = {
