@@ -93,7 +93,7 @@ def conference_action(request, conference_id, action):
     if request.htmx:
         return render(request, "portal/commands/_issue_result.html", {"command": command, "errors": errors, "action": declared})
     if errors:
-        messages.error(request, f"{declared.label}: " + "; ".join(f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v) for k, v in errors.items()))
+        messages.error(request, f"{declared.label}: " + "; ".join(f"{k}: {' '.join(v)}" if k != "non_field_errors" else " ".join(v) for k, v in errors.items()))
     else:
         messages.success(request, f"{declared.label} queued (command #{command.pk}).")
     return redirect(reverse("conference-detail", args=[conference_id]))

@@ -14,5 +14,6 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self):
-        # Later migrations add permissions; keep the role groups complete after every migrate.
-        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="portal.sync_roles")
+        # Permissions are created app by app after migrate (and after a test flush); re-sync after each
+        # app so the groups end complete whatever the app order.
+        post_migrate.connect(_sync_roles, dispatch_uid="portal.sync_roles")

@@ -205,6 +205,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Watch and control conferences, queues, calls and recordings. Actions answer 202 with a command.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

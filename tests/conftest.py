@@ -21,6 +21,7 @@ SIGNING_KEY = SigningKey.generate()
 @pytest.fixture(autouse=True)
 def portal_settings(settings, request):
     """Point the gateway at the fake Telnyx, trust the test's signing key, run tasks eagerly."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.TELNYX_API_KEY = "KEY_TEST"
     settings.TELNYX_BASE_URL = TELNYX
     settings.TELNYX_PUBLIC_KEY = base64.b64encode(bytes(SIGNING_KEY.verify_key)).decode()

@@ -8,7 +8,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from nacl.exceptions import BadSignatureError, ValueError as NaclValueError
+from nacl.exceptions import BadSignatureError
+from nacl.exceptions import ValueError as NaclValueError
 from nacl.signing import VerifyKey
 
 SIGNATURE_HEADER = "telnyx-signature-ed25519"

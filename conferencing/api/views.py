@@ -5,7 +5,11 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action as route
 
 from conferencing.actions import CONFERENCE_ACTIONS, CreateParams
-from conferencing.api.serializers import ConferenceDetailSerializer, ConferenceSerializer, ParticipantSerializer
+from conferencing.api.serializers import (
+    ConferenceDetailSerializer,
+    ConferenceSerializer,
+    ParticipantSerializer,
+)
 from conferencing.models import Conference
 from conferencing.selectors import ConferenceFilter, conference_queryset
 from portal.commands import actions

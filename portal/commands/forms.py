@@ -21,7 +21,7 @@ def field_specs(action: actions.Action, hidden: dict | None = None) -> list[dict
         if isinstance(field, serializers.BooleanField):
             kind = "checkbox"
         elif isinstance(field, serializers.ChoiceField):
-            kind, choices = "select", list(field.choices)
+            kind, choices = "select", list(field.choices.items())
         elif isinstance(field, serializers.IntegerField):
             kind = "number"
         elif isinstance(field, serializers.ListField):
@@ -62,15 +62,15 @@ def issue_from_post(request, action_name: str, target: str, door: str = Command.
     """Issue an action from a posted form: (command, None) or (None, {field: [messages]})."""
     action = actions.get(action_name)
     if action is None:
-        return None, {"__all__": [f"Unknown action {action_name}."]}
+        return None, {"non_field_errors": [f"Unknown action {action_name}."]}
     try:
         command = services.command_issue(
             action_name=action_name, target=target, params=params_from_post(action, request.POST),
             user=request.user, door=door,
         )
     except serializers.ValidationError as exc:
-        detail = exc.detail if isinstance(exc.detail, dict) else {"__all__": exc.detail}
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return None, {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
     except PermissionDenied as exc:
-        return None, {"__all__": [str(exc)]}
+        return None, {"non_field_errors": [str(exc)]}
     return command, None

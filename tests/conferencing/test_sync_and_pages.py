@@ -1,0 +1,147 @@
+"""Sync with Telnyx's lists, the conference pages and the read API."""
+import pytest
+
+from conferencing.models import Conference, Participant
+from conferencing.tasks import sync_conferences
+from tests.factories import ConferenceFactory, ParticipantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def page(items, number=1, total=1):
+    return {"data": items, "meta": {"page_number": number, "total_pages": total, "page_size": 20, "total_results": len(items)}}
+
+
+def conf(id, status="in_progress", name="Room"):
+    return {"id": id, "name": name, "record_type": "conference", "status": status, "region": "US",
+            "created_at": "2026-11-23T09:00:00Z", "expires_at": "2026-11-23T13:00:00Z"}
+
+
+def member(ccid, **extra):
+    return {"id": ccid, "call_control_id": ccid, "call_leg_id": f"leg-{ccid}", "conference": {"id": "x"},
+            "created_at": "2026-11-23T09:01:00Z", "updated_at": "2026-11-23T09:01:00Z", "end_conference_on_exit": False,
+            "soft_end_conference_on_exit": False, "muted": False, "on_hold": False, "record_type": "participant",
+            "status": "joined", "whisper_call_control_ids": [], **extra}
+
+
+def test_sync_creates_corrects_and_closes(telnyx):
+    stale = ConferenceFactory(conference_id="conf-gone")
+    ParticipantFactory(conference=stale, call_control_id="v3:ghost")
+    known = ConferenceFactory(conference_id="conf-live")
+    ParticipantFactory(conference=known, call_control_id="v3:left-silently")
+    ParticipantFactory(conference=known, call_control_id="v3:muted", muted=False)
+
+    telnyx.get("/conferences", params={"filter[status]": "init"}).respond(200, json=page([]))
+    telnyx.get("/conferences", params={"filter[status]": "in_progress"}).respond(
+        200, json=page([conf("conf-live"), conf("conf-new", name="New room")])
+    )
+    telnyx.get("/conferences/conf-live/participants").respond(200, json=page([member("v3:muted", muted=True)]))
+    telnyx.get("/conferences/conf-new/participants").respond(200, json=page([member("v3:n1")]))
+    telnyx.get("/conferences/conf-gone").respond(
+        200, json={"data": {**conf("conf-gone", status="completed"), "end_reason": "all_left"}}
+    )
+
+    assert sync_conferences() == {"created": 1, "updated": 1, "closed": 1}
+    assert Conference.objects.get(conference_id="conf-new").name == "New room"
+    assert Participant.objects.get(call_control_id="v3:n1").status == Participant.Status.JOINED
+    assert Participant.objects.get(call_control_id="v3:muted").muted is True
+    assert Participant.objects.get(call_control_id="v3:left-silently").status == Participant.Status.LEFT
+    gone = Conference.objects.get(conference_id="conf-gone")
+    assert gone.status == Conference.Status.COMPLETED and gone.end_reason == "all_left"
+    assert Participant.objects.get(call_control_id="v3:ghost").status == Participant.Status.LEFT
+
+
+def test_sync_closes_conferences_telnyx_no_longer_knows(telnyx):
+    ConferenceFactory(conference_id="conf-404")
+    telnyx.get("/conferences").respond(200, json=page([]))
+    telnyx.get("/conferences/conf-404").respond(404, json={"errors": [{"title": "Not found"}]})
+    assert sync_conferences()["closed"] == 1
+    assert Conference.objects.get().status == Conference.Status.COMPLETED
+
+
+def test_sync_survives_telnyx_outage(telnyx):
+    ConferenceFactory(conference_id="conf-1")
+    telnyx.get("/conferences").respond(503, json={})
+    assert sync_conferences() is None
+    assert Conference.objects.get().status == Conference.Status.IN_PROGRESS
+
+
+def test_list_page_shows_active_first_with_search_and_filters(client, viewer):
+    ConferenceFactory(name="Old", status=Conference.Status.COMPLETED)
+    live = ConferenceFactory(name="Live room")
+    ParticipantFactory(conference=live)
+    client.force_login(viewer)
+    html = client.get("/conferences/").content.decode()
+    assert html.index("Live room") < html.index("Old")
+    assert "New conference" not in html  # viewers cannot create
+    assert "Old" not in client.get("/conferences/", {"q": "live"}).content.decode()
+    assert "Live room" not in client.get("/conferences/", {"status": "completed"}).content.decode()
+
+
+def test_empty_list_explains_itself(client, viewer):
+    client.force_login(viewer)
+    assert "No conferences yet" in client.get("/conferences/").content.decode()
+
+
+def test_detail_offers_controls_by_permission(client, viewer, operator, supervisor):
+    room = ConferenceFactory(conference_id="conf-1")
+    ParticipantFactory(conference=room, call_control_id="v3:a")
+    client.force_login(viewer)
+    html = client.get("/conferences/conf-1/").content.decode()
+    assert "v3:a" in html and "Mute" not in html and "End conference" not in html
+    client.force_login(operator)
+    html = client.get("/conferences/conf-1/").content.decode()
+    assert "Mute" in html and "End conference" in html and "Set role" not in html and "Change supervisor role" not in html
+    client.force_login(supervisor)
+    html = client.get("/conferences/conf-1/").content.decode()
+    assert "Set role" in html and "Change supervisor role" in html
+
+
+def test_live_roster_fragment_matches_the_page(client, viewer):
+    room = ConferenceFactory(conference_id="conf-1")
+    ParticipantFactory(conference=room, call_control_id="v3:a", muted=True)
+    client.force_login(viewer)
+    fragment = client.get("/conferences/conf-1/live/").content.decode()
+    assert fragment.strip().startswith('<section id="conference-live">') and "muted" in fragment
+
+
+def test_unknown_conference_is_404(client, viewer):
+    client.force_login(viewer)
+    assert client.get("/conferences/nope/").status_code == 404
+
+
+def test_api_lists_and_details(client, viewer):
+    room = ConferenceFactory(conference_id="conf-1", name="Room")
+    ParticipantFactory(conference=room, call_control_id="v3:a")
+    ConferenceFactory(conference_id="conf-2", status=Conference.Status.COMPLETED)
+    client.force_login(viewer)
+    listing = client.get("/api/v1/conferences/", {"status": "in_progress"}).json()
+    assert listing["count"] == 1 and listing["results"][0]["id"] == "conf-1"
+    assert listing["results"][0]["participants_now"] == 1
+    detail = client.get("/api/v1/conferences/conf-1/").json()
+    assert detail["participants"][0]["call_control_id"] == "v3:a"
+    participants = client.get("/api/v1/conferences/conf-1/participants/").json()
+    assert participants["count"] == 1
+    assert client.get("/api/v1/conferences/", {"status": "bogus"}).status_code == 400
+
+
+def test_api_requires_authentication_and_view_permission(client, db):
+    from tests.factories import UserFactory
+
+    assert client.get("/api/v1/conferences/").status_code in (401, 403)
+    client.force_login(UserFactory(username="norole"))
+    assert client.get("/api/v1/conferences/").status_code == 403
+
+
+def test_create_page_validates_and_issues(client, operator, telnyx, django_capture_on_commit_callbacks):
+    from portal.models import Command
+
+    client.force_login(operator)
+    response = client.post("/conferences/new/", {"name": "X"})
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert Command.objects.count() == 0
+    telnyx.post("/conferences").respond(200, json={"data": conf("conf-9")})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/conferences/new/", {"name": "X", "call_control_id": "v3:leg"})
+    assert response.status_code == 302
+    assert Conference.objects.filter(conference_id="conf-9").exists()

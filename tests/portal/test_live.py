@@ -1,0 +1,124 @@
+"""The live websocket: authentication, group permissions, forwarding; publishing after commit only."""
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+
+from portal import live
+from portal.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def connect(user, subscribe: str):
+    from channels.auth import AuthMiddlewareStack  # noqa: F401
+
+    communicator = WebsocketCommunicator(application, f"/ws/live/?subscribe={subscribe}", headers=[(b"origin", b"http://127.0.0.1")])
+    if user is not None:
+        # Attach the user as AuthMiddlewareStack would after login.
+        communicator.scope["user"] = user
+    return communicator
+
+
+@pytest.fixture
+def url_router():
+    from channels.routing import URLRouter
+
+    from portal.routing import websocket_urlpatterns
+
+    return URLRouter(websocket_urlpatterns)
+
+
+async def open_socket(router, user, subscribe):
+    communicator = WebsocketCommunicator(router, f"/ws/live/?subscribe={subscribe}")
+    communicator.scope["user"] = user
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def test_anonymous_socket_is_refused(url_router):
+    from django.contrib.auth.models import AnonymousUser
+
+    communicator, connected, code = await open_socket(url_router, AnonymousUser(), "dashboard")
+    assert not connected and code == 4401
+
+
+async def test_socket_joins_only_groups_its_user_may_view(url_router):
+    from tests.factories import UserFactory
+
+    viewer = await database_sync_to_async(UserFactory)(username="v", role="Viewer")
+    communicator, connected, _ = await open_socket(url_router, viewer, "dashboard,admin.auth.user,bogus,conference.c1")
+    assert connected
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    await layer.group_send("dashboard", {"type": "live.html", "html": "<p id=a>dash</p>"})
+    assert await communicator.receive_from() == "<p id=a>dash</p>"
+    await layer.group_send("conference.c1", {"type": "live.html", "html": "<p>c1</p>"})
+    assert await communicator.receive_from() == "<p>c1</p>"
+    await layer.group_send("admin.auth.user", {"type": "live.html", "html": "<p>users</p>"})
+    assert await communicator.receive_nothing(timeout=0.2)
+    await layer.group_send(f"user.{viewer.pk}", {"type": "live.html", "html": "<p>toast</p>"})
+    assert await communicator.receive_from() == "<p>toast</p>"
+    await communicator.send_to(text_data="ignored")
+    assert await communicator.receive_nothing(timeout=0.1)
+    await communicator.disconnect()
+
+
+async def test_user_without_role_joins_nothing_but_own_group(url_router):
+    from channels.layers import get_channel_layer
+
+    from tests.factories import UserFactory
+
+    nobody = await database_sync_to_async(UserFactory)(username="n")
+    communicator, connected, _ = await open_socket(url_router, nobody, "dashboard")
+    assert connected
+    await get_channel_layer().group_send("dashboard", {"type": "live.html", "html": "x"})
+    assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.disconnect()
+
+
+def test_publish_happens_only_after_commit(listen):
+    listen("calls")
+    with transaction.atomic():
+        live.publish_on_commit("calls", "<p>one</p>")
+        assert listen.received("calls") == []
+    assert listen.received("calls") == ["<p>one</p>"]
+
+
+def test_nothing_is_published_on_rollback(listen):
+    listen("calls")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        live.publish_on_commit("calls", "<p>lost</p>")
+        raise RuntimeError
+    assert listen.received("calls") == []
+
+
+def test_group_names_are_validated():
+    with pytest.raises(ValueError):
+        live.publish_on_commit("bad group!", "x")
+    assert live.group_permission("conference.abc") == "conferencing.view_conference"
+    assert live.group_permission("admin.webhooks.webhookevent") == "webhooks.view_webhookevent"
+    assert live.group_permission("unknown") is None
+
+
+@pytest.mark.live_layer
+def test_configured_channel_layer_round_trip():
+    """The profile's real layer (channels-lite on SQLite, RedisPubSub with REDIS_URL) carries a group message."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+
+    async def round_trip():
+        channel = await layer.new_channel()
+        await layer.group_add("dashboard", channel)
+        await asyncio.sleep(0.2)  # pub/sub subscription settles
+        await layer.group_send("dashboard", {"type": "live.html", "html": "<p>real</p>"})
+        message = await asyncio.wait_for(layer.receive(channel), timeout=5)
+        await layer.group_discard("dashboard", channel)
+        return message
+
+    assert async_to_sync(round_trip)()["html"] == "<p>real</p>"
