@@ -206,6 +206,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "CommandStatusEnum": "portal.models.Command.Status",
+        "ConferenceStatusEnum": "conferencing.models.Conference.Status",
+        "ParticipantStatusEnum": "conferencing.models.Participant.Status",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
