@@ -27,6 +27,7 @@ def dashboard_counters() -> dict:
         "active_calls": Call.objects.exclude(state=Call.State.HANGUP).count(),
         "waiting_calls": waiting.count(),
         "longest_wait_seconds": int((now - oldest).total_seconds()) if oldest else None,
+        "waiting_since": oldest,
         "recordings_today": Recording.objects.filter(saved_at__gte=start_of_day).count(),
         "failed_commands": Command.objects.filter(status=Command.Status.FAILED, created_at__gte=hour_ago).count(),
         "failed_events": WebhookEvent.objects.filter(
