@@ -6,10 +6,6 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-# Embedded profile (no REDIS_URL): web + one worker that also runs the periodic tasks.
-# With REDIS_URL: web, worker and beat as separate processes.
-PROCFILE := $(if $(REDIS_URL),Procfile,Procfile.embedded)
-
 .PHONY: install run test lint browser-test clean
 
 $(BIN)/python:
@@ -26,7 +22,7 @@ run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py ensure_superuser
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	$(BIN)/honcho -f $(PROCFILE) start -p $(PORT)
+	$(BIN)/python manage.py runportal --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -53,6 +53,19 @@ class Stack:
         ).stdout
 
 
+def wait_until_up(url: str, log: Path, process=None, timeout: float = 60) -> None:
+    """Poll `url` until it answers; fail with the end of `log` if it never does or the process dies."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if time.time() > deadline or (process is not None and process.poll() is not None):
+                raise RuntimeError("portal did not start:\n" + log.read_text()[-3000:]) from None
+            time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("portal-data")
@@ -78,15 +91,7 @@ def stack(tmp_path_factory):
         subprocess.Popen([str(bin_dir / "celery"), "-A", "portal", "worker", "--beat", "--pool=solo", "--loglevel=INFO",
                           f"--schedule={data_dir / 'beat-schedule'}"], cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT),
     ]
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{stack.base_url}/login/", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise RuntimeError("portal did not start:\n" + (data_dir / "stack.log").read_text()[-3000:]) from None
-            time.sleep(0.3)
+    wait_until_up(f"{stack.base_url}/login/", data_dir / "stack.log")
     yield stack
     for process in processes:
         process.terminate()

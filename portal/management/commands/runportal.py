@@ -1,0 +1,48 @@
+"""Start everything the portal needs in the foreground (make run): web, worker, beat, and the sandbox."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+ROOT = Path(settings.BASE_DIR)
+
+
+class Command(BaseCommand):
+    help = "Run web (websockets included), Celery worker and beat; without TELNYX_API_KEY also the Telnyx sandbox."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "0")) or None)
+        parser.add_argument("--traffic", type=float, default=float(os.environ.get("SANDBOX_TRAFFIC", "6")),
+                            help="sandbox: simulated new calls per minute")
+
+    def handle(self, *args, host, port, sandbox_port, traffic, **options):
+        bin_dir = Path(sys.executable).parent
+        env = {**os.environ, "HOST": host, "PORT": str(port), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        redis = bool(settings.REDIS_URL)
+        procfile = "Procfile" if redis else "Procfile.embedded"
+        processes = ["web", "worker", "beat"] if redis else ["web", "worker"]
+        if not settings.TELNYX_API_KEY:
+            sandbox_port = sandbox_port or port + 790
+            key_file = Path(settings.DATA_DIR) / "sandbox-ed25519.key"
+            public_key = subprocess.run(
+                [sys.executable, "-m", "sandbox", "public-key", "--key-file", str(key_file)],
+                cwd=ROOT, check=True, capture_output=True, text=True,
+            ).stdout.strip()
+            env.update(
+                TELNYX_API_KEY="sandbox", TELNYX_BASE_URL=f"http://127.0.0.1:{sandbox_port}/v2",
+                TELNYX_PUBLIC_KEY=public_key, PORTAL_SANDBOX="true", SANDBOX_PORT=str(sandbox_port),
+                SANDBOX_KEY_FILE=str(key_file), SANDBOX_TRAFFIC=str(traffic),
+                SANDBOX_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhooks/telnyx/",
+            )
+            processes.append("sandbox")
+            self.stdout.write(self.style.WARNING(
+                f"No TELNYX_API_KEY: running against the sandbox on 127.0.0.1:{sandbox_port} with simulated calls."
+            ))
+        self.stdout.write(self.style.SUCCESS(f"Portal: http://{host}:{port}/  (Ctrl-C stops everything)"))
+        honcho = str(bin_dir / "honcho")
+        os.execvpe(honcho, [honcho, "-f", str(ROOT / procfile), "-d", str(ROOT), "start", "-p", str(port), *processes], env)
