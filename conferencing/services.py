@@ -200,78 +200,86 @@ def participant_expect(*, conference: Conference, call_control_id: str, **settin
 
 
 def publish_conference(conference: Conference) -> None:
-    """After commit: the conference's page, the conferences list, the admin and the dashboard."""
-    from conferencing.selectors import conference_list, conference_with_roster
+    """After commit: the conference's page, the conferences list, the admin and the dashboard (each once)."""
+    from conferencing.selectors import conference_list
 
-    conference_id = conference.conference_id
-
-    def build():
-        messages = []
-        group = f"conference.{conference_id}"
-        if live.GROUP_NAME.match(group) and conference_with_roster(conference_id) is not None:
-            # Controls differ by permission, so each open page fetches its own rendering of the roster.
-            messages.append((group, render_to_string("conferencing/_refresh.html", {"conference": conference})))
-        messages.append(("conferences", render_to_string("conferencing/_conference_table.html", {"conferences": conference_list(), "oob": True})))
-        return messages
-
-    live.publish_rendered_once(f"conference:{conference_id}", build)
+    group = f"conference.{conference.conference_id}"
+    if live.GROUP_NAME.match(group):
+        # Controls differ by permission, so each open page fetches its own rendering of the roster.
+        html = render_to_string("conferencing/_refresh.html", {"conference": conference})
+        live.publish_rendered_once(f"conference:{conference.conference_id}", lambda: [(group, html)])
+    live.publish_rendered_once(
+        "conferences",
+        lambda: [("conferences", render_to_string("conferencing/_conference_table.html", {"conferences": conference_list(), "oob": True}))],
+    )
     live.publish_admin_changed("conferencing", "conference")
     live.publish_admin_changed("conferencing", "participant")
     live.publish_dashboard()
 
 
-def conference_sync(*, telnyx_conferences: list[dict], participants_by_conference: dict[str, list[dict]], closed: dict[str, dict]) -> dict:
-    """Bring local state in line with what Telnyx lists: create, correct and close.
+SYNCED_CONFERENCE_FIELDS = ["name", "region", "connection_id", "created_at", "expires_at", "status", "synced_at"]
+SYNCED_PARTICIPANT_FIELDS = [
+    "call_leg_id", "status", "muted", "on_hold", "end_conference_on_exit", "soft_end_conference_on_exit",
+    "whisper_call_control_ids", "joined_at", "left_at", "speaking",
+]
 
-    `telnyx_conferences` are Telnyx's active conferences, `participants_by_conference` their participants,
-    `closed` the locally active ones Telnyx no longer lists as active (their retrieved record, or {} if gone).
-    """
+
+@transaction.atomic
+def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conference: dict[str, list[dict]]) -> dict:
+    """Upsert one page of Telnyx's active conferences and their participants in a constant number of queries."""
     from webhooks.payloads import when
 
     now = timezone.now()
-    counts = {"created": 0, "updated": 0, "closed": 0}
+    ids = [c["id"] for c in telnyx_conferences]
+    existing = {c.conference_id: c for c in Conference.objects.filter(conference_id__in=ids)}
+    created, updated = [], []
     for data in telnyx_conferences:
-        conference, created = Conference.objects.get_or_create(conference_id=data["id"])
-        counts["created" if created else "updated"] += 1
+        conference = existing.get(data["id"]) or Conference(conference_id=data["id"])
         conference.name = data.get("name") or conference.name
         conference.region = data.get("region") or conference.region
         conference.connection_id = data.get("connection_id") or conference.connection_id
         conference.created_at = conference.created_at or when(data.get("created_at"))
         conference.expires_at = when(data.get("expires_at")) or conference.expires_at
-        if data.get("status") in (Conference.Status.INIT, Conference.Status.IN_PROGRESS):
+        if data.get("status") in (Conference.Status.INIT, Conference.Status.IN_PROGRESS) and conference.status != Conference.Status.COMPLETED:
             conference.status = data["status"]
         conference.synced_at = now
-        conference.save()
-        _sync_participants(conference, participants_by_conference.get(conference.conference_id, []), now)
+        (updated if conference.pk else created).append(conference)
+    Conference.objects.bulk_create(created)
+    Conference.objects.bulk_update(updated, SYNCED_CONFERENCE_FIELDS)
+    pks = dict(Conference.objects.filter(conference_id__in=ids).values_list("conference_id", "pk"))
+
+    known = {(p.conference_id, p.call_control_id): p for p in Participant.objects.filter(conference_id__in=pks.values())}
+    new_participants, changed, seen = [], [], []
+    for conference_id, listed in participants_by_conference.items():
+        for data in listed:
+            if not data.get("call_control_id") or conference_id not in pks:
+                continue
+            key = (pks[conference_id], data["call_control_id"])
+            participant = known.get(key) or Participant(conference_id=key[0], call_control_id=key[1])
+            participant.call_leg_id = data.get("call_leg_id") or participant.call_leg_id
+            participant.status = data.get("status") or participant.status
+            for flag in ("muted", "on_hold", "end_conference_on_exit", "soft_end_conference_on_exit"):
+                if isinstance(data.get(flag), bool):
+                    setattr(participant, flag, data[flag])
+            if isinstance(data.get("whisper_call_control_ids"), list):
+                participant.whisper_call_control_ids = data["whisper_call_control_ids"]
+            participant.joined_at = participant.joined_at or when(data.get("created_at"))
+            (changed if participant.pk else new_participants).append(participant)
+            seen.append(key)
+    Participant.objects.bulk_create(new_participants)
+    Participant.objects.bulk_update(changed, SYNCED_PARTICIPANT_FIELDS)
+    # Present locally but no longer listed by Telnyx: they left without us hearing it (one UPDATE).
+    missing = Participant.objects.filter(conference_id__in=pks.values(), status__in=PRESENT)
+    for conference_pk in set(pks.values()):
+        listed = [call_control_id for (pk, call_control_id) in seen if pk == conference_pk]
+        if listed:
+            missing = missing.exclude(conference_id=conference_pk, call_control_id__in=listed)
+    missing.update(status=Participant.Status.LEFT, left_at=now, speaking=False)
+    publish_conferences_synced(ids)
+    return {"created": len(created), "updated": len(updated)}
+
+
+def publish_conferences_synced(conference_ids: list[str]) -> None:
+    """One refresh for the list, the dashboard and each synced conference's page."""
+    for conference in Conference.objects.filter(conference_id__in=conference_ids).only("conference_id"):
         publish_conference(conference)
-    for conference_id, data in closed.items():
-        conference_ended(
-            conference_id=conference_id, occurred_at=when(data.get("updated_at")) or now,
-            reason=data.get("end_reason") or ("not found at sync" if not data else ""),
-        )
-        counts["closed"] += 1
-    return counts
-
-
-def _sync_participants(conference: Conference, listed: list[dict], now) -> None:
-    from webhooks.payloads import when
-
-    seen = set()
-    for data in listed:
-        call_control_id = data.get("call_control_id")
-        if not call_control_id:
-            continue
-        seen.add(call_control_id)
-        participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
-        participant.call_leg_id = data.get("call_leg_id") or participant.call_leg_id
-        participant.status = data.get("status") or participant.status
-        for flag in ("muted", "on_hold", "end_conference_on_exit", "soft_end_conference_on_exit"):
-            if isinstance(data.get(flag), bool):
-                setattr(participant, flag, data[flag])
-        if isinstance(data.get("whisper_call_control_ids"), list):
-            participant.whisper_call_control_ids = data["whisper_call_control_ids"]
-        participant.joined_at = participant.joined_at or when(data.get("created_at"))
-        participant.save()
-    conference.participants.filter(status__in=PRESENT).exclude(call_control_id__in=seen).update(
-        status=Participant.Status.LEFT, left_at=now, speaking=False
-    )

@@ -1,43 +1,69 @@
-"""Periodic sync of conferences with Telnyx: webhooks can be missed, the list cannot."""
+"""Sync of conferences with Telnyx: webhooks can be missed, Telnyx's list cannot."""
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
 
 from conferencing import services
 from conferencing.models import Conference
 from portal import gateway
 
 log = logging.getLogger(__name__)
+LAST_SYNC_KEY = "conferencing:last-sync"
+PAGE_SIZE = 250
 
 
 def fetch_and_sync() -> dict:
-    """Read Telnyx's active conferences and participants through the gateway, then apply them."""
-    active = []
-    for status in ("init", "in_progress"):
-        active.extend(gateway.iterate("client.conferences.list", filter={"status": status}))
-    participants = {
-        c["id"]: list(gateway.iterate("client.conferences.list_participants", conference_id=c["id"])) for c in active
-    }
-    listed = {c["id"] for c in active}
-    closed = {}
-    for conference_id in Conference.objects.exclude(status=Conference.Status.COMPLETED).exclude(
-        conference_id__in=listed
-    ).values_list("conference_id", flat=True):
+    """Read every page of Telnyx's active conferences with their participants and reconcile local state."""
+    counts = {"created": 0, "updated": 0, "closed": 0}
+    listed = set()
+    for status in (Conference.Status.INIT, Conference.Status.IN_PROGRESS):
+        for page in gateway.pages("client.conferences.list", filter={"status": status}, page_size=PAGE_SIZE):
+            participants = {
+                c["id"]: [p for chunk in gateway.pages("client.conferences.list_participants", conference_id=c["id"],
+                                                        page_size=PAGE_SIZE) for p in chunk]
+                for c in page
+            }
+            result = services.conference_sync_page(telnyx_conferences=page, participants_by_conference=participants)
+            counts["created"] += result["created"]
+            counts["updated"] += result["updated"]
+            listed.update(c["id"] for c in page)
+    stale = Conference.objects.exclude(status=Conference.Status.COMPLETED).exclude(conference_id__in=listed)
+    for conference_id in stale.values_list("conference_id", flat=True):
         try:
             record = (gateway.call("client.conferences.retrieve", id=conference_id) or {}).get("data") or {}
         except gateway.GatewayError as error:
             if error.status_code != 404:
                 raise
             record = {}
-        if not record or record.get("status") == Conference.Status.COMPLETED:
-            closed[conference_id] = record
-    return services.conference_sync(telnyx_conferences=active, participants_by_conference=participants, closed=closed)
+        if record.get("status") in (Conference.Status.INIT, Conference.Status.IN_PROGRESS):
+            continue  # listed a moment later than our page: leave it for the next sync
+        services.conference_ended(
+            conference_id=conference_id, occurred_at=timezone.now(),
+            reason=record.get("end_reason") or ("not found at sync" if not record else ""),
+        )
+        counts["closed"] += 1
+    cache.set(LAST_SYNC_KEY, timezone.now().timestamp(), timeout=None)
+    return counts
 
 
 @shared_task
 def sync_conferences() -> dict | None:
+    """Sync now (on demand, or from the periodic task)."""
     try:
         return fetch_and_sync()
     except gateway.GatewayError as error:
         log.warning("conference sync skipped: %s", error)
         return None
+
+
+@shared_task
+def sync_conferences_periodic() -> dict | None:
+    """Every minute while any conference is active; otherwise every CONFERENCE_IDLE_SYNC_SECONDS."""
+    last = cache.get(LAST_SYNC_KEY) or 0
+    idle_due = timezone.now().timestamp() - last >= settings.CONFERENCE_IDLE_SYNC_SECONDS
+    if Conference.objects.exclude(status=Conference.Status.COMPLETED).exists() or idle_due:
+        return sync_conferences()
+    return None

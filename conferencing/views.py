@@ -99,6 +99,20 @@ def conference_action(request, conference_id, action):
     return redirect(reverse("conference-detail", args=[conference_id]))
 
 
+@require_POST
+@permission_required("conferencing.control_conference", raise_exception=True)
+def conference_sync(request):
+    """Ask for a sync with Telnyx now (the periodic one runs every minute while any is active)."""
+    from conferencing.tasks import sync_conferences
+
+    try:
+        sync_conferences.delay()
+        messages.success(request, "Sync with Telnyx requested; the list updates as it lands.")
+    except Exception:  # noqa: BLE001 - broker down: say so rather than fail the page
+        messages.error(request, "Could not queue the sync: the task queue is unavailable. Try again shortly.")
+    return redirect("conference-list")
+
+
 @permission_required("conferencing.control_conference", raise_exception=True)
 def conference_create(request):
     """Start a conference from a call leg."""

@@ -95,14 +95,30 @@ def call(sdk_call: str, /, **params: Any) -> Any:
         raise _error_from_status(exc) from exc
 
 
+def _translate_errors(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            yield from func(*args, **kwargs)
+        except telnyx.APITimeoutError as exc:
+            raise GatewayError(None, "Timeout", f"Telnyx did not answer in time ({exc})", True, kind="timeout") from exc
+        except telnyx.APIConnectionError as exc:
+            raise GatewayError(None, "Connection error", f"Could not reach Telnyx ({exc})", True, kind="connect") from exc
+        except telnyx.APIStatusError as exc:
+            raise _error_from_status(exc) from exc
+
+    return wrapper
+
+
+@_translate_errors
 def iterate(sdk_call: str, /, **params: Any):
     """Iterate every item of a paginated SDK list call, following Telnyx's pages."""
-    try:
-        for item in _resolve(sdk_call)(**params):
-            yield _plain(item)
-    except telnyx.APITimeoutError as exc:
-        raise GatewayError(None, "Timeout", f"Telnyx did not answer in time ({exc})", True, kind="timeout") from exc
-    except telnyx.APIConnectionError as exc:
-        raise GatewayError(None, "Connection error", f"Could not reach Telnyx ({exc})", True, kind="connect") from exc
-    except telnyx.APIStatusError as exc:
-        raise _error_from_status(exc) from exc
+    for item in _resolve(sdk_call)(**params):
+        yield _plain(item)
+
+
+@_translate_errors
+def pages(sdk_call: str, /, **params: Any):
+    """Yield each page of a paginated SDK list call as a list of plain items."""
+    for page in _resolve(sdk_call)(**params).iter_pages():
+        yield [_plain(item) for item in page._get_page_items()]

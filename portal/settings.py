@@ -156,7 +156,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep-unprocessed": {"task": "webhooks.tasks.sweep_unprocessed_events", "schedule": 60.0},
     "commands-sweep-stuck": {"task": "portal.commands.tasks.sweep_stuck_commands", "schedule": 60.0},
-    "conferencing-sync": {"task": "conferencing.tasks.sync_conferences", "schedule": 300.0},
+    "conferencing-sync": {
+        "task": "conferencing.tasks.sync_conferences_periodic",
+        "schedule": env.float("CONFERENCE_SYNC_SECONDS", default=60.0),
+    },
 }
 
 # --- Telnyx -----------------------------------------------------------------
@@ -173,6 +176,8 @@ COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
 # Total retry time stays well inside Telnyx's duplicate-suppression window for command_id.
 COMMAND_MAX_RETRY_SECONDS = env.int("COMMAND_MAX_RETRY_SECONDS", default=120)
 COMMAND_STUCK_AFTER_SECONDS = env.int("COMMAND_STUCK_AFTER_SECONDS", default=300)
+# Conference sync runs every CONFERENCE_SYNC_SECONDS while any conference is active, else this often.
+CONFERENCE_IDLE_SYNC_SECONDS = env.int("CONFERENCE_IDLE_SYNC_SECONDS", default=600)
 # Django's default upload limit would refuse large Telnyx bodies before our own 413 check.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES * 2, 2_621_440)
 

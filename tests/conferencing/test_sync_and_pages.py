@@ -145,3 +145,79 @@ def test_create_page_validates_and_issues(client, operator, telnyx, django_captu
         response = client.post("/conferences/new/", {"name": "X", "call_control_id": "v3:leg"})
     assert response.status_code == 302
     assert Conference.objects.filter(conference_id="conf-9").exists()
+
+
+def _serve_conferences(telnyx, count):
+    rooms = [conf(f"conf-{i}", name=f"Room {i}") for i in range(count)]
+    telnyx.get("/conferences", params={"filter[status]": "init"}).respond(200, json=page([]))
+    telnyx.get("/conferences", params={"filter[status]": "in_progress"}).respond(200, json=page(rooms))
+    for i in range(count):
+        telnyx.get(f"/conferences/conf-{i}/participants").respond(
+            200, json=page([member(f"v3:{i}-a"), member(f"v3:{i}-b", muted=True)])
+        )
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_sync_queries_do_not_grow_with_the_page(telnyx, existing):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conferencing.tasks import fetch_and_sync
+
+    counts = {}
+    # Sizes small enough that SQLite's bound-variable limit does not split a bulk insert into batches.
+    for size in (3, 12):
+        Conference.objects.all().delete()
+        _serve_conferences(telnyx, size)
+        if existing:
+            fetch_and_sync()
+        with CaptureQueriesContext(connection) as queries:
+            fetch_and_sync()
+        counts[size] = len(queries)
+    assert Participant.objects.filter(muted=True).count() == 12
+    assert counts[3] == counts[12], counts
+
+
+def test_periodic_sync_runs_while_a_conference_is_active(telnyx, settings):
+    from django.core.cache import cache
+
+    from conferencing.tasks import LAST_SYNC_KEY, sync_conferences_periodic
+
+    route = telnyx.get("/conferences").respond(200, json=page([]))
+    cache.set(LAST_SYNC_KEY, __import__("time").time())
+    assert sync_conferences_periodic() is None and route.call_count == 0  # idle, recently synced
+    ConferenceFactory(conference_id="conf-1")
+    telnyx.get("/conferences/conf-1").respond(200, json={"data": conf("conf-1", status="completed")})
+    assert sync_conferences_periodic() == {"created": 0, "updated": 0, "closed": 1}
+    cache.set(LAST_SYNC_KEY, 0)
+    assert sync_conferences_periodic() is not None  # idle but overdue
+
+
+def test_sync_telnyx_command(telnyx, capsys):
+    from django.core.management import call_command
+
+    _serve_conferences(telnyx, 2)
+    call_command("sync_telnyx")
+    assert "conferences: created 2, updated 0, closed 0" in capsys.readouterr().out
+    assert Conference.objects.count() == 2
+
+
+def test_sync_telnyx_command_reports_outage(telnyx):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    telnyx.get("/conferences").respond(401, json={"errors": [{"title": "Authentication failed", "detail": "Bad key"}]})
+    with pytest.raises(CommandError, match="Bad key"):
+        call_command("sync_telnyx")
+
+
+def test_sync_button_is_for_operators(client, viewer, operator, telnyx, django_capture_on_commit_callbacks):
+    telnyx.get("/conferences").respond(200, json=page([conf("conf-77")]))
+    telnyx.get("/conferences/conf-77/participants").respond(200, json=page([]))
+    client.force_login(viewer)
+    assert client.post("/conferences/sync/").status_code == 403
+    client.force_login(operator)
+    assert "Sync with Telnyx now" in client.get("/conferences/").content.decode()
+    response = client.post("/conferences/sync/", follow=True)
+    assert "Sync with Telnyx requested" in response.content.decode()
+    assert Conference.objects.filter(conference_id="conf-77").exists()
