@@ -87,8 +87,11 @@ class Dispatcher:
             due = self.pending[0][0] - time.monotonic()
             if due > 0:
                 self.wakeup.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races
+                # with the wakeup, leaving this loop (and whoever awaits its cancellation) stuck.
                 try:
-                    await asyncio.wait_for(self.wakeup.wait(), timeout=due)
+                    async with asyncio.timeout(due):
+                        await self.wakeup.wait()
                 except TimeoutError:
                     pass
                 continue

@@ -12,7 +12,20 @@
     if (el) el.textContent = "updated " + new Date().toLocaleTimeString();
   }
   document.addEventListener("htmx:wsConnecting", function () { setStatus("connecting", "Connecting…"); });
-  document.addEventListener("htmx:wsOpen", function () { setStatus("connected", "Live"); document.body.dataset.live = "connected"; });
+  // Changes made between rendering the page and subscribing (or while reconnecting) would be missed:
+  // every region marked data-live-refresh is fetched again whenever the socket (re)opens.
+  function refreshLiveRegions() {
+    document.querySelectorAll("[data-live-refresh]").forEach(function (el) {
+      if (!el.id) return;
+      var url = el.dataset.liveRefresh || window.location.href;
+      htmx.ajax("GET", url, { target: "#" + el.id, select: "#" + el.id, swap: "outerHTML" });
+    });
+  }
+  document.addEventListener("htmx:wsOpen", function () {
+    setStatus("connected", "Live");
+    document.body.dataset.live = "connected";
+    refreshLiveRegions();
+  });
   document.addEventListener("htmx:wsClose", function () { setStatus("reconnecting", "Reconnecting…"); document.body.dataset.live = "reconnecting"; });
   document.addEventListener("htmx:wsAfterMessage", function () { stamp(); tick(); });
 

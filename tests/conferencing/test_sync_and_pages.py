@@ -102,7 +102,7 @@ def test_live_roster_fragment_matches_the_page(client, viewer):
     ParticipantFactory(conference=room, call_control_id="v3:a", muted=True)
     client.force_login(viewer)
     fragment = client.get("/conferences/conf-1/live/").content.decode()
-    assert fragment.strip().startswith('<section id="conference-live">') and "muted" in fragment
+    assert fragment.strip().startswith('<section id="conference-live"') and "muted" in fragment
 
 
 def test_unknown_conference_is_404(client, viewer):

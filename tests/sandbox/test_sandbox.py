@@ -224,7 +224,8 @@ def test_traffic_runs_live_and_emits_documented_events():
         await asyncio.sleep(1.5)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        async with asyncio.timeout(5):  # a task that ignores cancellation fails the test instead of hanging it
+            await asyncio.gather(*tasks, return_exceptions=True)
         await dispatcher.client.aclose()
         return list(dispatcher.sent), world.snapshot()
 
