@@ -1,6 +1,7 @@
 """The only door to Telnyx: builds the SDK client from settings and turns its errors into ours."""
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -83,10 +84,11 @@ def _error_from_status(exc: telnyx.APIStatusError) -> GatewayError:
     )
 
 
-def call(sdk_call: str, /, **params: Any) -> Any:
-    """Invoke one SDK method (e.g. "client.conferences.actions.mute") and return plain JSON data."""
+@contextlib.contextmanager
+def _translated():
+    """Turn the SDK's exceptions into GatewayError, worded as Telnyx worded them."""
     try:
-        return _plain(_resolve(sdk_call)(**params))
+        yield
     except telnyx.APITimeoutError as exc:
         raise GatewayError(None, "Timeout", f"Telnyx did not answer in time ({exc})", True, kind="timeout") from exc
     except telnyx.APIConnectionError as exc:
@@ -95,30 +97,21 @@ def call(sdk_call: str, /, **params: Any) -> Any:
         raise _error_from_status(exc) from exc
 
 
-def _translate_errors(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            yield from func(*args, **kwargs)
-        except telnyx.APITimeoutError as exc:
-            raise GatewayError(None, "Timeout", f"Telnyx did not answer in time ({exc})", True, kind="timeout") from exc
-        except telnyx.APIConnectionError as exc:
-            raise GatewayError(None, "Connection error", f"Could not reach Telnyx ({exc})", True, kind="connect") from exc
-        except telnyx.APIStatusError as exc:
-            raise _error_from_status(exc) from exc
-
-    return wrapper
+def call(sdk_call: str, /, **params: Any) -> Any:
+    """Invoke one SDK method (e.g. "client.conferences.actions.mute") and return plain JSON data."""
+    with _translated():
+        return _plain(_resolve(sdk_call)(**params))
 
 
-@_translate_errors
 def iterate(sdk_call: str, /, **params: Any):
     """Iterate every item of a paginated SDK list call, following Telnyx's pages."""
-    for item in _resolve(sdk_call)(**params):
-        yield _plain(item)
+    with _translated():
+        for item in _resolve(sdk_call)(**params):
+            yield _plain(item)
 
 
-@_translate_errors
 def pages(sdk_call: str, /, **params: Any):
     """Yield each page of a paginated SDK list call as a list of plain items."""
-    for page in _resolve(sdk_call)(**params).iter_pages():
-        yield [_plain(item) for item in page._get_page_items()]
+    with _translated():
+        for page in _resolve(sdk_call)(**params).iter_pages():
+            yield [_plain(item) for item in page._get_page_items()]
