@@ -1,5 +1,6 @@
 """A real portal stack (daphne + Celery worker on the embedded profile) and headless Debian Chromium."""
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -115,14 +116,23 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, stack):
-    context = browser.new_context(base_url=stack.base_url)
+@contextlib.contextmanager
+def logged_in(browser, base_url: str, username: str, password: str = "pass-word-123"):
+    """A browser page logged into the portal at `base_url`, closed afterwards."""
+    context = browser.new_context(base_url=base_url)
     page = context.new_page()
     page.goto("/login/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", "pass-word-123")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{stack.base_url}/")
-    yield page
-    context.close()
+    page.wait_for_url(f"{base_url}/")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, stack):
+    with logged_in(browser, stack.base_url, "operator") as page:
+        yield page

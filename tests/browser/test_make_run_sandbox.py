@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, free_port, wait_until_up
+from tests.browser.conftest import ROOT, free_port, logged_in, wait_until_up
 
 pytestmark = [pytest.mark.browser]
 
@@ -59,15 +59,8 @@ def portal_with_sandbox(tmp_path_factory):
 
 @pytest.fixture
 def admin_page(browser, portal_with_sandbox):
-    context = browser.new_context(base_url=portal_with_sandbox.base)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "pass-word-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{portal_with_sandbox.base}/")
-    yield page
-    context.close()
+    with logged_in(browser, portal_with_sandbox.base, "admin") as page:
+        yield page
 
 
 def test_dashboard_shows_simulated_activity(admin_page):
