@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from conferencing import services
 from conferencing.models import Conference, Participant
-from portal.commands.actions import Action, register
+from portal.commands.actions import Action, TargetKind, register, register_kind
 
 CONTROL = "conferencing.control_conference"
 SUPERVISE = "conferencing.supervise_conference"
@@ -81,8 +81,9 @@ class GatherParams(serializers.Serializer):
     valid_digits = serializers.RegexField(r"^[0-9*#]+$", required=False)
 
     def validate(self, attrs):
-        if not attrs.get("audio_url") and not attrs.get("media_name"):
-            raise serializers.ValidationError({"audio_url": "Give an audio URL or a media name."})
+        # Telnyx needs neither (it can gather silently) but refuses both at once.
+        if attrs.get("audio_url") and attrs.get("media_name"):
+            raise serializers.ValidationError({"media_name": "Give an audio URL or a media name, not both."})
         return attrs
 
 
@@ -312,4 +313,10 @@ CONFERENCE_ACTIONS = [
             idempotent=True, on_success=_participant_updated),
 ]
 
+CONFERENCE = register_kind(
+    TargetKind(
+        name="conference", plural="conferences", model=Conference, lookup_field="conference_id",
+        view_permission="conferencing.view_conference", detail_url_name="conference-detail",
+    )
+)
 register(*CONFERENCE_ACTIONS)

@@ -2,7 +2,13 @@
 from django.contrib import admin
 
 from conferencing.models import Conference, Participant
-from portal.admin_mixins import CommandActionsMixin, LiveChangeListMixin, ReadOnlyAdminMixin, command_action
+from portal.admin_mixins import (
+    CommandActionsMixin,
+    LiveChangeListMixin,
+    ReadOnlyAdminMixin,
+    command_action,
+    declared_actions,
+)
 
 PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
 
@@ -49,10 +55,7 @@ class ConferenceAdmin(CommandActionsMixin, LiveChangeListMixin, ReadOnlyAdminMix
     date_hierarchy = "created_at"
     inlines = [ParticipantInline]
     actions = [
-        command_action("conference.end", "End selected conferences", _whole()),
-        command_action("conference.mute", "Mute all participants", _whole()),
-        command_action("conference.unmute", "Unmute all participants", _whole()),
-        command_action("conference.hold", "Hold all participants", _whole()),
+        *declared_actions("conference", "end", "mute", "unmute", "hold", "stop", "record_pause", "record_resume"),
         command_action("conference.unhold", "Unhold all participants", _with_everyone),
         command_action("conference.record_start", "Start recording (MP3, single channel)", _whole({"format": "mp3", "channels": "single"})),
         command_action("conference.record_stop", "Stop recording", _whole()),

@@ -217,7 +217,9 @@ def publish_conference(conference: Conference) -> None:
     live.publish_dashboard()
 
 
-SYNCED_CONFERENCE_FIELDS = ["name", "region", "connection_id", "created_at", "expires_at", "status", "synced_at"]
+SYNCED_CONFERENCE_FIELDS = [
+    "name", "region", "connection_id", "created_at", "expires_at", "status", "ended_at", "end_reason", "synced_at",
+]
 SYNCED_PARTICIPANT_FIELDS = [
     "call_leg_id", "status", "muted", "on_hold", "end_conference_on_exit", "soft_end_conference_on_exit",
     "whisper_call_control_ids", "joined_at", "left_at", "speaking",
@@ -226,7 +228,7 @@ SYNCED_PARTICIPANT_FIELDS = [
 
 @transaction.atomic
 def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conference: dict[str, list[dict]]) -> dict:
-    """Upsert one page of Telnyx's active conferences and their participants in a constant number of queries."""
+    """Upsert one page of Telnyx's conferences (any status) and their participants in a constant number of queries."""
     from webhooks.payloads import when
 
     now = timezone.now()
@@ -242,6 +244,11 @@ def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conf
         conference.expires_at = when(data.get("expires_at")) or conference.expires_at
         if data.get("status") in (Conference.Status.INIT, Conference.Status.IN_PROGRESS) and conference.status != Conference.Status.COMPLETED:
             conference.status = data["status"]
+        elif data.get("status") == Conference.Status.COMPLETED:
+            # Completed is final; its end time is Telnyx's last update (the list has no ended_at).
+            conference.status = Conference.Status.COMPLETED
+            conference.ended_at = conference.ended_at or when(data.get("updated_at")) or conference.expires_at or now
+            conference.end_reason = conference.end_reason or (data.get("end_reason") or "")[:64]
         conference.synced_at = now
         (updated if conference.pk else created).append(conference)
     Conference.objects.bulk_create(created)

@@ -15,12 +15,21 @@ LAST_SYNC_KEY = "conferencing:last-sync"
 PAGE_SIZE = 250
 
 
-def fetch_and_sync() -> dict:
-    """Read every page of Telnyx's active conferences with their participants and reconcile local state."""
+ACTIVE = (Conference.Status.INIT, Conference.Status.IN_PROGRESS)
+
+
+def fetch_and_sync(*, everything: bool = False) -> dict:
+    """Read every page of Telnyx's conferences with their participants and reconcile local state.
+
+    The periodic sync lists active conferences only; `everything` (sync_telnyx) lists all statuses,
+    so a first install back-fills history and completed conferences are closed with their end reason.
+    """
     counts = {"created": 0, "updated": 0, "closed": 0}
     listed = set()
-    for status in (Conference.Status.INIT, Conference.Status.IN_PROGRESS):
-        for page in gateway.pages("client.conferences.list", filter={"status": status}, page_size=PAGE_SIZE):
+    filters = [None] if everything else [{"status": status} for status in ACTIVE]
+    for status_filter in filters:
+        extra = {"filter": status_filter} if status_filter else {}
+        for page in gateway.pages("client.conferences.list", page_size=PAGE_SIZE, **extra):
             participants = {
                 c["id"]: [p for chunk in gateway.pages("client.conferences.list_participants", conference_id=c["id"],
                                                         page_size=PAGE_SIZE) for p in chunk]
@@ -38,7 +47,7 @@ def fetch_and_sync() -> dict:
             if error.status_code != 404:
                 raise
             record = {}
-        if record.get("status") in (Conference.Status.INIT, Conference.Status.IN_PROGRESS):
+        if record.get("status") in ACTIVE:
             continue  # listed a moment later than our page: leave it for the next sync
         services.conference_ended(
             conference_id=conference_id, occurred_at=timezone.now(),
@@ -67,3 +76,8 @@ def sync_conferences_periodic() -> dict | None:
     if Conference.objects.exclude(status=Conference.Status.COMPLETED).exists() or idle_due:
         return sync_conferences()
     return None
+
+
+def sync_everything() -> dict:
+    """Full reconciliation for `manage.py sync_telnyx`: every conference Telnyx lists, every page."""
+    return fetch_and_sync(everything=True)

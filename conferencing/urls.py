@@ -8,5 +8,4 @@ urlpatterns = [
     path("conferences/sync/", views.conference_sync, name="conference-sync"),
     path("conferences/<str:conference_id>/", views.conference_detail, name="conference-detail"),
     path("conferences/<str:conference_id>/live/", views.conference_live, name="conference-live"),
-    path("conferences/<str:conference_id>/actions/<str:action>/", views.conference_action, name="conference-action"),
 ]

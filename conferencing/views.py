@@ -1,14 +1,11 @@
 """Conference pages: the live list, the control room, and the action endpoints behind its forms."""
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from conferencing import selectors
-from conferencing.models import Conference
 from portal.commands import actions, forms
 
 # Forms drawn on the conference page; the per-participant buttons use the same endpoints.
@@ -77,26 +74,6 @@ def conference_live(request, conference_id):
     if conference is None:
         raise Http404("No such conference.")
     return render(request, "conferencing/_conference_live.html", _roster_context(request, conference))
-
-
-@require_POST
-@permission_required("conferencing.view_conference", raise_exception=True)
-def conference_action(request, conference_id, action):
-    """Issue one conference command from a page form; htmx gets a fragment, others a redirect."""
-    declared = actions.get(f"conference.{action}")
-    if declared is None or declared.target_kind != "conference":
-        raise Http404("No such action.")
-    if not request.user.has_perm(declared.permission):
-        raise PermissionDenied(f"You do not have permission to {declared.label.lower()}.")
-    get_object_or_404(Conference, conference_id=conference_id)
-    command, errors = forms.issue_from_post(request, declared.name, conference_id)
-    if request.htmx:
-        return render(request, "portal/commands/_issue_result.html", {"command": command, "errors": errors, "action": declared})
-    if errors:
-        messages.error(request, f"{declared.label}: " + "; ".join(f"{k}: {' '.join(v)}" if k != "non_field_errors" else " ".join(v) for k, v in errors.items()))
-    else:
-        messages.success(request, f"{declared.label} queued (command #{command.pk}).")
-    return redirect(reverse("conference-detail", args=[conference_id]))
 
 
 @require_POST

@@ -22,7 +22,11 @@ class Command(models.Model):
 
     action = models.CharField(max_length=64, help_text="Declared action name, e.g. conference.mute.")
     target = models.CharField(max_length=255, blank=True, help_text="Conference id, call_control_id, queue name...")
-    params = models.JSONField(default=dict, blank=True, help_text="Parameters exactly as sent to Telnyx.")
+    params = models.JSONField(default=dict, blank=True, help_text="Parameters as sent to Telnyx, secrets masked.")
+    sealed_params = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Secret parameters (e.g. stream auth tokens): sent to Telnyx, never shown by any door.",
+    )
     command_id = models.UUIDField(
         default=uuid.uuid4, help_text="Sent on every attempt where the endpoint accepts one, so Telnyx drops repeats."
     )
@@ -32,6 +36,9 @@ class Command(models.Model):
     error_status = models.PositiveIntegerField(null=True, blank=True, help_text="HTTP status of the last error.")
     error_title = models.CharField(max_length=255, blank=True)
     error_detail = models.TextField(blank=True)
+    local_error = models.TextField(
+        blank=True, help_text="Telnyx accepted the command but mirroring it locally failed (traceback)."
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,5 +1,6 @@
 """Read-only admin for webhook events, with a real re-process action."""
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
 from webhooks import services
@@ -17,7 +18,11 @@ class WebhookEventAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 
     @admin.action(description="Re-process selected events", permissions=["reprocess"])
     def reprocess_selected(self, request, queryset):
-        count = services.events_reprocess(queryset=queryset)
+        try:
+            count = services.events_reprocess(queryset=queryset, user=request.user)
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
         self.message_user(request, f"Queued {count} event(s) for processing.", messages.SUCCESS)
 
     def has_reprocess_permission(self, request):

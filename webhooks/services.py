@@ -6,6 +6,7 @@ import logging
 import traceback
 from datetime import datetime
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -108,8 +109,10 @@ def event_process(*, event_pk: int) -> WebhookEvent:
     return event
 
 
-def events_reprocess(*, queryset) -> int:
-    """Mark the chosen events pending again and queue them; returns how many."""
+def events_reprocess(*, queryset, user) -> int:
+    """Mark the chosen events pending again and queue them; returns how many (`user` None: the system)."""
+    if user is not None and not user.has_perm("webhooks.reprocess_webhookevent"):
+        raise PermissionDenied("You do not have permission to re-process webhook events.")
     pks = list(queryset.values_list("pk", flat=True))
     WebhookEvent.objects.filter(pk__in=pks).update(status=WebhookEvent.Status.PENDING)
     for pk in pks:

@@ -1,10 +1,9 @@
 """/api/v1/conferences/: read the live state, create from a call leg, and issue actions (202 + command)."""
-from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action as route
 
-from conferencing.actions import CONFERENCE_ACTIONS, CreateParams
+from conferencing.actions import CreateParams
 from conferencing.api.serializers import (
     ConferenceDetailSerializer,
     ConferenceSerializer,
@@ -12,14 +11,11 @@ from conferencing.api.serializers import (
 )
 from conferencing.models import Conference
 from conferencing.selectors import ConferenceFilter, conference_queryset
-from portal.commands import actions
 from portal.commands.api import CommandSerializer, command_accepted
-
-ACTION_NAMES = sorted(a.short_name for a in CONFERENCE_ACTIONS if a.target_kind == "conference")
 
 
 class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Conferences, active first. Actions are POSTed to /conferences/{id}/actions/{action}/."""
+    """Conferences, active first. Actions go through the one door: /conferences/{id}/actions/{action}/."""
 
     lookup_field = "conference_id"
     lookup_url_kwarg = "id"
@@ -49,22 +45,6 @@ class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         conference = self.get_object()
         page = self.paginate_queryset(conference.participants.all())
         return self.get_paginated_response(ParticipantSerializer(page, many=True).data)
-
-    @extend_schema(
-        parameters=[OpenApiParameter("action_name", str, OpenApiParameter.PATH, enum=ACTION_NAMES)],
-        request=None,
-        responses={202: CommandSerializer},
-        description="Issue a conference command; the body is Telnyx's parameters for that action (see endpoints.md).",
-    )
-    @route(detail=True, methods=["post"], url_path=r"actions/(?P<action_name>[a-z_]+)")
-    def actions(self, request, id=None, action_name=None):
-        declared = actions.get(f"conference.{action_name}")
-        if declared is None or declared.target_kind != "conference":
-            raise Http404(f"Unknown conference action {action_name!r}.")
-        conference = self.get_object()
-        return command_accepted(
-            request, action_name=declared.name, target=conference.conference_id, params=request.data
-        )
 
     def get_permissions(self):
         from portal.permissions import ModelPermissions

@@ -1,9 +1,15 @@
-"""Action declarations: one per Telnyx command, from which the API, page forms and admin actions derive."""
+"""Action declarations: one per Telnyx command, from which the API, page forms and admin actions derive.
+
+Each app declares its actions (and the kinds of target they act on) in `<app>/actions.py`; the bus
+imports those modules itself the first time it is asked, as the webhook registry does with handlers.
+"""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.utils.module_loading import autodiscover_modules
 from rest_framework import serializers
 
 
@@ -36,6 +42,10 @@ class Action:
     description: str = ""
     # Extra options for pages: which fields pick participants, etc.
     form_hints: dict = field(default_factory=dict)
+    # Where the page draws its form: "media", "recording", "streaming", "advanced", ... ("" = main).
+    group: str = ""
+    # Parameters never echoed back (pages, logs, API): stored masked on the command row.
+    secret_params: tuple[str, ...] = ()
 
     def permissions_for(self, params: dict) -> list[str]:
         """Every permission issuing this action with these parameters requires."""
@@ -58,7 +68,54 @@ class Action:
         return {k: v for k, v in serializer.validated_data.items() if v is not None and v != "" and v != []}
 
 
+@dataclass(frozen=True)
+class TargetKind:
+    """A kind of thing actions act on (conference, call, queue, recording), as pages and the API address it.
+
+    `plural` is the URL segment of both doors (`/<plural>/<id>/actions/<action>/` and the same under
+    `/api/v1/`); `lookup_field` on `model` finds the target by the id Telnyx uses.
+    """
+
+    name: str
+    plural: str
+    model: type
+    lookup_field: str
+    view_permission: str
+    detail_url_name: str | None = None
+
+    def find(self, target: str):
+        """The local row for `target`, or None."""
+        return self.model._default_manager.filter(**{self.lookup_field: target}).first()
+
+    def target_of(self, obj) -> str:
+        return str(getattr(obj, self.lookup_field))
+
+    def detail_url(self, target: str) -> str | None:
+        from django.urls import NoReverseMatch, reverse
+
+        if not self.detail_url_name:
+            return None
+        try:
+            return reverse(self.detail_url_name, args=[target])
+        except NoReverseMatch:
+            return None
+
+
 _REGISTRY: dict[str, Action] = {}
+_KINDS: dict[str, TargetKind] = {}
+_discovered = False
+_discovering = threading.RLock()
+
+
+def _discover() -> None:
+    """Import every installed app's `actions` module once (they call register / register_kind)."""
+    global _discovered
+    if _discovered:
+        return
+    with _discovering:
+        if not _discovered:
+            _discovered = True
+            autodiscover_modules("actions")
 
 
 def register(*actions: Action) -> None:
@@ -68,13 +125,44 @@ def register(*actions: Action) -> None:
         _REGISTRY[action.name] = action
 
 
+def register_kind(kind: TargetKind) -> TargetKind:
+    if kind.name in _KINDS and _KINDS[kind.name] != kind:
+        raise ValueError(f"target kind {kind.name} declared twice")
+    _KINDS[kind.name] = kind
+    return kind
+
+
 def get(name: str) -> Action | None:
+    _discover()
     return _REGISTRY.get(name)
 
 
 def for_kind(target_kind: str) -> list[Action]:
+    _discover()
     return [a for a in _REGISTRY.values() if a.target_kind == target_kind]
 
 
 def all_actions() -> list[Action]:
+    _discover()
     return list(_REGISTRY.values())
+
+
+def kind(name: str) -> TargetKind | None:
+    _discover()
+    return _KINDS.get(name)
+
+
+def kind_by_plural(plural: str) -> TargetKind | None:
+    _discover()
+    return next((k for k in _KINDS.values() if k.plural == plural), None)
+
+
+def all_kinds() -> list[TargetKind]:
+    _discover()
+    return list(_KINDS.values())
+
+
+def action_for(kind_: TargetKind, short_name: str) -> Action | None:
+    """The action `<kind>.<short_name>` if it acts on that kind."""
+    action = get(f"{kind_.name}.{short_name}")
+    return action if action is not None and action.target_kind == kind_.name else None

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import PermissionDenied
 from rest_framework import serializers
 
 from portal.commands import actions, services
@@ -59,7 +58,10 @@ def params_from_post(action: actions.Action, post) -> dict:
 
 
 def issue_from_post(request, action_name: str, target: str, door: str = Command.Door.PAGE):
-    """Issue an action from a posted form: (command, None) or (None, {field: [messages]})."""
+    """Issue an action from a posted form: (command, None) or (None, {field: [messages]}).
+
+    PermissionDenied from the service propagates (403), the same answer the admin and the API give.
+    """
     action = actions.get(action_name)
     if action is None:
         return None, {"non_field_errors": [f"Unknown action {action_name}."]}
@@ -71,6 +73,4 @@ def issue_from_post(request, action_name: str, target: str, door: str = Command.
     except serializers.ValidationError as exc:
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return None, {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
-    except PermissionDenied as exc:
-        return None, {"non_field_errors": [str(exc)]}
     return command, None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import random
+import traceback
 import uuid
 from dataclasses import dataclass
 
@@ -58,11 +59,13 @@ def command_issue(
     ensure_permission(user, action)
     clean = action.validate(params)
     ensure_permission(user, action, clean)
+    shown, sealed = split_secrets(action, clean)
     with transaction.atomic():
         command = Command.objects.create(
             action=action.name,
             target=target or "",
-            params=clean,
+            params=shown,
+            sealed_params=sealed,
             command_id=command_id or uuid.uuid4(),
             requested_by=user if user is not None and user.is_authenticated else None,
             door=door,
@@ -71,6 +74,16 @@ def command_issue(
         transaction.on_commit(lambda: queue_command(command.pk))
         _publish(command)
     return command
+
+
+SECRET_MASK = "********"
+
+
+def split_secrets(action: actions.Action, params: dict) -> tuple[dict, dict]:
+    """Parameters safe to show (secrets masked) and the secrets alone, kept only for sending."""
+    sealed = {k: params[k] for k in action.secret_params if k in params}
+    shown = {k: (SECRET_MASK if k in sealed else v) for k, v in params.items()}
+    return shown, sealed
 
 
 def queue_command(command_pk: int, countdown: float | None = None) -> None:
@@ -84,7 +97,7 @@ def queue_command(command_pk: int, countdown: float | None = None) -> None:
 
 
 def _request_kwargs(command: Command, action: actions.Action) -> dict:
-    kwargs = dict(command.params)
+    kwargs = {**command.params, **(command.sealed_params or {})}
     if action.target_param:
         kwargs[action.target_param] = command.target
     if action.accepts_command_id:
@@ -123,16 +136,30 @@ def command_execute(*, command_pk: int) -> Outcome:
         response = gateway.call(action.sdk, **_request_kwargs(command, action))
     except gateway.GatewayError as error:
         return _after_error(command, action, error)
+    except Exception:  # noqa: BLE001 - a bug or an SDK surprise: fail loudly, never leave it running
+        log.exception("command %s (%s) raised unexpectedly", command.pk, command.action)
+        return Outcome(_finish_failed(command, None, "Unexpected error", traceback.format_exc()))
+    # Telnyx acted: that is committed first, so nothing below can leave the row running or resend it.
     with transaction.atomic():
         command.status = Command.Status.SUCCEEDED
         command.response = response if isinstance(response, dict | list) or response is None else {"value": str(response)}
         command.error_status, command.error_title, command.error_detail = None, "", ""
         command.finished_at = timezone.now()
         command.save(update_fields=["status", "response", "error_status", "error_title", "error_detail", "finished_at"])
-        if action.on_success:
-            action.on_success(command, response)
         _publish(command)
+    if action.on_success:
+        _apply_local_state(command, action, response)
     return Outcome(command)
+
+
+def _apply_local_state(command: Command, action: actions.Action, response) -> None:
+    """Mirror a succeeded command locally; a failure here is recorded, the command stays succeeded."""
+    try:
+        with transaction.atomic():
+            action.on_success(command, response)
+    except Exception:  # noqa: BLE001 - local bookkeeping must not undo what Telnyx already did
+        log.exception("command %s (%s) succeeded but applying local state failed", command.pk, command.action)
+        Command.objects.filter(pk=command.pk).update(local_error=traceback.format_exc())
 
 
 def _after_error(command: Command, action: actions.Action, error: gateway.GatewayError) -> Outcome:
@@ -180,7 +207,7 @@ def commands_retry(*, queryset, user, door: str) -> list[Command]:
             command_issue(
                 action_name=original.action,
                 target=original.target,
-                params=original.params,
+                params={**original.params, **(original.sealed_params or {})},
                 user=user,
                 door=door,
                 command_id=original.command_id if (outcome_unknown and action.accepts_command_id) else None,

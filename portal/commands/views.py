@@ -1,7 +1,12 @@
-"""Commands pages: the live audit list and one command's detail."""
+"""Commands pages: the live audit list, one command's detail, and the page door for every action."""
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
+from portal.commands import actions, forms
 from portal.commands.selectors import CommandFilter, command_queryset
 
 
@@ -28,3 +33,29 @@ def command_detail(request, pk):
         "portal/commands/command_detail.html",
         {"command": command, "retries": command.retries.all(), "live_groups": ["commands"]},
     )
+
+
+@require_POST
+def action_issue(request, plural, target, action):
+    """The one page door for every action on every kind: `/<plural>/<target>/actions/<action>/`.
+
+    htmx gets the result fragment (queued, or the field errors); a plain form post is redirected back
+    with a message. Permission is the command service's to check, as for the admin and the API.
+    """
+    kind = actions.kind_by_plural(plural)
+    declared = actions.action_for(kind, action) if kind else None
+    if declared is None:
+        raise Http404("No such action.")
+    if kind.find(target) is None:
+        raise Http404(f"No such {kind.name}.")
+    command, errors = forms.issue_from_post(request, declared.name, target)
+    if request.htmx:
+        return render(request, "portal/commands/_issue_result.html", {"command": command, "errors": errors, "action": declared})
+    if errors:
+        messages.error(request, f"{declared.label}: " + "; ".join(
+            f"{k}: {' '.join(v)}" if k != "non_field_errors" else " ".join(v) for k, v in errors.items()
+        ))
+    else:
+        messages.success(request, f"{declared.label} queued (command #{command.pk}).")
+    back = kind.detail_url(target) or request.META.get("HTTP_REFERER") or "/"
+    return redirect(back if url_has_allowed_host_and_scheme(back, {request.get_host()}) else "/")

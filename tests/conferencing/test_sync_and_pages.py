@@ -12,9 +12,9 @@ def page(items, number=1, total=1):
     return {"data": items, "meta": {"page_number": number, "total_pages": total, "page_size": 20, "total_results": len(items)}}
 
 
-def conf(id, status="in_progress", name="Room"):
+def conf(id, status="in_progress", name="Room", **extra):
     return {"id": id, "name": name, "record_type": "conference", "status": status, "region": "US",
-            "created_at": "2026-11-23T09:00:00Z", "expires_at": "2026-11-23T13:00:00Z"}
+            "created_at": "2026-11-23T09:00:00Z", "expires_at": "2026-11-23T13:00:00Z", **extra}
 
 
 def member(ccid, **extra):
@@ -193,13 +193,31 @@ def test_periodic_sync_runs_while_a_conference_is_active(telnyx, settings):
     assert sync_conferences_periodic() is not None  # idle but overdue
 
 
-def test_sync_telnyx_command(telnyx, capsys):
+def test_sync_telnyx_back_fills_every_conference_of_every_status(telnyx, capsys):
+    """A first install: sync_telnyx lists all statuses (no filter), all pages, with participants."""
     from django.core.management import call_command
 
-    _serve_conferences(telnyx, 2)
+    live = conf("conf-live", name="Live room")
+    done = conf("conf-done", name="Yesterday", status="completed", end_reason="all_left",
+                updated_at="2026-11-20T10:30:00Z")
+    second = telnyx.get("/conferences", params={"page[number]": "2"}).respond(
+        200, json={"data": [done], "meta": {"page_number": 2, "page_size": 1, "total_pages": 2, "total_results": 2}}
+    )
+    first = telnyx.get("/conferences").respond(
+        200, json={"data": [live], "meta": {"page_number": 1, "page_size": 1, "total_pages": 2, "total_results": 2}}
+    )
+    telnyx.get("/conferences/conf-live/participants").respond(200, json=page([member("v3:a")]))
+    telnyx.get("/conferences/conf-done/participants").respond(200, json=page([member("v3:b", status="left")]))
     call_command("sync_telnyx")
     assert "conferences: created 2, updated 0, closed 0" in capsys.readouterr().out
-    assert Conference.objects.count() == 2
+    assert first.called and second.called
+    assert "filter" not in str(first.calls.last.request.url)
+    finished = Conference.objects.get(conference_id="conf-done")
+    assert finished.status == Conference.Status.COMPLETED and finished.end_reason == "all_left"
+    assert finished.ended_at.isoformat().startswith("2026-11-20T10:30")
+    assert Conference.objects.get(conference_id="conf-live").status == Conference.Status.IN_PROGRESS
+    assert Participant.objects.get(call_control_id="v3:b").status == Participant.Status.LEFT
+    assert Participant.objects.get(call_control_id="v3:a").status == Participant.Status.JOINED
 
 
 def test_sync_telnyx_command_reports_outage(telnyx):

@@ -1,23 +1,32 @@
-"""Run every domain's sync with Telnyx once (conferences now; other domains add theirs here)."""
+"""Run every domain's full sync with Telnyx once (each app declares its own in `<app>/sync.py`)."""
 from django.core.management.base import BaseCommand, CommandError
 
 from portal import gateway
-
-
-def _syncs():
-    from conferencing.tasks import fetch_and_sync as sync_conferences
-
-    return {"conferences": sync_conferences}
+from portal.sync import full_syncs
 
 
 class Command(BaseCommand):
-    help = "Reconcile local state with Telnyx's lists (creates what webhooks missed, corrects, closes)."
+    help = "Reconcile local state with everything Telnyx lists (creates what webhooks missed, corrects, closes)."
 
-    def handle(self, *args, **options):
-        for name, sync in _syncs().items():
+    def add_arguments(self, parser):
+        parser.add_argument("--only", action="append", help="Run only this sync (repeatable), e.g. conferences.")
+
+    def handle(self, *args, only=None, **options):
+        syncs = full_syncs()
+        unknown = set(only or []) - set(syncs)
+        if unknown:
+            raise CommandError(f"Unknown sync(s): {', '.join(sorted(unknown))}. Known: {', '.join(syncs)}.")
+        failed = []
+        for name, sync in syncs.items():
+            if only and name not in only:
+                continue
             try:
                 counts = sync()
             except gateway.GatewayError as error:
-                raise CommandError(f"{name}: {error}") from error
+                self.stderr.write(self.style.ERROR(f"{name}: {error}"))
+                failed.append(f"{name} ({error})")
+                continue
             summary = ", ".join(f"{k} {v}" for k, v in counts.items())
             self.stdout.write(self.style.SUCCESS(f"{name}: {summary}"))
+        if failed:
+            raise CommandError(f"Sync failed for: {', '.join(failed)}.")

@@ -25,5 +25,5 @@ class Command(BaseCommand):
                 raise CommandError(f"--since {since!r} is not an ISO 8601 date-time.")
             events = events.filter(received_at__gte=moment)
         with transaction.atomic():
-            count = services.events_reprocess(queryset=events)
+            count = services.events_reprocess(queryset=events, user=None)
         self.stdout.write(self.style.SUCCESS(f"Queued {count} event(s) for processing."))
