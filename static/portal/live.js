@@ -31,9 +31,9 @@
 
   function formatDuration(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
+    // h:mm:ss everywhere, the same as the server's `duration` filter.
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    var mm = (h ? String(m).padStart(2, "0") : String(m));
-    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+    return h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
   }
   function tick() {
     var now = Date.now();

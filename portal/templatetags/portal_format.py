@@ -1,0 +1,44 @@
+"""Formats every page shares: durations as h:mm:ss (loaded as a builtin, no {% load %} needed)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from django import template
+
+register = template.Library()
+
+
+def format_seconds(seconds: float | int | None) -> str:
+    """Seconds as h:mm:ss (0:00:07, 1:02:03); empty for unknown."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+@register.filter
+def duration(value) -> str:
+    """A number of seconds or a timedelta as h:mm:ss."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if value in (None, ""):
+        return ""
+    try:
+        return format_seconds(float(value))
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def elapsed(start: datetime | None, end: datetime | None) -> str:
+    """The length from `start` to `end` as h:mm:ss: `{{ call.answered_at|elapsed:call.ended_at }}`."""
+    if not start or not end:
+        return ""
+    return format_seconds((end - start).total_seconds())
+
+
+@register.filter
+def pretty_json(value) -> str:
+    """Indented, key-sorted JSON for <pre> blocks."""
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
