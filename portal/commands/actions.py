@@ -46,6 +46,8 @@ class Action:
     group: str = ""
     # Parameters never echoed back (pages, logs, API): stored masked on the command row.
     secret_params: tuple[str, ...] = ()
+    # Form/API parameter name -> the SDK's keyword, where they differ (e.g. conference_id -> id).
+    sdk_names: dict = field(default_factory=dict)
 
     def permissions_for(self, params: dict) -> list[str]:
         """Every permission issuing this action with these parameters requires."""

@@ -97,7 +97,7 @@ def queue_command(command_pk: int, countdown: float | None = None) -> None:
 
 
 def _request_kwargs(command: Command, action: actions.Action) -> dict:
-    kwargs = {**command.params, **(command.sealed_params or {})}
+    kwargs = {action.sdk_names.get(k, k): v for k, v in {**command.params, **(command.sealed_params or {})}.items()}
     if action.target_param:
         kwargs[action.target_param] = command.target
     if action.accepts_command_id:

@@ -171,3 +171,29 @@ def test_gather_follows_telnyx_rules_exactly(params, ok):
             action.validate({"call_control_id": "v3:a", **params})
 
 
+
+
+def test_sdk_names_rename_a_parameter_and_secrets_are_sealed(telnyx, monkeypatch):
+    """A declaration can rename a parameter for the SDK and keep a secret out of every door."""
+    import json
+
+    from rest_framework import serializers
+
+    from portal.commands.actions import Action
+    from portal.commands.api import CommandSerializer
+
+    class Params(serializers.Serializer):
+        conference_id = serializers.CharField()
+        client_state = serializers.CharField()
+
+    action = Action(name="call.test_join", sdk="client.conferences.actions.join", label="Join", permission="calls.control_call",
+                    target_kind="call", target_param="call_control_id", params=Params, sdk_names={"conference_id": "id"},
+                    secret_params=("client_state",))
+    monkeypatch.setitem(actions._REGISTRY, action.name, action)
+    route = telnyx.post("/conferences/conf-9/actions/join").respond(200, json={"data": {"result": "ok"}})
+    command = services.command_issue(action_name=action.name, target="v3:leg", params={"conference_id": "conf-9", "client_state": "s3cret"},
+                                     user=None, door="system")
+    assert command.params == {"conference_id": "conf-9", "client_state": "********"}
+    assert "s3cret" not in json.dumps(CommandSerializer(command).data)
+    services.command_execute(command_pk=command.pk)
+    assert json.loads(route.calls.last.request.content) == {"call_control_id": "v3:leg", "client_state": "s3cret"}

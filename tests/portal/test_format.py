@@ -1,5 +1,5 @@
 """One duration format everywhere: h:mm:ss."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.template import Context, Template
@@ -12,6 +12,6 @@ def test_duration_filter(value, shown):
 
 
 def test_elapsed_between_two_moments():
-    start = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     rendered = Template("{{ a|elapsed:b }}").render(Context({"a": start, "b": start + timedelta(seconds=4000)}))
     assert rendered == "1:06:40"
