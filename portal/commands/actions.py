@@ -48,6 +48,11 @@ class Action:
     secret_params: tuple[str, ...] = ()
     # Form/API parameter name -> the SDK's keyword, where they differ (e.g. conference_id -> id).
     sdk_names: dict = field(default_factory=dict)
+    # Portal-side parameters (e.g. a "force" flag): validated and recorded on the command, never sent to Telnyx.
+    local_params: tuple[str, ...] = ()
+    # A rule about the target itself that every door enforces before anything is queued (e.g. "no callers
+    # waiting"): check(target, params) raises serializers.ValidationError.
+    check: Callable[[str, dict], None] | None = None
 
     def permissions_for(self, params: dict) -> list[str]:
         """Every permission issuing this action with these parameters requires."""

@@ -59,6 +59,8 @@ def command_issue(
     ensure_permission(user, action)
     clean = action.validate(params)
     ensure_permission(user, action, clean)
+    if action.check:
+        action.check(target, clean)
     shown, sealed = split_secrets(action, clean)
     with transaction.atomic():
         command = Command.objects.create(
@@ -97,7 +99,11 @@ def queue_command(command_pk: int, countdown: float | None = None) -> None:
 
 
 def _request_kwargs(command: Command, action: actions.Action) -> dict:
-    kwargs = {action.sdk_names.get(k, k): v for k, v in {**command.params, **(command.sealed_params or {})}.items()}
+    kwargs = {
+        action.sdk_names.get(k, k): v
+        for k, v in {**command.params, **(command.sealed_params or {})}.items()
+        if k not in action.local_params
+    }
     if action.target_param:
         kwargs[action.target_param] = command.target
     if action.accepts_command_id:
