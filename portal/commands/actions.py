@@ -89,6 +89,12 @@ class TargetKind:
     lookup_field: str
     view_permission: str
     detail_url_name: str | None = None
+    # The live group of one target's page when "<name>.<target>" is not a valid group name (call ids hold ':').
+    group_of: Callable[[str], str | None] | None = None
+
+    def live_group(self, target: str) -> str | None:
+        """The group an open page of `target` listens to, or None."""
+        return self.group_of(target) if self.group_of else f"{self.name}.{target}"
 
     def find(self, target: str):
         """The local row for `target`, or None."""

@@ -254,8 +254,9 @@ def _publish(command: Command) -> None:
     live.publish_admin_changed("portal", "command")
     action = actions.get(command.action)
     if action and command.target:
-        group = f"{action.target_kind}.{command.target}"
-        if live.GROUP_NAME.match(group):
+        kind = actions.kind(action.target_kind)
+        group = kind.live_group(command.target) if kind else f"{action.target_kind}.{command.target}"
+        if group and live.GROUP_NAME.match(group):
             live.publish_on_commit(group, render_to_string("portal/commands/_command_outcome.html", context))
     if command.requested_by_id and command.is_finished:
         live.publish_toast(command.requested_by_id, render_to_string("portal/commands/_toast.html", context))
