@@ -1,17 +1,25 @@
 """Publishing live updates: services call these after a write; messages leave after commit."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import re
+import threading
+import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 
 log = logging.getLogger(__name__)
 GROUP_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,99}$")
+PUBLISH_TIMEOUT_SECONDS = 5
+_local = threading.local()
 
 # Which permission lets a socket join a group, by the group's first dotted part.
 GROUP_PERMISSIONS = {
@@ -46,13 +54,90 @@ def user_group(user_id: int) -> str:
 
 
 def send_now(group: str, html: str) -> None:
-    """Send one HTML fragment to a group now; a dead channel layer never breaks the caller."""
+    """Send one HTML fragment to a group now (or into the open coalescing buffer); never raises."""
     if not GROUP_NAME.match(group):
         raise ValueError(f"invalid group name {group!r}")
+    buffer = getattr(_local, "buffer", None)
+    if buffer is not None:
+        buffer.setdefault(group, {})[html] = None
+        return
+    _send({group: [html]})
+
+
+def _send(messages: dict[str, list[str]]) -> None:
+    """One message per group (fragments joined: htmx swaps every out-of-band element of a message)."""
+    if not messages:
+        return
     try:
-        async_to_sync(get_channel_layer().group_send)(group, {"type": "live.html", "html": html})
+        layer = get_channel_layer()
+        if type(layer).__module__.startswith("channels_redis"):
+            # async_to_sync runs each call in a fresh event loop and channels_redis keeps one
+            # connection per loop: a new Redis connection per publish. Publish through one
+            # long-lived loop instead (issue 13).
+            _publisher().send(layer, messages)
+            return
+        for group, fragments in messages.items():
+            async_to_sync(layer.group_send)(group, {"type": "live.html", "html": "".join(fragments)})
     except Exception:  # noqa: BLE001 - live updates are best effort; state is already committed
-        log.warning("live update to %s failed", group, exc_info=True)
+        log.warning("live update to %s failed", ", ".join(messages), exc_info=True)
+
+
+class _Publisher:
+    """A daemon thread running one event loop, so a process keeps one channel-layer connection."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
+        threading.Thread(target=self.loop.run_forever, name="live-publisher", daemon=True).start()
+
+    def send(self, layer, messages: dict[str, list[str]]) -> None:
+        async def send_all():
+            for group, fragments in messages.items():
+                await layer.group_send(group, {"type": "live.html", "html": "".join(fragments)})
+
+        asyncio.run_coroutine_threadsafe(send_all(), self.loop).result(timeout=PUBLISH_TIMEOUT_SECONDS)
+
+
+_publisher_lock = threading.Lock()
+_publisher_instance: _Publisher | None = None
+
+
+def _publisher() -> _Publisher:
+    global _publisher_instance
+    with _publisher_lock:
+        if _publisher_instance is None or _publisher_instance.pid != os.getpid():  # a fork has no thread
+            _publisher_instance = _Publisher()
+        return _publisher_instance
+
+
+@contextmanager
+def coalescing():
+    """Inside this block fragments sent to a group are buffered and leave as one message per group.
+
+    The webhook processor wraps each batch in it: a batch of events yields one message per group
+    (duplicates dropped) instead of several per event. `flush()` sends early; leaving the block sends
+    the rest, so callers (and tests) see everything published when the block ends.
+    """
+    if getattr(_local, "buffer", None) is not None:  # nested: the outer block sends
+        yield
+        return
+    _local.buffer = {}
+    _local.since = time.monotonic()
+    try:
+        yield
+    finally:
+        buffered, _local.buffer = _local.buffer, None
+        _send({group: list(fragments) for group, fragments in buffered.items()})
+
+
+def flush(*, force: bool = False) -> None:
+    """Send what the open coalescing block holds if it is older than LIVE_COALESCE_SECONDS (or `force`)."""
+    buffered = getattr(_local, "buffer", None)
+    if not buffered:
+        return
+    if force or time.monotonic() - _local.since >= settings.LIVE_COALESCE_SECONDS:
+        _local.buffer, _local.since = {}, time.monotonic()
+        _send({group: list(fragments) for group, fragments in buffered.items()})
 
 
 def publish_on_commit(group: str, html: str) -> None:
@@ -69,17 +154,33 @@ def publish_rendered_once(key: str, build: Callable[[], list[tuple[str, str]]]) 
     one transaction are folded into one (Django drops the callback on rollback, so nothing is lost).
     """
     connection = transaction.get_connection()
-    if connection.in_atomic_block and any(
-        getattr(callback, "live_key", None) == key for _, callback, _ in connection.run_on_commit
-    ):
-        return
+    if connection.in_atomic_block:
+        pending = _pending_keys(connection)
+        if key in pending:
+            return
+        pending.add(key)
 
-    def flush() -> None:
+    def send_built() -> None:
         for group, html in build():
             send_now(group, html)
 
-    flush.live_key = key
-    transaction.on_commit(flush)
+    send_built.live_key = key
+    transaction.on_commit(send_built)
+
+
+def _pending_keys(connection) -> set[str]:
+    """Keys of rendered-once callbacks waiting for this transaction's commit.
+
+    Cached against the identity of Django's `run_on_commit` list: appends keep the list, while commit
+    and (savepoint) rollback replace it, so a stale cache is noticed and rebuilt. A batch of hundreds
+    of events registers thousands of callbacks; scanning the list on every call was quadratic.
+    """
+    callbacks = connection.run_on_commit
+    cached = getattr(connection, "_live_pending_keys", None)
+    if cached is None or cached[0] is not callbacks:
+        cached = (callbacks, {getattr(callback, "live_key", None) for _, callback, _ in callbacks})
+        connection._live_pending_keys = cached
+    return cached[1]
 
 
 def oob(template: str, context: dict) -> str:

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
 from datetime import datetime
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -42,8 +46,41 @@ def _resource_keys(payload: dict) -> dict:
     }
 
 
+NUDGE_KEY = "webhooks:drain-requested"
+# Pending columns the processor reads; the raw body is for people, handlers use the parsed payload.
+_INSERT_COLUMNS = (
+    "event_id", "event_type", "occurred_at", "received_at", "raw_body", "payload", "call_control_id",
+    "call_session_id", "conference_id", "queue_name", "recording_id", "status", "attempts", "last_error",
+)
+
+
+def processing_nudge() -> None:
+    """Make sure a drain will run after this event's commit, sending at most one task per drain.
+
+    The flag is cleared by the drain *before* it claims, so an event committed before the clearing is
+    claimed by that drain, and one whose nudge comes after it sends a new task (issue 13). A lost task
+    (broker down) leaves the flag until it expires; the sweeper finds anything left pending.
+    """
+    from webhooks.tasks import process_pending
+
+    try:
+        if not cache.add(NUDGE_KEY, 1, timeout=settings.WEBHOOK_NUDGE_TTL_SECONDS):
+            return
+    except Exception:  # noqa: BLE001 - cache down: the event is stored and will be swept
+        log.warning("could not flag webhook processing; the sweeper will pick events up", exc_info=True)
+        return
+    try:
+        process_pending.delay()
+    except Exception:  # noqa: BLE001 - any broker failure; the event is stored and will be swept
+        log.warning("could not queue webhook processing; the sweeper will pick events up", exc_info=True)
+        try:
+            cache.delete(NUDGE_KEY)
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def queue_processing(event_pk: int) -> None:
-    """Hand an event to a worker; if the broker is down the sweeper will find it later."""
+    """Hand one event to a worker (retries, re-processing); if the broker is down the sweeper finds it."""
     from webhooks.tasks import process_event
 
     try:
@@ -52,86 +89,191 @@ def queue_processing(event_pk: int) -> None:
         log.warning("could not queue webhook event %s; the sweeper will pick it up", event_pk, exc_info=True)
 
 
-def event_store(*, data: dict, raw_body: bytes) -> tuple[WebhookEvent, bool]:
-    """Insert a verified event once (unique on Telnyx's id) and queue it after commit.
+def event_store(*, data: dict, raw_body: bytes) -> tuple[str, bool]:
+    """Insert a verified event once (unique on Telnyx's id) with one statement; nudge the processor on commit.
 
-    A redelivery of an event that is still pending or failed is queued again: dedupe the insert,
-    not the processing (dj-stripe once dropped such retries).
+    Returns (Telnyx's event id, whether it was new). A redelivery of an event that is still pending or
+    failed makes it pending again: dedupe the insert, not the processing (dj-stripe once dropped such
+    retries). Nothing is published or queued per event here: the processor does that in batches.
     """
     payload = data.get("payload") or {}
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                event_id=data["id"],
-                event_type=data["event_type"],
-                occurred_at=_occurred_at(data),
-                raw_body=raw_body.decode("utf-8"),
-                payload=payload,
-                **_resource_keys(payload),
-            )
-    except IntegrityError:
-        event = WebhookEvent.objects.get(event_id=data["id"])
-        if event.status in RETRYABLE_STATUSES:
-            transaction.on_commit(lambda: queue_processing(event.pk))
-        return event, False
-    transaction.on_commit(lambda: queue_processing(event.pk))
-    _publish(event, new=True)
-    return event, True
+    keys = _resource_keys(payload)
+    ops = connection.ops
+    values = (
+        data["id"], data["event_type"], ops.adapt_datetimefield_value(_occurred_at(data)),
+        ops.adapt_datetimefield_value(timezone.now()), raw_body.decode("utf-8"), ops.adapt_json_value(payload, None),
+        keys["call_control_id"], keys["call_session_id"], keys["conference_id"], keys["queue_name"],
+        keys["recording_id"], WebhookEvent.Status.PENDING, 0, "",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), values)
+        created = cursor.fetchone() is not None
+        if not created:
+            cursor.execute(_requeue_sql(), (data["id"],))
+            if cursor.fetchone() is None:
+                return data["id"], False
+    transaction.on_commit(processing_nudge)
+    return data["id"], created
 
 
-def event_process(*, event_pk: int) -> WebhookEvent:
-    """Run the event's handlers in one transaction; record success, ignore or the failure's traceback."""
-    event = WebhookEvent.objects.get(pk=event_pk)
-    handlers = registry.handlers_for(event.event_type)
-    if not handlers:
-        WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.IGNORED, processed_at=timezone.now())
-        event.refresh_from_db()
-        _publish(event)
-        return event
-    try:
-        with transaction.atomic():
-            for handler in handlers:
-                handler(event)
-            event.status = WebhookEvent.Status.PROCESSED
-            event.attempts += 1
-            event.last_error = ""
-            event.processed_at = timezone.now()
-            event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
-    except Exception:  # noqa: BLE001 - a handler bug must not stop other events
-        log.exception("handler failed for webhook event %s (%s)", event.event_id, event.event_type)
-        event.refresh_from_db()
-        event.status = WebhookEvent.Status.FAILED
-        event.attempts += 1
-        event.last_error = traceback.format_exc()
-        event.processed_at = timezone.now()
-        event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
-    _publish(event)
+def _insert_sql() -> str:
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    # ON CONFLICT ... DO NOTHING RETURNING: PostgreSQL and SQLite >= 3.35 alike; no IntegrityError,
+    # no savepoint, one round trip.
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
+
+
+def _requeue_sql() -> str:
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    return (
+        f"UPDATE {table} SET status = 'pending' WHERE event_id = %s AND status IN ('pending', 'failed') RETURNING id"
+    )
+
+
+def event_process(*, event_pk: int) -> WebhookEvent | None:
+    """Apply one event now if it is still pending or failed (retries); None if another worker holds it."""
+    with live.coalescing(), transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_pk)
+            .first()
+        )
+        if event is None:
+            return None
+        if event.status not in RETRYABLE_STATUSES:
+            return event
+        _apply([event], schedule_retries=False)  # the task retries itself
     return event
 
 
+def events_process_batch(*, limit: int) -> int:
+    """Claim up to `limit` pending events atomically, apply them in occurred_at order, record outcomes.
+
+    One transaction per batch: rows are locked with FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite's
+    write lock serializes the whole transaction), so two drains never apply the same event, and a
+    crash rolls the batch back to pending, applied by nobody. Each event's handlers run in a savepoint,
+    so one failing event does not undo the others.
+    """
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(status=WebhookEvent.Status.PENDING)
+            .order_by("received_at", "id")
+            .defer("raw_body")[:limit]
+        )
+        if events:
+            _apply(events)
+    return len(events)
+
+
+def events_drain(*, batch_size: int | None = None, max_seconds: float | None = None) -> int:
+    """Process pending events in batches until none is left (or time is up); returns how many."""
+    batch_size = batch_size or settings.WEBHOOK_BATCH_SIZE
+    deadline = time.monotonic() + (settings.WEBHOOK_DRAIN_SECONDS if max_seconds is None else max_seconds)
+    try:
+        cache.delete(NUDGE_KEY)  # before claiming: see processing_nudge
+    except Exception:  # noqa: BLE001 - without the cache, every event nudges; still correct
+        log.warning("could not clear the webhook processing flag", exc_info=True)
+    total = 0
+    with live.coalescing():
+        while True:
+            claimed = events_process_batch(limit=batch_size)
+            total += claimed
+            if claimed < batch_size:
+                break
+            live.flush()
+            if time.monotonic() >= deadline:
+                # Leave the worker to other tasks; a fresh drain takes the rest.
+                transaction.on_commit(_drain_again)
+                break
+    return total
+
+
+def _drain_again() -> None:
+    from webhooks.tasks import process_pending
+
+    try:
+        process_pending.delay()
+    except Exception:  # noqa: BLE001 - the sweeper finds what is left
+        log.warning("could not queue the next webhook drain", exc_info=True)
+
+
+def _apply(events: list[WebhookEvent], *, schedule_retries: bool = True) -> None:
+    """Run handlers in occurred_at order (unknown times last, in arrival order) and record each outcome."""
+    now = timezone.now()
+    done, ignored, failed = [], [], []
+    ordered = sorted(events, key=lambda e: (e.occurred_at is None, e.occurred_at or now))
+    for event in ordered:
+        event.first_time = event.attempts == 0 and event.status == WebhookEvent.Status.PENDING
+        handlers = registry.handlers_for(event.event_type)
+        if not handlers:
+            ignored.append(event)
+            continue
+        try:
+            with transaction.atomic():
+                for handler in handlers:
+                    handler(event)
+        except Exception:  # noqa: BLE001 - a handler bug must not stop other events
+            log.exception("handler failed for webhook event %s (%s)", event.event_id, event.event_type)
+            event.last_error = traceback.format_exc()
+            failed.append(event)
+        else:
+            done.append(event)
+    Status = WebhookEvent.Status
+    if done:
+        WebhookEvent.objects.filter(pk__in=[e.pk for e in done]).update(
+            status=Status.PROCESSED, attempts=F("attempts") + 1, last_error="", processed_at=now
+        )
+    if ignored:
+        WebhookEvent.objects.filter(pk__in=[e.pk for e in ignored]).update(status=Status.IGNORED, processed_at=now)
+    for event in failed:
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=Status.FAILED, attempts=F("attempts") + 1, last_error=event.last_error, processed_at=now
+        )
+    for status, group in ((Status.PROCESSED, done), (Status.IGNORED, ignored), (Status.FAILED, failed)):
+        for event in group:
+            event.status, event.processed_at = status, now
+            if status != Status.IGNORED:
+                event.attempts += 1
+            if status == Status.PROCESSED:
+                event.last_error = ""
+    for event in ordered:
+        _publish(event, new=event.first_time)
+    for event in failed if schedule_retries else ():
+        if event.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
+            transaction.on_commit(lambda pk=event.pk, n=event.attempts: _retry_later(pk, n))
+
+
+def _retry_later(event_pk: int, attempts: int) -> None:
+    from webhooks.tasks import process_event
+
+    try:
+        process_event.apply_async((event_pk,), countdown=min(300, 2**attempts))
+    except Exception:  # noqa: BLE001 - stays failed; re-process from the admin or the command
+        log.warning("could not schedule a retry of webhook event %s", event_pk, exc_info=True)
+
+
 def events_reprocess(*, queryset, user) -> int:
-    """Mark the chosen events pending again and queue them; returns how many (`user` None: the system)."""
+    """Mark the chosen events pending again and nudge the processor; returns how many (`user` None: the system)."""
     if user is not None and not user.has_perm("webhooks.reprocess_webhookevent"):
         raise PermissionDenied("You do not have permission to re-process webhook events.")
     pks = list(queryset.values_list("pk", flat=True))
     WebhookEvent.objects.filter(pk__in=pks).update(status=WebhookEvent.Status.PENDING)
-    for pk in pks:
-        transaction.on_commit(lambda pk=pk: queue_processing(pk))
+    if pks:
+        transaction.on_commit(_drain_again)
     live.publish_admin_changed("webhooks", "webhookevent")
     return len(pks)
 
 
-def events_sweep(*, older_than_seconds: int, limit: int = 500) -> int:
-    """Queue pending events that no worker took (a lost task message loses nothing)."""
+def events_sweep(*, older_than_seconds: int) -> int:
+    """Count pending events no drain took in time and drain them (a lost task message loses nothing)."""
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    pks = list(
-        WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING, received_at__lt=cutoff)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in pks:
-        queue_processing(pk)
-    return len(pks)
+    stale = WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING, received_at__lt=cutoff).count()
+    if stale:
+        _drain_again()
+    return stale
 
 
 def _publish(event: WebhookEvent, *, new: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""Thin tasks: apply one event, sweep lost ones."""
+"""Thin tasks: drain pending events in batches, retry one failed event, sweep lost ones."""
 from celery import shared_task
 from django.conf import settings
 
@@ -6,10 +6,18 @@ from webhooks import services
 from webhooks.models import WebhookEvent
 
 
+@shared_task(acks_late=True)
+def process_pending() -> int:
+    """Apply every pending event in batches (queued by the intake at most once per drain)."""
+    return services.events_drain()
+
+
 @shared_task(bind=True, max_retries=None, acks_late=True)
 def process_event(self, event_pk: int) -> str:
-    """Apply one stored event; a failure retries with backoff up to WEBHOOK_MAX_ATTEMPTS."""
+    """Apply one stored event again; a failure retries with backoff up to WEBHOOK_MAX_ATTEMPTS."""
     event = services.event_process(event_pk=event_pk)
+    if event is None:
+        return "locked"
     if event.status == WebhookEvent.Status.FAILED and event.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
         raise self.retry(countdown=min(300, 2 ** event.attempts))
     return event.status
@@ -17,5 +25,5 @@ def process_event(self, event_pk: int) -> str:
 
 @shared_task
 def sweep_unprocessed_events() -> int:
-    """Queue events left pending longer than WEBHOOK_SWEEP_AFTER_SECONDS."""
+    """Drain events left pending longer than WEBHOOK_SWEEP_AFTER_SECONDS (a lost nudge loses nothing)."""
     return services.events_sweep(older_than_seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)

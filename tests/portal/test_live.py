@@ -122,3 +122,71 @@ def test_configured_channel_layer_round_trip():
         return message
 
     assert async_to_sync(round_trip)()["html"] == "<p>real</p>"
+
+
+def test_coalescing_sends_one_message_per_group_when_the_block_ends(listen, settings):
+    settings.LIVE_COALESCE_SECONDS = 3600
+    listen("calls")
+    listen("events")
+    with live.coalescing():
+        live.send_now("calls", "<tr id=a></tr>")
+        live.send_now("events", "<tr id=e></tr>")
+        live.send_now("calls", "<tr id=b></tr>")
+        live.send_now("calls", "<tr id=a></tr>")  # the same fragment twice is sent once
+        live.flush()  # younger than LIVE_COALESCE_SECONDS: held back
+        assert listen.received("calls") == []
+    assert listen.received("calls") == ["<tr id=a></tr><tr id=b></tr>"]
+    assert listen.received("events") == ["<tr id=e></tr>"]
+
+
+def test_coalescing_flushes_once_the_window_has_passed(listen, settings):
+    settings.LIVE_COALESCE_SECONDS = 0
+    listen("calls")
+    with live.coalescing():
+        live.publish_on_commit("calls", "<p>one</p>")  # autocommit: runs at once, into the buffer
+        assert listen.received("calls") == []
+        live.flush()
+        assert listen.received("calls") == ["<p>one</p>"]
+        live.send_now("calls", "<p>two</p>")
+    assert listen.received("calls") == ["<p>two</p>"]
+
+
+def test_rendered_once_survives_a_rolled_back_savepoint(listen):
+    listen("dashboard")
+    builds = []
+
+    def build():
+        builds.append(1)
+        return [("dashboard", "<p>counters</p>")]
+
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            live.publish_rendered_once("dashboard", build)
+            raise RuntimeError  # this savepoint's callback is dropped...
+        live.publish_rendered_once("dashboard", build)  # ...so this one must register again
+        live.publish_rendered_once("dashboard", build)  # and this one folds into it
+    assert builds == [1]
+    assert listen.received("dashboard") == ["<p>counters</p>"]
+
+
+@pytest.mark.live_layer
+def test_send_now_reaches_a_subscriber_through_the_configured_layer():
+    """send_now from sync code (Redis: through the process's one long-lived publishing loop) arrives."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+
+    async def round_trip():
+        channel = await layer.new_channel()
+        await layer.group_add("calls", channel)
+        await asyncio.sleep(0.2)  # pub/sub subscription settles
+        await asyncio.to_thread(live.send_now, "calls", "<p>first</p>")
+        await asyncio.to_thread(live.send_now, "calls", "<p>second</p>")
+        messages = [await asyncio.wait_for(layer.receive(channel), timeout=5) for _ in range(2)]
+        await layer.group_discard("calls", channel)
+        return [m["html"] for m in messages]
+
+    assert async_to_sync(round_trip)() == ["<p>first</p>", "<p>second</p>"]

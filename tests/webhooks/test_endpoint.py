@@ -167,14 +167,18 @@ def test_database_outage_answers_503_so_telnyx_redelivers(client, monkeypatch):
 def test_broker_outage_still_stores_and_answers_200(post_webhook, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from webhooks.tasks import process_event
+    from webhooks.tasks import process_pending
 
     def broker_down(*args, **kwargs):
         raise OperationalError("broker unreachable")
 
-    monkeypatch.setattr(process_event, "delay", broker_down)
+    monkeypatch.setattr(process_pending, "delay", broker_down)
     assert post_webhook(load_event("call.initiated")).status_code == 200
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.PENDING
+    # The failed send clears its flag, so the next delivery tries the broker again at once.
+    monkeypatch.undo()
+    assert post_webhook(load_event("call.answered")).status_code == 200
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
 
 
 def test_stored_event_is_published_to_the_events_page(post_webhook, listen):

@@ -83,13 +83,16 @@ def test_older_event_does_not_overwrite_newer_state(post_webhook, event_doc):
 
 
 def test_sweeper_queues_events_whose_task_was_lost(post_webhook, event_doc, monkeypatch, settings):
-    from webhooks.tasks import process_event, sweep_unprocessed_events
+    from django.core.cache import cache
 
-    original_delay = process_event.delay
-    monkeypatch.setattr(process_event, "delay", lambda *a, **k: None)  # the message vanishes
+    from webhooks.tasks import process_pending, sweep_unprocessed_events
+
+    original_delay = process_pending.delay
+    monkeypatch.setattr(process_pending, "delay", lambda *a, **k: None)  # the message vanishes
     post_webhook(event_doc("call.initiated"))
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.PENDING
-    monkeypatch.setattr(process_event, "delay", original_delay)
+    monkeypatch.setattr(process_pending, "delay", original_delay)
+    assert cache.get(services.NUDGE_KEY)  # later deliveries do not nudge until the flag expires
     settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
     assert sweep_unprocessed_events() == 0  # too young to be called lost
     WebhookEvent.objects.update(received_at=timezone.now() - timezone.timedelta(minutes=5))

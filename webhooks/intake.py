@@ -1,0 +1,121 @@
+"""The webhook intake's hot path: verify, insert once, answer; and a lean WSGI door in front of Django.
+
+Every call event passes here and Telnyx times deliveries out, so the common case (a POST to
+/webhooks/telnyx/) skips Django's URL resolver and its session, auth, CSRF and messages middleware,
+none of which a signed machine-to-machine delivery uses (issue 13). Anything unusual (another method,
+a host not in ALLOWED_HOSTS, plain HTTP where HTTPS is required, no Content-Length) falls through to
+the full Django stack, which answers it exactly as before.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http.request import split_domain_port, validate_host
+
+from webhooks import services
+from webhooks.rejections import count_rejection
+from webhooks.verification import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookRejected,
+    parse_envelope,
+    verify_signature,
+)
+
+log = logging.getLogger("webhooks.views")
+PATH = "/webhooks/telnyx/"
+
+
+def receive(body: bytes | None, headers: Mapping[str, str], *, content_length: int, remote_addr: str = "") -> tuple[int, dict]:
+    """Verify, store once and return (status, JSON document); `body` None means "not read yet: too large"."""
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        if content_length > limit or body is None or len(body) > limit:
+            raise WebhookRejected("too_large", "Body is larger than the limit.", 413)
+        verify_signature(body, headers)
+        data = parse_envelope(body)
+    except WebhookRejected as rejection:
+        count_rejection(rejection.reason)
+        log.warning("webhook rejected: %s from %s", rejection.reason, remote_addr)
+        return rejection.status, {"message": rejection.message, "reason": rejection.reason}
+    try:
+        event_id, created = services.event_store(data=data, raw_body=body)
+    except DatabaseError:
+        # Telnyx redelivers on a 5xx, so an outage of the database loses nothing.
+        log.exception("webhook could not be stored")
+        return 503, {"message": "Temporarily unavailable."}
+    return 200, {"id": event_id, "stored": created}
+
+
+class WebhookDispatch:
+    """WSGI middleware: serve POST /webhooks/telnyx/ directly, hand every other request to Django."""
+
+    def __init__(self, django_app: Callable, path: str = PATH):
+        self.django_app = django_app
+        self.path = path
+        self._allowed_hosts: set[str] = set()
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != self.path or not self._lean(environ):
+            return self.django_app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length <= settings.WEBHOOK_MAX_BODY_BYTES else None
+        headers = {
+            SIGNATURE_HEADER: environ.get("HTTP_TELNYX_SIGNATURE_ED25519"),
+            TIMESTAMP_HEADER: environ.get("HTTP_TELNYX_TIMESTAMP"),
+        }
+        try:
+            status, document = receive(body, headers, content_length=length, remote_addr=environ.get("REMOTE_ADDR", ""))
+        except Exception:  # noqa: BLE001 - answer 500 like Django would, and say why in the log
+            log.exception("webhook intake failed")
+            status, document = 500, {"message": "Internal error."}
+        finally:
+            # Keep this worker's connection for the next delivery unless it broke (Django would
+            # return it to the pool after every request; the intake is the hot path).
+            if connection.errors_occurred:
+                connection.close()
+        payload = json.dumps(document).encode()
+        start_response(_STATUS[status], [*_HEADERS, ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    def _lean(self, environ) -> bool:
+        """True when Django's stack would add nothing: POST, allowed host, HTTPS where required, a length."""
+        if environ.get("REQUEST_METHOD") != "POST" or not environ.get("CONTENT_LENGTH"):
+            return False
+        if settings.SECURE_SSL_REDIRECT and not _is_secure(environ):
+            return False
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        if host in self._allowed_hosts:
+            return True
+        domain, _ = split_domain_port(host)
+        allowed_hosts = settings.ALLOWED_HOSTS
+        if settings.DEBUG and not allowed_hosts:
+            allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]
+        if domain and validate_host(domain, allowed_hosts):
+            if len(self._allowed_hosts) < 64:  # only allowed hosts are remembered, so this stays small
+                self._allowed_hosts.add(host)
+            return True
+        return False
+
+
+def _is_secure(environ) -> bool:
+    header = settings.SECURE_PROXY_SSL_HEADER
+    if header and environ.get(header[0]) == header[1]:
+        return True
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+_STATUS = {200: "200 OK", 400: "400 Bad Request", 413: "413 Request Entity Too Large", 500: "500 Internal Server Error",
+           503: "503 Service Unavailable"}
+_HEADERS = [
+    ("Content-Type", "application/json"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+]
