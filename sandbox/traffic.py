@@ -159,7 +159,10 @@ class Traffic:
         return emits
 
     async def run(self) -> None:
-        """Start scenarios at `rate_per_minute` until cancelled."""
+        """Start scenarios at `rate_per_minute` until cancelled, once the portal answers its webhooks."""
+        ready = getattr(self.dispatcher, "ready", None)
+        if ready is not None:
+            await ready.wait()
         while True:
             for step in self.next_scenario():
                 asyncio.get_running_loop().call_later(step.at * self.dispatcher.pace, self._play, step)

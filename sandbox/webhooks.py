@@ -54,6 +54,35 @@ class Dispatcher:
         self.faults = {"duplicate": 0, "reorder": 0}
         self.sent: deque = deque(maxlen=2000)  # (event_type, event_id, status) as delivered
         self.client = httpx.AsyncClient(timeout=10)
+        self.ready = asyncio.Event()  # set once the portal answers (traffic waits for it too)
+
+    async def wait_for_portal(self, max_wait: float = 120.0, every: float = 0.5) -> bool:
+        """Poll the webhook URL until the portal answers anything at all (a GET on it is a 405).
+
+        Under `make run` the sandbox starts in a fraction of the time daphne takes; without this its
+        first webhooks fail, are retried with backoff, and the log fills with connection errors.
+        """
+        if not self.url:
+            self.ready.set()
+            return True
+        deadline = time.monotonic() + max_wait
+        announced = False
+        while True:
+            try:
+                await self.client.get(self.url, timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() >= deadline:
+                    log.warning("portal at %s still not answering after %.0f s; sending webhooks anyway", self.url, max_wait)
+                    break
+                if not announced:
+                    log.info("waiting for the portal at %s before sending webhooks", self.url)
+                    announced = True
+                await asyncio.sleep(every)
+        if announced:
+            log.info("portal is up; sending webhooks to %s", self.url)
+        self.ready.set()
+        return True
 
     def document(self, emit: Emit, at: datetime) -> dict:
         fields = DOCUMENTED_FIELDS.get(emit.event_type)
@@ -79,6 +108,7 @@ class Dispatcher:
         return documents
 
     async def run(self) -> None:
+        await self.wait_for_portal()
         while True:
             if not self.pending:
                 self.wakeup.clear()
