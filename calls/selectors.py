@@ -1,11 +1,192 @@
-"""Reads of call legs."""
-from django.db.models import Case, IntegerField, Value, When
+"""Reads of call legs for pages, the admin and the API: lists, one call's timeline, DTMF and transcript."""
+from __future__ import annotations
 
-from calls.models import Call
+import django_filters
+from django.core.paginator import Paginator
+from django.db.models import Q
+
+from calls.models import Call, TranscriptFragment
+
+RECENT_PAGE_SIZE = 50
+ACTIVE_LIMIT = 200
+TIMELINE_LIMIT = 500
 
 
-def call_list(limit: int = 200):
+class CallFilter(django_filters.FilterSet):
+    """Filters for the Calls page and GET /api/v1/calls/."""
+
+    q = django_filters.CharFilter(method="search", label="Number or id")
+    state = django_filters.ChoiceFilter(choices=Call.State.choices)
+    direction = django_filters.ChoiceFilter(choices=[("incoming", "Incoming"), ("outgoing", "Outgoing")])
+    active = django_filters.BooleanFilter(method="only_active", label="Active only")
+    since = django_filters.DateFilter(field_name="started_at", lookup_expr="date__gte", label="From")
+    until = django_filters.DateFilter(field_name="started_at", lookup_expr="date__lte", label="To")
+
+    class Meta:
+        model = Call
+        fields = ["q", "state", "direction", "active", "since", "until"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(from_number__icontains=value) | Q(to_number__icontains=value) | Q(call_control_id__icontains=value)
+            | Q(call_session_id__icontains=value) | Q(call_leg_id__icontains=value)
+        )
+
+    def only_active(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.exclude(state=Call.State.HANGUP) if value else queryset.filter(state=Call.State.HANGUP)
+
+
+def call_queryset():
+    """Every leg, newest first (legs first seen mid-call, without a start time, last)."""
+    return Call.objects.all()
+
+
+def call_list_context(queryset=None, page_number=1) -> dict:
+    """Active legs (all, up to ACTIVE_LIMIT) and a page of ended ones, from `queryset` (default: all)."""
+    queryset = call_queryset() if queryset is None else queryset
+    active = list(queryset.exclude(state=Call.State.HANGUP)[:ACTIVE_LIMIT])
+    recent = Paginator(queryset.filter(state=Call.State.HANGUP), RECENT_PAGE_SIZE).get_page(page_number)
+    return {"active_calls": active, "recent_page": recent, "active_limit": ACTIVE_LIMIT}
+
+
+def call_list(limit: int = ACTIVE_LIMIT):
     """Active legs first, then the most recent ended ones."""
-    return Call.objects.annotate(
-        ended=Case(When(state=Call.State.HANGUP, then=Value(1)), default=Value(0), output_field=IntegerField())
-    ).order_by("ended", "-started_at", "-id")[:limit]
+    context = call_list_context()
+    return [*context["active_calls"], *context["recent_page"].object_list][:limit]
+
+
+def call_detail(pk: int) -> Call | None:
+    return Call.objects.filter(pk=pk).first()
+
+
+def call_by_control_id(call_control_id: str) -> Call | None:
+    return Call.objects.filter(call_control_id=call_control_id).first()
+
+
+def call_dtmf(call: Call) -> str:
+    """The digits heard on the call, in the order they were pressed."""
+    return "".join(call.dtmf_digits.values_list("digit", flat=True))
+
+
+def call_transcript(call: Call) -> dict:
+    """Final fragments in spoken order, then per track the newest interim result not yet made final."""
+    fragments = list(TranscriptFragment.objects.filter(call=call).order_by("occurred_at", "id"))
+    finals = [f for f in fragments if f.is_final]
+    last_final = {}
+    for f in finals:
+        last_final[f.track] = f.occurred_at
+    pending = {}
+    for f in fragments:
+        if f.is_final:
+            continue
+        settled = last_final.get(f.track)
+        if f.track not in last_final or (f.occurred_at and settled and f.occurred_at > settled):
+            pending[f.track] = f
+    return {"lines": finals, "interim": sorted(pending.values(), key=lambda f: (f.occurred_at is None, f.occurred_at, f.id))}
+
+
+def call_recordings(call: Call) -> list:
+    """Recordings of this leg (the recordings app's rows), by control id or by session."""
+    try:
+        from recordings.models import Recording
+
+        condition = Q(call_control_id=call.call_control_id)
+        if call.call_session_id:
+            condition |= Q(call_session_id=call.call_session_id)
+        return list(Recording.objects.filter(condition)[:50])
+    except Exception:  # noqa: BLE001 - the recordings app's fields are its own; never break the call page
+        return []
+
+
+def _call_events(call: Call):
+    from webhooks.models import WebhookEvent
+
+    # call.recording.saved carries no call_control_id: match it by the leg.
+    condition = Q(call_control_id=call.call_control_id)
+    if call.call_session_id and call.call_leg_id:
+        condition |= Q(call_control_id="", call_session_id=call.call_session_id, payload__call_leg_id=call.call_leg_id)
+    return WebhookEvent.objects.filter(condition).defer("raw_body")
+
+
+def call_timeline(call: Call, limit: int = TIMELINE_LIMIT) -> dict:
+    """Every stored event and command of this leg, oldest first (newest at the bottom), the last `limit`."""
+    from portal.models import Command
+
+    events = list(_call_events(call).order_by("-occurred_at", "-id")[:limit])
+    commands = list(
+        Command.objects.filter(target=call.call_control_id).select_related("requested_by").order_by("-created_at")[:limit]
+    )
+    items = sorted([event_item(e) for e in events] + [command_item(c) for c in commands], key=lambda i: i["at"])
+    total = _call_events(call).count() + Command.objects.filter(target=call.call_control_id).count()
+    return {"items": items[-limit:], "total": total, "shown": min(total, limit)}
+
+
+def event_item(event) -> dict:
+    return {
+        "at": event.occurred_at or event.received_at, "kind": "event", "title": event.event_type,
+        "summary": event_summary(event), "object": event, "dom_id": f"tl-event-{event.pk}",
+    }
+
+
+def command_item(command) -> dict:
+    return {
+        "at": command.created_at, "kind": "command", "title": command.action, "summary": "", "object": command,
+        "dom_id": f"tl-command-{command.pk}",
+    }
+
+
+def _v(payload: dict, key: str) -> str:
+    value = payload.get(key)
+    return "" if value in (None, "", [], {}) else str(value)
+
+
+def event_summary(event) -> str:
+    """One line saying what the event reported, in Telnyx's own values."""
+    p, t = event.payload or {}, event.event_type
+    parts: list[str] = []
+    if t == "call.initiated":
+        parts = [f"{_v(p, 'from') or '?'} → {_v(p, 'to') or '?'}", _v(p, "direction")]
+    elif t == "call.hangup":
+        parts = [_v(p, "hangup_cause"), f"by {_v(p, 'hangup_source')}" if _v(p, "hangup_source") else ""]
+    elif t == "call.dtmf.received":
+        parts = [f"digit {_v(p, 'digit')}"]
+    elif t.startswith("call.machine."):
+        parts = [_v(p, "result")]
+    elif t.startswith("call.refer."):
+        parts = [f"SIP {_v(p, 'sip_notify_response')}" if _v(p, "sip_notify_response") else ""]
+    elif t.startswith("call.playback."):
+        parts = [_v(p, "media_name") or _v(p, "media_url"), _v(p, "status"), _v(p, "status_detail")]
+    elif t == "call.speak.ended":
+        parts = [_v(p, "status")]
+    elif t == "call.recording.error":
+        parts = [_v(p, "reason")]
+    elif t == "call.recording.saved":
+        parts = [_v(p, "channels"), ", ".join(sorted((p.get("recording_urls") or {}).keys()))]
+    elif t == "call.recording.transcription.saved":
+        parts = [_v(p, "status"), _v(p, "transcription_text")[:80]]
+    elif t.startswith("call.fork."):
+        parts = [_v(p, "stream_type")]
+    elif t.startswith("streaming."):
+        parts = [_v(p, "stream_url"), _v(p, "failure_reason")]
+    elif t == "siprec.failed":
+        parts = [_v(p, "failure_cause")]
+    elif t == "siprec.stopped":
+        parts = [_v(p, "hangup_cause")]
+    elif t == "call.transcription":
+        data = p.get("transcription_data") or {}
+        kind = "final" if data.get("is_final", True) else "interim"
+        parts = [f"“{_v(data, 'transcript')[:80]}”", kind]
+    elif t == "call.enqueued":
+        parts = [_v(p, "queue"), f"position {_v(p, 'current_position')}" if _v(p, "current_position") else ""]
+    elif t == "call.dequeued":
+        parts = [_v(p, "queue"), _v(p, "reason")]
+    elif t == "call.conversation.ended":
+        parts = [_v(p, "reason"), f"{_v(p, 'duration_sec')} s" if _v(p, "duration_sec") else ""]
+    elif t == "call.conversation_insights.generated":
+        parts = [f"{len(p.get('results') or [])} result(s)"]
+    elif t.startswith("conference."):
+        parts = [_v(p, "conference_id")]
+    return " · ".join(part for part in parts if part)

@@ -1,37 +1,295 @@
-"""Writes to call legs, applied from lifecycle webhooks."""
+"""Every write to call legs: from webhooks and from commands Telnyx confirms without a webhook."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from calls.models import Call
+from calls.models import Call, DtmfDigit, TranscriptFragment
 from portal import live
-from webhooks.ordering import apply_if_newer
+
+# Lifecycle states in the only order a leg goes through them.
+STATE_RANK = {Call.State.INITIATED: 0, Call.State.ANSWERED: 1, Call.State.BRIDGED: 2, Call.State.HANGUP: 3}
+FACT_FIELDS = ["call_leg_id", "call_session_id", "connection_id", "direction", "from_number", "to_number", "started_at"]
+# Fields that say something runs on the call, and their "nothing runs" value: after hangup only that value applies.
+RUNNING_FIELDS = {
+    "recording_state": Call.RecordingState.IDLE, "playing": False, "speaking": False, "forking": False,
+    "streaming": False, "transcribing": False, "siprec": False, "noise_suppression": False, "queue_name": "",
+    "conference_id": "",
+}
 
 
-def call_record_state(
-    *, call_control_id: str, state: str, occurred_at: datetime | None, details: dict
+def call_group(call: Call) -> str:
+    """The live group of one call's page (call_control_ids hold ':', so the pk names it)."""
+    return f"call.{call.pk}"
+
+
+def call_find(*, call_control_id: str = "", call_leg_id: str = "", call_session_id: str = "") -> Call | None:
+    """The leg by its control id, else by leg id, else the only leg of a session; None if unknown."""
+    if call_control_id:
+        return Call.objects.filter(call_control_id=call_control_id).first()
+    if call_leg_id:
+        found = Call.objects.filter(call_leg_id=call_leg_id).first()
+        if found:
+            return found
+    if call_session_id:
+        legs = list(Call.objects.filter(call_session_id=call_session_id)[:2])
+        return legs[0] if len(legs) == 1 else None
+    return None
+
+
+def call_seen(
+    *, call_control_id: str, occurred_at: datetime | None, facts: dict, client_state: str = "",
+    create_state: str = Call.State.ANSWERED,
 ) -> Call:
-    """Create the leg if new and move it to `state`, unless a newer event already moved it further."""
-    call, _ = Call.objects.get_or_create(call_control_id=call_control_id)
-    changes = {k: v for k, v in details.items() if v not in (None, "")}
-    # Facts like from/to fill in whatever the order; only the state obeys occurred_at.
-    for name, value in changes.items():
-        if not getattr(call, name):
+    """The leg for an event, created if new; facts fill blanks whatever the order, client_state follows time.
+
+    A leg first heard of by a mid-call event (DTMF, playback...) is answered: Telnyx sends those only then.
+    """
+    call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults={"state": create_state})
+    changed = []
+    for name in FACT_FIELDS:
+        value = facts.get(name)
+        if value not in (None, "") and not getattr(call, name):
             setattr(call, name, value)
-    call.save()
-    apply_if_newer(call, occurred_at, {"state": state})
-    publish_calls()
+            changed.append(name)
+    if client_state and (call.client_state_at is None or occurred_at is None or occurred_at >= call.client_state_at):
+        stamp = occurred_at or call.client_state_at
+        if (call.client_state, call.client_state_at) != (client_state, stamp):
+            call.client_state, call.client_state_at = client_state, stamp
+            changed += ["client_state", "client_state_at"]
+    if changed:
+        call.save(update_fields=changed)
     return call
 
 
-def publish_calls() -> None:
-    """Refresh the Calls page and the dashboard after commit."""
-    from calls.selectors import call_list
+def call_record_state(
+    *, call_control_id: str, state: str, occurred_at: datetime | None, details: dict, client_state: str = "",
+    event=None,
+) -> Call:
+    """Create the leg if new and move it forward to `state`; a late event never moves it back.
+
+    Hangup is final: it stops everything that ran on the call and takes it out of its queue and conference.
+    """
+    details = dict(details)
+    answered_at = details.pop("answered_at", None)
+    ended_at = details.pop("ended_at", None)
+    cause = {k: details.pop(k, "") for k in ("hangup_cause", "hangup_source")}
+    call = call_seen(
+        call_control_id=call_control_id, occurred_at=occurred_at, facts=details, client_state=client_state,
+        create_state=Call.State.INITIATED,
+    )
+    fields = []
+    if answered_at and not call.answered_at:
+        call.answered_at = answered_at
+        fields.append("answered_at")
+    if state == Call.State.HANGUP:
+        if ended_at and not call.ended_at:
+            call.ended_at = ended_at
+            fields.append("ended_at")
+        for name, value in cause.items():
+            if value and not getattr(call, name):
+                setattr(call, name, value)
+                fields.append(name)
+        for name, off in RUNNING_FIELDS.items():
+            if getattr(call, name) != off:
+                setattr(call, name, off)
+                fields.append(name)
+    if STATE_RANK[state] > STATE_RANK[Call.State(call.state)]:
+        call.state = state
+        fields.append("state")
+    if occurred_at and (call.last_event_at is None or occurred_at > call.last_event_at):
+        call.last_event_at = occurred_at
+        fields.append("last_event_at")
+    if fields:
+        call.save(update_fields=fields)
+    publish_call(call, event=event, list_changed=True, dashboard=True)
+    return call
+
+
+def _stamp(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def call_apply(
+    *, call: Call, feature: str, occurred_at: datetime | None, changes: dict | None = None,
+    details: dict | None = None, merge_details: bool = False, only_if: dict | None = None,
+) -> bool:
+    """Apply `changes` (and `feature`'s details) unless a newer event already changed that feature.
+
+    `only_if` = {field: allowed values}: apply only while the call shows one of them (leaving queue A
+    does not take the call out of queue B). Once the call has hung up nothing starts running again.
+    """
+    stamp = _stamp(call.activity_at.get(feature))
+    if stamp and occurred_at and occurred_at < stamp:
+        return False
+    if only_if and any(getattr(call, k) not in allowed for k, allowed in only_if.items()):
+        return False
+    changes = dict(changes or {})
+    if call.state == Call.State.HANGUP:
+        changes = {k: v for k, v in changes.items() if k not in RUNNING_FIELDS or v == RUNNING_FIELDS[k]}
+    for name, value in changes.items():
+        setattr(call, name, value)
+    if details is not None:
+        previous = call.activity.get(feature, {}) if merge_details else {}
+        call.activity = {**call.activity, feature: {**previous, **details}}
+    when = occurred_at or timezone.now()
+    call.activity_at = {**call.activity_at, feature: when.isoformat()}
+    call.save(update_fields=[*changes, "activity", "activity_at"])
+    return True
+
+
+def call_event_applied(
+    *, event, feature: str, changes: dict | None = None, details: dict | None = None, merge_details: bool = False,
+    only_if: dict | None = None, create: bool = True, list_changed: bool = True,
+) -> Call | None:
+    """Apply one webhook to its leg (found by control id, else leg or session) and publish after commit."""
+    call = _call_for_event(event, create=create)
+    if call is None:
+        return None
+    call_apply(
+        call=call, feature=feature, occurred_at=event.occurred_at, changes=changes, details=details,
+        merge_details=merge_details, only_if=only_if,
+    )
+    publish_call(call, event=event, list_changed=list_changed)
+    return call
+
+
+def _call_for_event(event, *, create: bool = True) -> Call | None:
+    """The leg an event is about: created from its call_control_id, or only looked up (`create=False`)."""
+    from webhooks.payloads import text
+
+    p = event.payload
+    call_control_id = text(p, "call_control_id")
+    if not (call_control_id and create):
+        return call_find(
+            call_control_id=call_control_id, call_leg_id=text(p, "call_leg_id"), call_session_id=text(p, "call_session_id")
+        )
+    return call_seen(
+        call_control_id=call_control_id, occurred_at=event.occurred_at, client_state=text(p, "client_state", 10_000),
+        facts={
+            "call_leg_id": text(p, "call_leg_id"), "call_session_id": text(p, "call_session_id"),
+            "connection_id": text(p, "connection_id"), "from_number": text(p, "from", 64), "to_number": text(p, "to", 64),
+        },
+    )
+
+
+def call_dtmf_received(*, event, digit: str) -> Call | None:
+    """Keep one digit (once per event, whatever the delivery count) and show it on the call's page."""
+    call = _call_for_event(event)
+    if call is None:
+        return None
+    DtmfDigit.objects.get_or_create(
+        event_id=event.event_id, defaults={"call": call, "digit": digit[:4], "occurred_at": event.occurred_at}
+    )
+    publish_call(call, event=event, list_changed=False, dtmf=True)
+    return call
+
+
+def call_transcript_add(
+    *, event, text: str, is_final: bool, confidence: float | None = None, track: str = ""
+) -> Call | None:
+    """Keep one transcription fragment (once per event); the transcript is ordered by occurred_at."""
+    call = _call_for_event(event)
+    if call is None:
+        return None
+    TranscriptFragment.objects.get_or_create(
+        event_id=event.event_id,
+        defaults={
+            "call": call, "occurred_at": event.occurred_at, "text": text, "is_final": is_final,
+            "confidence": confidence, "track": track[:16],
+        },
+    )
+    was = call.transcribing
+    # A fragment means transcription runs, even if the command's success was not seen.
+    call_apply(call=call, feature="transcription", occurred_at=event.occurred_at, changes={"transcribing": True})
+    publish_call(call, event=event, list_changed=call.transcribing != was, transcript=True)
+    return call
+
+
+def call_insights_add(*, event, insight_group_id: str, results: list) -> Call | None:
+    """Keep one group of conversation insights (replaced if Telnyx sends the same group again)."""
+    call = _call_for_event(event)
+    if call is None:
+        return None
+    kept = [i for i in call.insights if i.get("insight_group_id") != insight_group_id]
+    group = {"insight_group_id": insight_group_id, "results": results,
+             "at": event.occurred_at.isoformat() if event.occurred_at else ""}
+    insights = sorted([*kept, group], key=lambda i: i.get("at") or "")
+    if insights != call.insights:
+        call.insights = insights
+        call.save(update_fields=["insights"])
+    publish_call(call, event=event, list_changed=False)
+    return call
+
+
+def call_command_applied(*, call_control_id: str, feature: str, changes: dict | None = None,
+                         details: dict | None = None, merge_details: bool = False) -> Call | None:
+    """Mirror a command Telnyx accepted but reports by no webhook (recording paused, suppression on...)."""
+    call = Call.objects.filter(call_control_id=call_control_id).first()
+    if call is None:
+        return None
+    if call_apply(call=call, feature=feature, occurred_at=timezone.now(), changes=changes, details=details,
+                  merge_details=merge_details):
+        publish_call(call, list_changed=True)
+    return call
+
+
+def call_client_state_set(*, call_control_id: str, client_state: str) -> Call | None:
+    """client_state_update succeeded: Telnyx echoes the new state from now on."""
+    call = Call.objects.filter(call_control_id=call_control_id).first()
+    if call is None:
+        return None
+    call.client_state, call.client_state_at = client_state, timezone.now()
+    call.save(update_fields=["client_state", "client_state_at"])
+    publish_call(call, list_changed=False)
+    return call
+
+
+def publish_call(call: Call, *, event=None, list_changed: bool = True, dashboard: bool = False,
+                 dtmf: bool = False, transcript: bool = False) -> None:
+    """After commit: the call's own page (header, DTMF, transcript, a timeline row) and, if it changed, the lists.
+
+    Each part is rendered once per transaction, from the same partials as the page.
+    """
+    from calls import selectors
+
+    group, pk = call_group(call), call.pk
+
+    def part(template: str, extra=None):
+        def build():
+            fresh = selectors.call_detail(pk)
+            if fresh is None:
+                return []
+            context = {"call": fresh, "oob": True, **(extra(fresh) if extra else {})}
+            return [(group, render_to_string(template, context))]
+
+        return build
+
+    live.publish_rendered_once(f"call:{pk}", part("calls/_call_live.html"))
+    if dtmf:
+        live.publish_rendered_once(f"call-dtmf:{pk}", part("calls/_call_dtmf.html", lambda c: {"digits": selectors.call_dtmf(c)}))
+    if transcript:
+        live.publish_rendered_once(
+            f"call-transcript:{pk}", part("calls/_call_transcript.html", lambda c: {"transcript": selectors.call_transcript(c)})
+        )
+    if event is not None:
+        html = render_to_string("calls/_timeline_append.html", {"item": selectors.event_item(event)})
+        live.publish_on_commit(group, html)
+    if list_changed:
+        publish_calls(dashboard=dashboard)
+
+
+def publish_calls(dashboard: bool = True) -> None:
+    """Refresh the Calls page's first page, open admin changelists and (for lifecycle changes) the dashboard."""
+    from calls import selectors
 
     live.publish_rendered_once(
-        "calls", lambda: [("calls", render_to_string("calls/_call_table.html", {"calls": call_list(), "oob": True}))]
+        "calls",
+        lambda: [("calls", render_to_string("calls/_call_tables.html", {**selectors.call_list_context(), "oob": True}))],
     )
     live.publish_admin_changed("calls", "call")
-    live.publish_dashboard()
+    if dashboard:
+        live.publish_dashboard()

@@ -1,10 +1,111 @@
-"""Calls page."""
+"""Calls pages: the live list (active and recent legs) and one call's page with its controls."""
 from django.contrib.auth.decorators import permission_required
+from django.http import Http404
 from django.shortcuts import render
+from rest_framework import serializers
 
-from calls.selectors import call_list
+from calls import selectors
+from calls.actions import CALL_ACTIONS
+from calls.services import call_group
+from portal.commands import forms
+
+# Panels of controls on the call page, in this order (each action's `group` says where it goes).
+CONTROL_GROUPS = [
+    ("media", "Media"),
+    ("recording", "Recording"),
+    ("streaming", "Streaming"),
+    ("transcription", "Transcription"),
+    ("advanced", "Advanced"),
+    ("queue", "Queue"),
+    ("conference", "Conference"),
+]
+
+
+def _api_only(action) -> set[str]:
+    """Nested object parameters (lists of objects) the page form cannot draw: the API takes them."""
+    return {
+        name for name, field in action.params().fields.items()
+        if isinstance(field, serializers.ListField) and isinstance(field.child, serializers.DictField)
+    }
+
+
+def control_groups(user) -> list[dict]:
+    """The call's controls the user may use, grouped into panels."""
+    allowed = [a for a in CALL_ACTIONS if all(user.has_perm(p) for p in a.permissions_for({}))]
+    groups = []
+    for key, title in CONTROL_GROUPS:
+        forms_in = [
+            {"action": a, "fields": forms.field_specs(a, hidden=_api_only(a) or None)} for a in allowed if a.group == key
+        ]
+        if forms_in:
+            groups.append({"key": key, "title": title, "forms": forms_in})
+    return groups
 
 
 @permission_required("calls.view_call", raise_exception=True)
 def call_list_view(request):
-    return render(request, "calls/call_list.html", {"calls": call_list(), "live_groups": ["calls"]})
+    filterset = selectors.CallFilter(request.GET, queryset=selectors.call_queryset())
+    valid = filterset.is_valid()
+    page_number = request.GET.get("page") or 1
+    context = selectors.call_list_context(filterset.qs if valid else selectors.call_queryset().none(), page_number)
+    filtered = any(v for k, v in request.GET.items() if k != "page")
+    first_page = context["recent_page"].number == 1
+    return render(
+        request,
+        "calls/call_list.html",
+        {
+            **context,
+            "filterset": filterset,
+            "filtered": filtered,
+            "live": not filtered and first_page,
+            "live_groups": ["calls"] if not filtered and first_page else [],
+        },
+    )
+
+
+def _call_or_404(call_control_id: str):
+    call = selectors.call_by_control_id(call_control_id)
+    if call is None:
+        raise Http404("No such call.")
+    return call
+
+
+@permission_required("calls.view_call", raise_exception=True)
+def call_detail_view(request, call_control_id):
+    call = _call_or_404(call_control_id)
+    return render(
+        request,
+        "calls/call_detail.html",
+        {
+            "call": call,
+            "timeline": selectors.call_timeline(call),
+            "digits": selectors.call_dtmf(call),
+            "transcript": selectors.call_transcript(call),
+            "recordings": selectors.call_recordings(call),
+            "control_groups": control_groups(request.user),
+            "live_groups": [call_group(call)],
+        },
+    )
+
+
+@permission_required("calls.view_call", raise_exception=True)
+def call_live_view(request, call_control_id):
+    """The header alone: re-fetched by open pages when their socket (re)opens."""
+    return render(request, "calls/_call_live.html", {"call": _call_or_404(call_control_id)})
+
+
+@permission_required("calls.view_call", raise_exception=True)
+def call_timeline_view(request, call_control_id):
+    """The timeline alone: re-fetched when a command on the call changes or the socket (re)opens."""
+    call = _call_or_404(call_control_id)
+    return render(request, "calls/_call_timeline.html", {"call": call, "timeline": selectors.call_timeline(call)})
+
+
+@permission_required("calls.view_call", raise_exception=True)
+def call_heard_view(request, call_control_id):
+    """DTMF and transcript panes: re-fetched when the socket (re)opens."""
+    call = _call_or_404(call_control_id)
+    return render(
+        request, "calls/_call_heard.html",
+        {"call": call, "digits": selectors.call_dtmf(call), "transcript": selectors.call_transcript(call)},
+    )

@@ -1,0 +1,381 @@
+"""The call commands (endpoints.md: queues, advanced, media, streaming; plus joining a conference), declared once.
+
+Fields, required ones and enum choices mirror endpoints.md; ranges and rules come from the SDK's
+docstrings (telnyx/types/calls/action_*_params.py). Nested objects are API-only DictFields.
+"""
+import base64
+import binascii
+
+from rest_framework import serializers
+
+from calls import services
+from calls.models import Call
+from portal.commands.actions import Action, TargetKind, register, register_kind
+
+CONTROL = "calls.control_call"
+SUPERVISE = "calls.supervise_call"
+SUPERVISE_CONFERENCE = "conferencing.supervise_conference"
+
+TRACKS = ["inbound_track", "outbound_track", "both_tracks"]
+SPEAK_LANGUAGES = [
+    "arb", "cmn-CN", "cy-GB", "da-DK", "de-DE", "en-AU", "en-GB", "en-GB-WLS", "en-IN", "en-US", "es-ES", "es-MX",
+    "es-US", "fr-CA", "fr-FR", "hi-IN", "is-IS", "it-IT", "ja-JP", "ko-KR", "nb-NO", "nl-NL", "pl-PL", "pt-BR", "pt-PT",
+    "ro-RO", "ru-RU", "sv-SE", "tr-TR",
+]
+NOISE_ENGINES = [
+    "Denoiser", "DeepFilterNet", "Krisp", "AiCoustics", "aic_l_quail", "aic_l_rook", "aic_s_quail", "aic_s_rook",
+    "quail_voice_focus_s", "quail_voice_focus_xs",
+]
+TRANSCRIPTION_ENGINES = [
+    "Google", "Telnyx", "Deepgram", "Azure", "xAI", "AssemblyAI", "Speechmatics", "Soniox", "Parakeet", "Humain",
+    "Reson8", "Cohere", "A", "B",
+]
+STREAM_CODECS = ["PCMU", "PCMA", "G722", "OPUS", "AMR-WB", "L16", "default"]
+BIDIRECTIONAL_CODECS = ["PCMU", "PCMA", "G722", "OPUS", "AMR-WB", "L16"]
+SAMPLING_RATES = [8000, 16000, 22050, 24000, 48000]
+REGIONS = ["Australia", "Europe", "Middle East", "US"]
+BEEP = ["always", "never", "on_enter", "on_exit"]
+CONFERENCE_ROLES = ["barge", "monitor", "none", "whisper"]
+TRANSCRIPTION_LANGUAGES = [
+    "af", "af-ZA", "am", "am-ET", "ar", "ar-AE", "ar-BH", "ar-DZ", "ar-EG", "ar-IL", "ar-IQ", "ar-JO",
+    "ar-KW", "ar-LB", "ar-MA", "ar-MR", "ar-OM", "ar-PS", "ar-QA", "ar-SA", "ar-TN", "ar-YE", "as",
+    "auto_detect", "az", "az-AZ", "ba", "be", "bg", "bg-BG", "bn", "bn-BD", "bn-IN", "bo", "br", "bs",
+    "bs-BA", "ca", "ca-ES", "cs", "cs-CZ", "cy", "da", "da-DK", "de", "de-AT", "de-CH", "de-DE", "el",
+    "el-GR", "en", "en-AU", "en-CA", "en-GB", "en-GH", "en-HK", "en-IE", "en-IN", "en-KE", "en-NG",
+    "en-NZ", "en-PH", "en-PK", "en-SG", "en-TZ", "en-US", "en-ZA", "es", "es-419", "es-AR", "es-BO",
+    "es-CL", "es-CO", "es-CR", "es-DO", "es-EC", "es-ES", "es-GT", "es-HN", "es-MX", "es-NI", "es-PA",
+    "es-PE", "es-PR", "es-PY", "es-SV", "es-US", "es-UY", "es-VE", "et", "et-EE", "eu", "eu-ES", "fa",
+    "fa-IR", "fi", "fi-FI", "fil-PH", "fo", "fr", "fr-BE", "fr-CA", "fr-CH", "fr-FR", "gl", "gl-ES", "gu",
+    "gu-IN", "ha", "haw", "he", "hi", "hi-IN", "hr", "hr-HR", "ht", "hu", "hu-HU", "hy", "hy-AM", "id",
+    "id-ID", "is", "is-IS", "it", "it-CH", "it-IT", "iw-IL", "ja", "ja-JP", "jv-ID", "jw", "ka", "ka-GE",
+    "kk", "kk-KZ", "km", "km-KH", "kn", "kn-IN", "ko", "ko-KR", "la", "lb", "ln", "lo", "lo-LA", "lt",
+    "lt-LT", "lv", "lv-LV", "mg", "mi", "mk", "mk-MK", "ml", "ml-IN", "mn", "mn-MN", "mr", "mr-IN", "ms",
+    "ms-MY", "mt", "my", "my-MM", "ne", "ne-NP", "nl", "nl-BE", "nl-NL", "nn", "no", "no-NO", "oc", "pa",
+    "pa-Guru-IN", "pl", "pl-PL", "ps", "pt", "pt-BR", "pt-PT", "ro", "ro-RO", "ru", "ru-RU", "rw-RW",
+    "sa", "sd", "si", "si-LK", "sk", "sk-SK", "sl", "sl-SI", "sn", "so", "sq", "sq-AL", "sr", "sr-RS",
+    "ss-latn-za", "st-ZA", "su", "su-ID", "sv", "sv-SE", "sw", "sw-KE", "sw-TZ", "ta", "ta-IN", "ta-LK",
+    "ta-MY", "ta-SG", "te", "te-IN", "tg", "th", "th-TH", "tk", "tl", "tn-latn-za", "tr", "tr-TR",
+    "ts-ZA", "tt", "uk", "uk-UA", "ur", "ur-IN", "ur-PK", "uz", "uz-UZ", "ve-ZA", "vi", "vi-VN", "xh-ZA",
+    "yi", "yo", "yue-Hant-HK", "zh", "zh-TW", "zu-ZA",
+]
+
+
+class Base64Field(serializers.CharField):
+    """client_state: Telnyx requires valid base64 and echoes it on every later webhook."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Base64, echoed on every later webhook of this call.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("Enter valid base64 (e.g. aGVsbG8= for “hello”).") from None
+        return value
+
+
+class LoopField(serializers.CharField):
+    """1–100 or "infinity", as Telnyx's LoopcountParam."""
+
+    def to_internal_value(self, data):
+        value = str(super().to_internal_value(data)).strip()
+        if value == "infinity":
+            return value
+        if not value.isdigit() or not 1 <= int(value) <= 100:
+            raise serializers.ValidationError('Enter a whole number from 1 to 100, or "infinity".')
+        return int(value)
+
+
+def choice(choices, help_text="", **kwargs):
+    kwargs.setdefault("required", False)
+    return serializers.ChoiceField(choices=choices, help_text=help_text, **kwargs)
+
+
+class WithClientState(serializers.Serializer):
+    client_state = Base64Field(required=False)
+
+
+# --- advanced --------------------------------------------------------------------------------------------
+class ClientStateParams(serializers.Serializer):
+    client_state = Base64Field(help_text="New base64 state, echoed on every later webhook of this call.")
+
+
+class SendDtmfParams(WithClientState):
+    digits = serializers.RegexField(
+        r"^[0-9A-D*#wW]+$", max_length=128, help_text="0-9, A-D, * and #; w pauses 0.5 s, W 1 s.",
+        error_messages={"invalid": "Use 0-9, A-D, *, # and w/W (pause)."},
+    )
+    duration_millis = serializers.IntegerField(required=False, min_value=100, max_value=500,
+                                               help_text="How long each digit plays (100–500 ms).")
+
+
+class SiprecStartParams(WithClientState):
+    connector_name = serializers.CharField(required=False, max_length=255, help_text="The configured SIPREC connector.")
+    include_metadata_custom_headers = serializers.BooleanField(required=False)
+    secure = serializers.BooleanField(required=False, help_text="Encrypt media to the SRS (SRTP and TLS).")
+    session_timeout_secs = serializers.IntegerField(required=False, min_value=0,
+                                                    help_text="Session-Expires: 90 or more, 0 to disable.")
+    sip_transport = choice(["udp", "tcp", "tls"])
+    siprec_track = choice(TRACKS)
+
+    def validate_session_timeout_secs(self, value):
+        if 0 < value < 90:
+            raise serializers.ValidationError("Use 0 (disabled) or at least 90 seconds.")
+        return value
+
+
+class SuppressionStartParams(WithClientState):
+    direction = choice(["inbound", "outbound", "both"])
+    noise_suppression_engine = choice(NOISE_ENGINES)
+    noise_suppression_engine_config = serializers.DictField(required=False, help_text="Engine settings (API only).")
+
+
+class SwitchRoleParams(serializers.Serializer):
+    role = serializers.ChoiceField(
+        choices=["barge", "whisper", "monitor"], help_text="barge: talk to both; whisper: to the caller only; monitor: listen."
+    )
+
+
+# --- media -----------------------------------------------------------------------------------------------
+class PlaybackStartParams(WithClientState):
+    audio_url = serializers.URLField(required=False, help_text="A WAV or MP3 file.")
+    media_name = serializers.CharField(required=False, max_length=255, help_text="A file uploaded to Telnyx media.")
+    playback_content = serializers.CharField(required=False, help_text="Base64 MP3 or WAV (instead of a URL).")
+    audio_type = choice(["mp3", "wav"], "Type of audio_url or playback_content.")
+    cache_audio = serializers.BooleanField(required=False)
+    loop = LoopField(required=False, help_text='1–100 or "infinity".')
+    overlay = serializers.BooleanField(required=False, help_text="Mix over audio already playing.")
+    stop = serializers.CharField(required=False, help_text='"current" or "all": stop what plays first.')
+    target_legs = serializers.CharField(required=False, help_text='"self", "opposite" or "both".')
+
+    def validate(self, attrs):
+        # Telnyx: media_name and audio_url cannot be used together; with no source there is nothing to play.
+        if attrs.get("audio_url") and attrs.get("media_name"):
+            raise serializers.ValidationError({"media_name": "Give an audio URL or a media name, not both."})
+        if not (attrs.get("audio_url") or attrs.get("media_name") or attrs.get("playback_content")):
+            raise serializers.ValidationError({"audio_url": "Give an audio URL, a media name or playback content."})
+        return attrs
+
+
+class PlaybackStopParams(WithClientState):
+    overlay = serializers.BooleanField(required=False)
+    stop = serializers.CharField(required=False, help_text='"current" or "all".')
+
+
+class SpeakParams(WithClientState):
+    payload = serializers.CharField(max_length=3000, style={"base_template": "textarea.html"},
+                                    help_text="Text (or SSML) to say.")
+    voice = serializers.CharField(max_length=128, initial="female", help_text='e.g. "female", "male" or a provider voice.')
+    language = choice(SPEAK_LANGUAGES)
+    payload_type = choice(["text", "ssml"])
+    service_level = choice(["basic", "premium"])
+    loop = LoopField(required=False, help_text='1–100 or "infinity".')
+    stop = serializers.CharField(required=False, help_text='"current" or "all".')
+    target_legs = choice(["self", "opposite", "both"])
+    voice_settings = serializers.DictField(required=False, help_text="Provider voice settings (API only).")
+
+
+class RecordStartParams(WithClientState):
+    format = serializers.ChoiceField(choices=["wav", "mp3"])
+    channels = serializers.ChoiceField(choices=["single", "dual"])
+    custom_file_name = serializers.CharField(required=False, max_length=255)
+    max_length = serializers.IntegerField(required=False, min_value=0, max_value=14400, help_text="Seconds; 0 = no limit.")
+    play_beep = serializers.BooleanField(required=False)
+    recording_track = choice(["both", "inbound", "outbound"])
+    timeout_secs = serializers.IntegerField(required=False, min_value=0, help_text="Stop after this much silence; 0 = never.")
+    trim = choice(["trim-silence"])
+    transcription = serializers.BooleanField(required=False, help_text="Transcribe the recording once saved.")
+    transcription_engine = choice(["A", "B", "deepgram/nova-3"])
+    transcription_language = choice(TRANSCRIPTION_LANGUAGES)
+    transcription_max_speaker_count = serializers.IntegerField(required=False)
+    transcription_min_speaker_count = serializers.IntegerField(required=False)
+    transcription_profanity_filter = serializers.BooleanField(required=False)
+    transcription_speaker_diarization = serializers.BooleanField(required=False)
+
+
+class RecordingParams(WithClientState):
+    recording_id = serializers.CharField(required=False, max_length=255, help_text="Empty means the current recording.")
+
+
+# --- streaming -------------------------------------------------------------------------------------------
+class ForkStartParams(WithClientState):
+    rx = serializers.CharField(required=False, help_text="udp:ip:port for the call's incoming RTP.")
+    tx = serializers.CharField(required=False, help_text="udp:ip:port for the call's outgoing RTP.")
+    stream_type = choice(["decrypted"])
+
+    def validate(self, attrs):
+        if attrs.get("stream_type") == "decrypted" and not (attrs.get("rx") and attrs.get("tx")):
+            raise serializers.ValidationError({"rx": "rx and tx are both required with stream_type decrypted."})
+        return attrs
+
+
+class ForkStopParams(WithClientState):
+    stream_type = choice(["raw", "decrypted"], "The stream_type fork_start used.")
+
+
+class StreamingStartParams(WithClientState):
+    stream_url = serializers.CharField(required=False, help_text="WebSocket address (wss://...) receiving the audio.")
+    stream_track = choice(TRACKS)
+    stream_codec = choice(STREAM_CODECS)
+    stream_auth_token = serializers.CharField(required=False, max_length=4000,
+                                              help_text="Sent to your WebSocket; never shown again.")
+    stream_bidirectional_mode = choice(["mp3", "rtp"])
+    stream_bidirectional_codec = choice(BIDIRECTIONAL_CODECS, "Only with mode rtp.")
+    stream_bidirectional_sampling_rate = choice(SAMPLING_RATES)
+    stream_bidirectional_target_legs = choice(["both", "self", "opposite"])
+    enable_dialogflow = serializers.BooleanField(required=False)
+    dialogflow_config = serializers.DictField(required=False, help_text="API only.")
+    custom_parameters = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()), required=False,
+        help_text='[{"name": ..., "value": ...}] sent with the WebSocket connection (API only).',
+    )
+
+    def validate_custom_parameters(self, value):
+        for item in value:
+            if set(item) - {"name", "value"}:
+                raise serializers.ValidationError('Each item has only "name" and "value".')
+        return value
+
+
+class StreamingStopParams(WithClientState):
+    stream_id = serializers.CharField(required=False, max_length=255, help_text="Empty stops every stream.")
+
+
+class TranscriptionStartParams(WithClientState):
+    transcription_engine = choice(TRANSCRIPTION_ENGINES, "A = Google, B = Telnyx (legacy names).")
+    transcription_tracks = serializers.CharField(required=False, help_text='"inbound" (default), "outbound" or "both".')
+    transcription_engine_config = serializers.DictField(required=False, help_text="Engine settings (API only).")
+
+
+# --- queue -----------------------------------------------------------------------------------------------
+class EnqueueParams(WithClientState):
+    queue_name = serializers.CharField(max_length=255, help_text="Created if it does not exist yet.")
+    keep_after_hangup = serializers.BooleanField(required=False)
+    max_size = serializers.IntegerField(required=False, min_value=1, help_text="Only for a new queue.")
+    max_wait_time_secs = serializers.IntegerField(required=False, min_value=1)
+
+
+# --- conference ------------------------------------------------------------------------------------------
+class JoinConferenceParams(WithClientState):
+    conference_id = serializers.CharField(max_length=255, help_text="The conference to join.")
+    beep_enabled = choice(BEEP)
+    end_conference_on_exit = serializers.BooleanField(required=False)
+    soft_end_conference_on_exit = serializers.BooleanField(required=False)
+    hold = serializers.BooleanField(required=False)
+    hold_audio_url = serializers.URLField(required=False)
+    hold_media_name = serializers.CharField(required=False)
+    mute = serializers.BooleanField(required=False)
+    region = choice(REGIONS)
+    start_conference_on_enter = serializers.BooleanField(required=False)
+    supervisor_role = choice(CONFERENCE_ROLES)
+    whisper_call_control_ids = serializers.ListField(
+        child=serializers.CharField(max_length=255), required=False, help_text="Who hears a whispering supervisor."
+    )
+
+
+# --- local state Telnyx reports by no webhook ------------------------------------------------------------
+def _mirror(feature, changes=None, details=None, merge=False):
+    """on_success: apply `changes` and `details(params)` to the target call under `feature`."""
+
+    def apply(command, response):
+        services.call_command_applied(
+            call_control_id=command.target, feature=feature, changes=changes,
+            details=details(command.params) if details else None, merge_details=merge,
+        )
+
+    return apply
+
+
+def _pick(*keys):
+    return lambda params: {k: params[k] for k in keys if k in params}
+
+
+def _client_state_updated(command, response):
+    services.call_client_state_set(call_control_id=command.target, client_state=command.params["client_state"])
+
+
+def _role_switched(command, response):
+    services.call_command_applied(call_control_id=command.target, feature="supervisor_role",
+                                  changes={"supervisor_role": command.params["role"]})
+
+
+def _supervising(params):
+    return SUPERVISE_CONFERENCE if params.get("supervisor_role") in ("monitor", "whisper", "barge") else None
+
+
+RECORDING = Call.RecordingState
+
+
+def _action(short, sdk, label, params, group, **options):
+    options.setdefault("permission", CONTROL)
+    options.setdefault("accepts_command_id", True)
+    return Action(
+        name=f"call.{short}", sdk=options.pop("sdk_path", f"client.calls.actions.{sdk}"), label=label, params=params,
+        target_kind="call", target_param="call_control_id", group=group, **options,
+    )
+
+
+CALL_ACTIONS = [
+    # media
+    _action("playback_start", "start_playback", "Play audio", PlaybackStartParams, "media"),
+    _action("playback_stop", "stop_playback", "Stop audio", PlaybackStopParams, "media", idempotent=True),
+    _action("speak", "speak", "Speak text", SpeakParams, "media"),
+    # recording
+    _action("record_start", "start_recording", "Start recording", RecordStartParams, "recording",
+            on_success=_mirror("recording", {"recording_state": RECORDING.RECORDING},
+                               _pick("format", "channels", "recording_track", "custom_file_name"))),
+    _action("record_pause", "pause_recording", "Pause recording", RecordingParams, "recording", idempotent=True,
+            on_success=_mirror("recording", {"recording_state": RECORDING.PAUSED}, merge=True)),
+    _action("record_resume", "resume_recording", "Resume recording", RecordingParams, "recording", idempotent=True,
+            on_success=_mirror("recording", {"recording_state": RECORDING.RECORDING}, merge=True)),
+    _action("record_stop", "stop_recording", "Stop recording", RecordingParams, "recording", idempotent=True,
+            on_success=_mirror("recording", {"recording_state": RECORDING.IDLE}, merge=True)),
+    # streaming
+    _action("fork_start", "start_forking", "Start forking", ForkStartParams, "streaming"),
+    _action("fork_stop", "stop_forking", "Stop forking", ForkStopParams, "streaming", idempotent=True),
+    _action("streaming_start", "start_streaming", "Start streaming", StreamingStartParams, "streaming",
+            secret_params=("stream_auth_token",)),
+    _action("streaming_stop", "stop_streaming", "Stop streaming", StreamingStopParams, "streaming", idempotent=True),
+    # transcription (Telnyx sends no "started" / "stopped" webhook: mirror the command)
+    _action("transcription_start", "start_transcription", "Start transcription", TranscriptionStartParams,
+            "transcription", on_success=_mirror("transcription", {"transcribing": True},
+                                                _pick("transcription_engine", "transcription_tracks"))),
+    _action("transcription_stop", "stop_transcription", "Stop transcription", WithClientState, "transcription",
+            idempotent=True, on_success=_mirror("transcription", {"transcribing": False}, merge=True)),
+    # advanced
+    _action("send_dtmf", "send_dtmf", "Send DTMF", SendDtmfParams, "advanced"),
+    _action("client_state_update", "update_client_state", "Update client state", ClientStateParams, "advanced",
+            accepts_command_id=False, idempotent=True, on_success=_client_state_updated),
+    _action("siprec_start", "start_siprec", "Start SIPREC", SiprecStartParams, "advanced", accepts_command_id=False),
+    _action("siprec_stop", "stop_siprec", "Stop SIPREC", WithClientState, "advanced", idempotent=True),
+    _action("suppression_start", "start_noise_suppression", "Start noise suppression", SuppressionStartParams,
+            "advanced", on_success=_mirror("noise_suppression", {"noise_suppression": True},
+                                           _pick("direction", "noise_suppression_engine"))),
+    _action("suppression_stop", "stop_noise_suppression", "Stop noise suppression", WithClientState, "advanced",
+            idempotent=True, on_success=_mirror("noise_suppression", {"noise_suppression": False}, merge=True)),
+    _action("switch_supervisor_role", "switch_supervisor_role", "Switch supervisor role", SwitchRoleParams, "advanced",
+            permission=SUPERVISE, accepts_command_id=False, idempotent=True, on_success=_role_switched),
+    # queue (the queues app keeps the queue rows from call.enqueued / call.dequeued)
+    _action("enqueue", "enqueue", "Put in a queue", EnqueueParams, "queue"),
+    _action("leave_queue", "leave_queue", "Take out of its queue", WithClientState, "queue", idempotent=True),
+    # conference: Telnyx's /conferences/{id}/actions/join, issued from the call
+    _action("join_conference", "", "Join a conference", JoinConferenceParams, "conference",
+            sdk_path="client.conferences.actions.join", sdk_names={"conference_id": "id"}, extra_permission=_supervising,
+            description="Bring this call into a running conference."),
+]
+
+
+def _call_group(target: str) -> str | None:
+    pk = Call.objects.filter(call_control_id=target).values_list("pk", flat=True).first()
+    return f"call.{pk}" if pk else None
+
+
+CALL = register_kind(
+    TargetKind(
+        name="call", plural="calls", model=Call, lookup_field="call_control_id", view_permission="calls.view_call",
+        detail_url_name="call-detail", group_of=_call_group,
+    )
+)
+register(*CALL_ACTIONS)
