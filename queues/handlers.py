@@ -1,23 +1,36 @@
-"""Queue webhooks → queued callers."""
-from queues.services import queued_call_enter, queued_call_leave
+"""Queue webhooks → stays of callers in queues (call.enqueued, call.dequeued, and call.hangup for kept calls)."""
+from queues.services import queued_call_enter, queued_call_hung_up, queued_call_leave
 from webhooks.payloads import number, text
 
 
 def on_enqueued(event):
     p = event.payload
+    if not text(p, "queue") or not text(p, "call_control_id"):
+        return
     queued_call_enter(
         queue_name=text(p, "queue"), call_control_id=text(p, "call_control_id"),
-        call_session_id=text(p, "call_session_id"), position=number(p, "current_position"),
-        average_wait_secs=number(p, "queue_avg_wait_time_secs"), occurred_at=event.occurred_at or event.received_at,
+        occurred_at=event.occurred_at or event.received_at, position=number(p, "current_position"),
+        average_wait_secs=number(p, "queue_avg_wait_time_secs"), call_leg_id=text(p, "call_leg_id"),
+        call_session_id=text(p, "call_session_id"), from_number=text(p, "from"), to_number=text(p, "to"),
     )
 
 
 def on_dequeued(event):
     p = event.payload
+    if not text(p, "queue") or not text(p, "call_control_id"):
+        return
     queued_call_leave(
-        queue_name=text(p, "queue"), call_control_id=text(p, "call_control_id"), reason=text(p, "reason", 64),
-        wait_time_secs=number(p, "wait_time_secs"), occurred_at=event.occurred_at or event.received_at,
+        queue_name=text(p, "queue"), call_control_id=text(p, "call_control_id"),
+        occurred_at=event.occurred_at or event.received_at, reason=text(p, "reason", 64),
+        wait_time_secs=number(p, "wait_time_secs"), position=number(p, "queue_position"),
+        call_leg_id=text(p, "call_leg_id"), call_session_id=text(p, "call_session_id"),
     )
 
 
-HANDLERS = {"call.enqueued": on_enqueued, "call.dequeued": on_dequeued}
+def on_hangup(event):
+    # With keep_after_hangup the caller stays in line after hanging up (no call.dequeued): mark it not alive.
+    if text(event.payload, "call_control_id"):
+        queued_call_hung_up(call_control_id=text(event.payload, "call_control_id"), occurred_at=event.occurred_at or event.received_at)
+
+
+HANDLERS = {"call.enqueued": on_enqueued, "call.dequeued": on_dequeued, "call.hangup": on_hangup}

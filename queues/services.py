@@ -1,55 +1,422 @@
-"""Writes to queues and queued callers, applied from call.enqueued / call.dequeued."""
+"""Every write to queues and queued callers: webhooks, command outcomes, sync and portal-side settings.
+
+A call may wait in the same queue many times; each stay is its own QueuedCall row. Telnyx does not
+promise event order, so each event finds the stay it belongs to by time: a call.dequeued at T closes
+the stay that was waiting at T (or opens-and-closes one if its call.enqueued has not arrived), and a
+call.enqueued at T completes the stay its call.dequeued already closed, or opens a new one.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
+from django.utils import timezone
+from rest_framework import serializers
 
 from portal import live
 from queues.models import Queue, QueuedCall
-from webhooks.ordering import apply_if_newer
+
+Reason = QueuedCall.Reason
+MANAGE = "queues.manage_queue"
 
 
+# --- webhooks -------------------------------------------------------------------------------------
 def queued_call_enter(
-    *, queue_name: str, call_control_id: str, call_session_id: str, position: int | None,
-    average_wait_secs: int | None, occurred_at: datetime,
+    *, queue_name: str, call_control_id: str, occurred_at: datetime, position: int | None = None,
+    average_wait_secs: int | None = None, call_leg_id: str = "", call_session_id: str = "",
+    from_number: str = "", to_number: str = "",
 ) -> QueuedCall:
-    """Record a caller entering a queue (idempotent; an earlier 'left' is not undone)."""
-    queue, _ = Queue.objects.get_or_create(name=queue_name)
-    if average_wait_secs is not None:
-        Queue.objects.filter(pk=queue.pk).update(average_wait_secs=average_wait_secs)
-    stay, created = QueuedCall.objects.get_or_create(
-        queue=queue, call_control_id=call_control_id,
-        defaults={"enqueued_at": occurred_at, "call_session_id": call_session_id, "position": position},
-    )
-    if not created:
-        apply_if_newer(stay, occurred_at, {"position": position, "enqueued_at": min(stay.enqueued_at, occurred_at)})
-    else:
-        stay.last_event_at = occurred_at
-        stay.save(update_fields=["last_event_at"])
-    publish_queues()
+    """A caller entered a queue (call.enqueued): idempotent, and tolerant of any arrival order."""
+    with transaction.atomic():
+        queue = _queue_for_update(queue_name, seen_at=occurred_at)
+        _note_queue_event(queue, occurred_at, revive=True, average_wait_secs=average_wait_secs)
+        stays = QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id)
+        # A closed stay that left after this event began is this event's stay (its call.dequeued came first).
+        stay = (
+            stays.filter(left_at__gte=occurred_at)
+            .filter(Q(entered_event_at__isnull=True) | Q(entered_event_at=occurred_at))
+            .order_by("left_at")
+            .first()
+        )
+        if stay is None:
+            stay = stays.filter(left_at__isnull=True).first()
+            if stay is not None and stay.entered_event_at and stay.entered_event_at < occurred_at:
+                # The call queued again while its previous stay looked open: that stay's call.dequeued was missed.
+                _close(stay, left_at=occurred_at, reason="")
+                stay = None
+            elif stay is not None and stay.entered_event_at and stay.entered_event_at > occurred_at:
+                # An earlier stay whose end we have not heard: it ended before the open one began.
+                stay = QueuedCall(queue=queue, call_control_id=call_control_id, enqueued_at=occurred_at)
+                _close(stay, left_at=stays.get(left_at__isnull=True).enqueued_at, reason="", save=False)
+        if stay is None:
+            stay = QueuedCall(queue=queue, call_control_id=call_control_id, enqueued_at=occurred_at)
+            _apply_enqueue_command(queue, stay, occurred_at)
+        stay.enqueued_at = occurred_at
+        stay.entered_event_at = occurred_at
+        _fill(stay, call_leg_id=call_leg_id, call_session_id=call_session_id, from_number=from_number, to_number=to_number)
+        if stay.left_at is None and position is not None:
+            stay.position = position
+        stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
+        stay.save()
+        _renumber(queue)
+        publish_queue(queue)
     return stay
 
 
 def queued_call_leave(
-    *, queue_name: str, call_control_id: str, reason: str, wait_time_secs: int | None, occurred_at: datetime
+    *, queue_name: str, call_control_id: str, occurred_at: datetime, reason: str, wait_time_secs: int | None = None,
+    position: int | None = None, call_leg_id: str = "", call_session_id: str = "",
 ) -> QueuedCall:
-    """Record a caller leaving a queue, even if the 'entered' event has not arrived yet."""
-    queue, _ = Queue.objects.get_or_create(name=queue_name)
-    stay, _ = QueuedCall.objects.get_or_create(
-        queue=queue, call_control_id=call_control_id, defaults={"enqueued_at": occurred_at}
-    )
-    apply_if_newer(stay, occurred_at, {"left_at": occurred_at, "leave_reason": reason, "wait_time_secs": wait_time_secs})
-    publish_queues()
+    """A caller left a queue (call.dequeued), even if its call.enqueued has not arrived yet."""
+    with transaction.atomic():
+        queue = _queue_for_update(queue_name, seen_at=occurred_at)
+        _note_queue_event(queue, occurred_at)
+        stays = QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id)
+        stay = (
+            stays.filter(left_event_at=occurred_at).first()
+            # Closed by the portal's own estimate (sync, a removal, a missed event): Telnyx's word corrects it.
+            or stays.filter(left_event_at__isnull=True, enqueued_at__lte=occurred_at, left_at__gte=occurred_at)
+            .order_by("-enqueued_at").first()
+            or stays.filter(left_at__isnull=True, enqueued_at__lte=occurred_at).first()
+        )
+        if stay is None:
+            started = occurred_at - timedelta(seconds=wait_time_secs or 0)
+            stay = QueuedCall(queue=queue, call_control_id=call_control_id, enqueued_at=started)
+        _fill(stay, call_leg_id=call_leg_id, call_session_id=call_session_id)
+        _close(stay, left_at=occurred_at, reason=reason, wait_time_secs=wait_time_secs, position=position, save=False)
+        stay.left_event_at = occurred_at
+        if reason == Reason.HANGUP:
+            stay.is_alive = False
+        stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
+        stay.save()
+        _renumber(queue)
+        publish_queue(queue)
     return stay
 
 
-def publish_queues() -> None:
-    from queues.selectors import queue_overview
+def queued_call_hung_up(*, call_control_id: str, occurred_at: datetime) -> int:
+    """A queued caller hung up (call.hangup): with keep_after_hangup it stays in line, no longer alive."""
+    with transaction.atomic():
+        stays = list(
+            QueuedCall.objects.filter(call_control_id=call_control_id, left_at__isnull=True, enqueued_at__lte=occurred_at, is_alive=True)
+            .select_related("queue")
+        )
+        for stay in stays:
+            QueuedCall.objects.filter(pk=stay.pk).update(is_alive=False)
+            publish_queue(stay.queue)
+    return len(stays)
 
-    live.publish_rendered_once(
-        "queues",
-        lambda: [("queues", render_to_string("queues/_queue_table.html", {"queues": queue_overview(), "oob": True}))],
+
+# --- command outcomes (Telnyx sends no webhook for these) -----------------------------------------
+def queue_upsert(*, data: dict, name: str = "") -> Queue:
+    """Record a queue as Telnyx returned it (create, update, retrieve)."""
+    from webhooks.payloads import number, when
+
+    name = data.get("name") or name
+    with transaction.atomic():
+        queue = _queue_for_update(name, seen_at=when(data.get("created_at")))
+        _apply_telnyx_queue(queue, data, number=number, when=when)
+        queue.deleted_at = None
+        queue.save()
+        publish_queue(queue)
+    return queue
+
+
+def queue_max_size_set(*, name: str, max_size: int, data: dict | None = None) -> Queue | None:
+    """Telnyx accepted a new max size."""
+    if data and data.get("name"):
+        return queue_upsert(data=data, name=name)
+    with transaction.atomic():
+        queue = Queue.objects.select_for_update().filter(name=name).first()
+        if queue is None:
+            return None
+        queue.max_size = max_size
+        queue.save(update_fields=["max_size"])
+        publish_queue(queue)
+    return queue
+
+
+def queue_mark_deleted(*, name: str, reason: str = Reason.QUEUE_DELETED, at: datetime | None = None) -> Queue | None:
+    """The queue is gone from Telnyx: hide it from the board, close its stays, keep its history."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        queue = Queue.objects.select_for_update().filter(name=name).first()
+        if queue is None:
+            return None
+        queue.deleted_at = at
+        queue.save(update_fields=["deleted_at"])
+        for stay in queue.calls.filter(left_at__isnull=True, enqueued_at__lte=at):
+            _close(stay, left_at=at, reason=reason)
+        publish_queue(queue)
+    return queue
+
+
+def queued_call_removed(*, queue_name: str, call_control_id: str, at: datetime | None = None) -> QueuedCall | None:
+    """Staff force-removed a call; Telnyx's call.dequeued, if one comes, corrects the time and reason."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        queue = Queue.objects.select_for_update().filter(name=queue_name).first()
+        stay = queue and queue.calls.filter(call_control_id=call_control_id, left_at__isnull=True).first()
+        if not stay:
+            return None
+        _close(stay, left_at=max(at, stay.enqueued_at), reason=Reason.REMOVED)
+        _renumber(queue)
+        publish_queue(queue)
+    return stay
+
+
+def queued_call_keep_after_hangup(*, queue_name: str, call_control_id: str, keep: bool) -> int:
+    """Telnyx accepted a queued call's new keep_after_hangup."""
+    with transaction.atomic():
+        stays = QueuedCall.objects.filter(queue__name=queue_name, call_control_id=call_control_id, left_at__isnull=True)
+        changed = stays.update(keep_after_hangup=keep)
+        queue = Queue.objects.filter(name=queue_name).first()
+        if changed and queue:
+            publish_queue(queue)
+    return changed
+
+
+def queue_check_deletable(*, name: str, force: bool) -> None:
+    """Refuse to delete a queue while callers wait in it, unless forced (every door asks this first)."""
+    waiting = QueuedCall.objects.filter(queue__name=name, left_at__isnull=True).count()
+    if waiting and not force:
+        callers = "1 caller is" if waiting == 1 else f"{waiting} callers are"
+        raise serializers.ValidationError(
+            {"force": [f"{callers} still waiting in “{name}”. Wait until the queue is empty, or delete with "
+                       "force (Telnyx may still refuse while calls wait)."]}
+        )
+
+
+# --- portal-side settings -------------------------------------------------------------------------
+def queue_set_service_level(*, queue: Queue, user, target_secs: int | None = None, goal_percent: int | None = None) -> Queue:
+    """Change a queue's service-level target (seconds) and goal (percent); both are the portal's own."""
+    if user is not None and not user.has_perm(MANAGE):
+        raise PermissionDenied("You do not have permission to change queue settings.")
+    errors = {}
+    if target_secs is not None and not 1 <= target_secs <= 3600:
+        errors["service_level_target_secs"] = ["Enter a number of seconds from 1 to 3600."]
+    if goal_percent is not None and not 1 <= goal_percent <= 100:
+        errors["service_level_goal_percent"] = ["Enter a percentage from 1 to 100."]
+    if errors:
+        raise serializers.ValidationError(errors)
+    changes = {}
+    if target_secs is not None:
+        changes["service_level_target_secs"] = target_secs
+    if goal_percent is not None:
+        changes["service_level_goal_percent"] = goal_percent
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(queue, name, value)
+        if changes:
+            queue.save(update_fields=list(changes))
+            publish_queue(queue)
+    return queue
+
+
+# --- sync -----------------------------------------------------------------------------------------
+SYNCED_QUEUE_FIELDS = [
+    "telnyx_id", "max_size", "current_size", "average_wait_secs", "average_wait_reported_at", "created_at", "updated_at",
+    "last_seen_at", "deleted_at",
+]
+SYNCED_CALL_FIELDS = [
+    "call_leg_id", "call_session_id", "from_number", "to_number", "is_alive", "enqueued_at", "position", "left_at",
+    "leave_reason", "wait_time_secs",
+]
+
+
+@transaction.atomic
+def queue_sync_page(*, telnyx_queues: list[dict], calls_by_queue: dict[str, list[dict]], started_at: datetime) -> dict:
+    """Upsert one page of Telnyx's queues and the calls in each, closing stays Telnyx no longer lists.
+
+    Only stays that began before the listing started are closed, so a caller whose call.enqueued landed
+    while the sync ran is not closed by mistake; a listed caller whose stay has already ended locally
+    (its call.dequeued landed meanwhile) is not reopened.
+    """
+    from webhooks.payloads import number, when
+
+    now = timezone.now()
+    names = [q["name"] for q in telnyx_queues if q.get("name")]
+    existing = {q.name: q for q in Queue.objects.filter(name__in=names)}
+    created, updated = [], []
+    for data in telnyx_queues:
+        if not data.get("name"):
+            continue
+        queue = existing.get(data["name"]) or Queue(name=data["name"])
+        _apply_telnyx_queue(queue, data, number=number, when=when, reported_at=now)
+        queue.last_seen_at = now
+        queue.deleted_at = None
+        (updated if queue.pk else created).append(queue)
+    Queue.objects.bulk_create(created)
+    Queue.objects.bulk_update(updated, SYNCED_QUEUE_FIELDS)
+    pks = dict(Queue.objects.filter(name__in=names).values_list("name", "pk"))
+
+    open_stays = {(s.queue_id, s.call_control_id): s for s in QueuedCall.objects.filter(queue_id__in=pks.values(), left_at__isnull=True)}
+    listed_ids = [c.get("call_control_id") for calls in calls_by_queue.values() for c in calls if c.get("call_control_id")]
+    closed = {}
+    for stay in QueuedCall.objects.filter(queue_id__in=pks.values(), call_control_id__in=listed_ids, left_at__isnull=False):
+        closed.setdefault((stay.queue_id, stay.call_control_id), []).append(stay)
+    new, changed, listed = [], [], set()
+    for name, calls in calls_by_queue.items():
+        if name not in pks:
+            continue
+        for data in calls:
+            if not data.get("call_control_id"):
+                continue
+            key = (pks[name], data["call_control_id"])
+            listed.add(key)
+            enqueued_at = when(data.get("enqueued_at")) or started_at - timedelta(seconds=number(data, "wait_time_secs") or 0)
+            stay = open_stays.get(key)
+            if stay is None:
+                ended = [s for s in closed.get(key, []) if s.left_at >= enqueued_at]
+                if any(s.left_event_at or s.leave_reason in (Reason.REMOVED, Reason.QUEUE_DELETED) for s in ended):
+                    continue  # Telnyx (or staff) ended this stay while we were listing
+                if ended:
+                    stay = ended[0]  # closed by an earlier sync's guess, yet Telnyx lists it: still waiting
+                    stay.left_at, stay.leave_reason, stay.wait_time_secs = None, "", None
+                    changed.append(stay)
+                else:
+                    stay = QueuedCall(queue_id=key[0], call_control_id=key[1], enqueued_at=enqueued_at)
+                    new.append(stay)
+            else:
+                changed.append(stay)
+            if stay.entered_event_at is None:
+                stay.enqueued_at = enqueued_at
+            _fill(stay, call_leg_id=data.get("call_leg_id") or "", call_session_id=data.get("call_session_id") or "",
+                  from_number=data.get("from") or "", to_number=data.get("to") or "")
+            if isinstance(data.get("is_alive"), bool):
+                stay.is_alive = data["is_alive"]
+            stay.position = number(data, "queue_position") or stay.position
+    QueuedCall.objects.bulk_create(new)
+    QueuedCall.objects.bulk_update(changed, SYNCED_CALL_FIELDS)
+    # Waiting here but no longer listed by Telnyx: they left without us hearing it.
+    reconciled = {pks[name] for name in calls_by_queue if name in pks}
+    gone = [s for key, s in open_stays.items() if key not in listed and key[0] in reconciled and s.enqueued_at < started_at]
+    for stay in gone:
+        _close(stay, left_at=max(started_at, stay.enqueued_at), reason=Reason.GONE)
+    for queue in Queue.objects.filter(pk__in=pks.values()):
+        _renumber(queue)
+        publish_queue(queue)
+    return {"queues": len(names), "created": len(new), "updated": len(changed), "closed": len(gone)}
+
+
+def queues_sync_missing(*, listed_names: set[str], started_at: datetime) -> int:
+    """Queues Telnyx no longer lists (and nobody mentioned since the listing began) are gone."""
+    missing = Queue.objects.filter(deleted_at__isnull=True).exclude(name__in=listed_names).filter(
+        Q(last_seen_at__lt=started_at) | Q(last_seen_at__isnull=True)
     )
+    names = list(missing.values_list("name", flat=True))
+    for name in names:
+        queue_mark_deleted(name=name, reason=Reason.GONE, at=started_at)
+    return len(names)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _queue_for_update(name: str, *, seen_at: datetime | None = None) -> Queue:
+    """The queue named `name` (created if new), locked so its stays and positions change one event at a time."""
+    queue, _ = Queue.objects.get_or_create(name=name, defaults={"created_at": seen_at or timezone.now()})
+    return Queue.objects.select_for_update().get(pk=queue.pk)
+
+
+def _note_queue_event(queue: Queue, occurred_at: datetime, *, revive: bool = False, average_wait_secs: int | None = None) -> None:
+    changes = []
+    if queue.last_seen_at is None or occurred_at > queue.last_seen_at:
+        queue.last_seen_at = occurred_at
+        changes.append("last_seen_at")
+    if revive and queue.deleted_at and occurred_at > queue.deleted_at:
+        queue.deleted_at = None  # a caller entered it again: it exists again
+        changes.append("deleted_at")
+    if average_wait_secs is not None and (queue.average_wait_reported_at is None or occurred_at >= queue.average_wait_reported_at):
+        queue.average_wait_secs, queue.average_wait_reported_at = average_wait_secs, occurred_at
+        changes += ["average_wait_secs", "average_wait_reported_at"]
+    if queue.last_event_at is None or occurred_at > queue.last_event_at:
+        queue.last_event_at = occurred_at
+        changes.append("last_event_at")
+    if changes:
+        queue.save(update_fields=changes)
+
+
+def _apply_telnyx_queue(queue: Queue, data: dict, *, number, when, reported_at: datetime | None = None) -> None:
+    queue.telnyx_id = data.get("id") or queue.telnyx_id
+    queue.max_size = number(data, "max_size") if number(data, "max_size") is not None else queue.max_size
+    queue.current_size = number(data, "current_size") if number(data, "current_size") is not None else queue.current_size
+    if number(data, "average_wait_time_secs") is not None:
+        queue.average_wait_secs = number(data, "average_wait_time_secs")
+        queue.average_wait_reported_at = reported_at or timezone.now()
+    queue.created_at = when(data.get("created_at")) or queue.created_at or timezone.now()
+    queue.updated_at = when(data.get("updated_at")) or queue.updated_at
+
+
+def _apply_enqueue_command(queue: Queue, stay: QueuedCall, occurred_at: datetime) -> None:
+    """What the portal asked when it enqueued this call (keep_after_hangup, a new queue's max size)."""
+    from portal.models import Command
+
+    command = (
+        Command.objects.filter(action="call.enqueue", target=stay.call_control_id, params__queue_name=queue.name,
+                               created_at__lte=occurred_at + timedelta(minutes=1))
+        .exclude(status=Command.Status.FAILED)
+        .order_by("-created_at")
+        .first()
+    )
+    if command is None:
+        return
+    stay.keep_after_hangup = bool(command.params.get("keep_after_hangup"))
+    if queue.max_size is None and command.params.get("max_size"):
+        queue.max_size = command.params["max_size"]  # Telnyx applies max_size only when the enqueue creates the queue
+        queue.save(update_fields=["max_size"])
+
+
+def _fill(stay: QueuedCall, **details: str) -> None:
+    """Set details that are known; never blank out what an earlier event or the sync told us."""
+    for name, value in details.items():
+        if value:
+            setattr(stay, name, value[: QueuedCall._meta.get_field(name).max_length])
+
+
+def _close(
+    stay: QueuedCall, *, left_at: datetime, reason: str, wait_time_secs: int | None = None, position: int | None = None,
+    save: bool = True,
+) -> None:
+    stay.left_at = left_at
+    stay.leave_reason = reason
+    stay.wait_time_secs = wait_time_secs if wait_time_secs is not None else max(0, int((left_at - stay.enqueued_at).total_seconds()))
+    if position is not None:
+        stay.position = position
+    if save:
+        stay.save(update_fields=["left_at", "leave_reason", "wait_time_secs", "position"])
+
+
+def _renumber(queue: Queue) -> None:
+    """Places in line follow arrival order, so they stay right whatever order the events came in."""
+    waiting = list(queue.calls.filter(left_at__isnull=True).order_by("enqueued_at", "pk").only("pk", "position"))
+    changed = []
+    for place, stay in enumerate(waiting, start=1):
+        if stay.position != place:
+            stay.position = place
+            changed.append(stay)
+    QueuedCall.objects.bulk_update(changed, ["position"])
+
+
+# --- live -----------------------------------------------------------------------------------------
+def publish_queue(queue: Queue) -> None:
+    """After commit: the queue's open pages re-fetch their own rendering; the board, admin and dashboard redraw."""
+    group = f"queue.{queue.pk}"
+    html = render_to_string("queues/_queue_refresh.html", {"queue": queue})
+    live.publish_rendered_once(f"queue:{queue.pk}", lambda: [(group, html)])
+    publish_board()
+
+
+def publish_board() -> None:
+    """Redraw the queue board (and wallboard) on open pages, once per transaction."""
+
+    def build():
+        from queues.selectors import board_context
+
+        return [("queues", render_to_string("queues/_queue_board.html", {**board_context(), "oob": True}))]
+
+    live.publish_rendered_once("queues", build)
+    live.publish_admin_changed("queues", "queue")
     live.publish_admin_changed("queues", "queuedcall")
     live.publish_dashboard()
