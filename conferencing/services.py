@@ -159,8 +159,10 @@ def recording_saved(*, conference_id: str, payload: dict, occurred_at: datetime 
         )
     urls = payload.get("recording_urls")
     public = payload.get("public_recording_urls")
+    # The recordings app captures the audio and re-renders this conference's page (its recordings panel).
     recording_save(
-        recording_id=recording_id or f"{conference_id}:{occurred_at.isoformat() if occurred_at else ''}",
+        recording_id=recording_id or f"{conference_id}.{occurred_at.isoformat() if occurred_at else ''}",
+        provisional_id=not recording_id, connection_id=text(payload, "connection_id"),
         call_control_id=text(payload, "call_control_id"), call_session_id=text(payload, "call_session_id"),
         conference_id=conference_id, format=text(payload, "format", 8), channels=text(payload, "channels", 8),
         started_at=when(payload.get("recording_started_at")), ended_at=when(payload.get("recording_ended_at")),

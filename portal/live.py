@@ -33,6 +33,7 @@ GROUP_PERMISSIONS = {
     "calls": "calls.view_call",
     "call": "calls.view_call",
     "recordings": "recordings.view_recording",
+    "recording": "recordings.view_recording",
     "admin": None,  # admin.<app_label>.<model>: checked against that model's view permission
 }
 

@@ -161,6 +161,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conferencing.tasks.sync_conferences_periodic",
         "schedule": env.float("CONFERENCE_SYNC_SECONDS", default=60.0),
     },
+    # Recent recordings and transcriptions from Telnyx's lists, then every download not yet stored.
+    "recordings-catch-up": {
+        "task": "recordings.tasks.catch_up_recordings",
+        "schedule": env.float("RECORDING_CATCHUP_SECONDS", default=300.0),
+    },
+    "recordings-retention": {"task": "recordings.tasks.apply_retention", "schedule": 3600.0},
 }
 
 # --- Telnyx -----------------------------------------------------------------
@@ -185,6 +191,12 @@ COMMAND_MAX_RETRY_SECONDS = env.int("COMMAND_MAX_RETRY_SECONDS", default=120)
 COMMAND_STUCK_AFTER_SECONDS = env.int("COMMAND_STUCK_AFTER_SECONDS", default=300)
 # Conference sync runs every CONFERENCE_SYNC_SECONDS while any conference is active, else this often.
 CONFERENCE_IDLE_SYNC_SECONDS = env.int("CONFERENCE_IDLE_SYNC_SECONDS", default=600)
+# Recordings: download as Telnyx saves them (links live 10 minutes), retry, keep for RETENTION_DAYS (0 = forever).
+RECORDING_CAPTURE = env.bool("RECORDING_CAPTURE", default=True)
+RECORDING_DOWNLOAD_MAX_ATTEMPTS = env.int("RECORDING_DOWNLOAD_MAX_ATTEMPTS", default=8)
+RECORDING_DOWNLOAD_TIMEOUT_SECONDS = env.float("RECORDING_DOWNLOAD_TIMEOUT_SECONDS", default=60.0)
+RECORDING_CATCHUP_LOOKBACK_HOURS = env.int("RECORDING_CATCHUP_LOOKBACK_HOURS", default=24)
+RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=0)
 # Django's default upload limit would refuse large Telnyx bodies before our own 413 check.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES * 2, 2_621_440)
 
@@ -236,8 +248,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded/captured files live under PORTAL_DATA_DIR (git-ignored) unless MEDIA_ROOT says otherwise;
+# nothing serves MEDIA_ROOT publicly: recordings are streamed by a permission-checked view.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(DATA_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Captured recordings: any Django storage backend (e.g. django-storages' storages.backends.s3.S3Storage),
+    # its options as JSON in RECORDING_STORAGE_OPTIONS.
+    "recordings": {
+        "BACKEND": env.str("RECORDING_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("RECORDING_STORAGE_OPTIONS", default={"location": str(Path(MEDIA_ROOT) / "recordings")}),
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

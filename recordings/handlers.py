@@ -1,19 +1,54 @@
-"""call.recording.saved → a recording row (conference recordings come through conferencing)."""
-from recordings.services import recording_save
-from webhooks.payloads import text, when
+"""Recording webhooks → Recording and Transcription rows (conference recordings arrive through conferencing)."""
+from recordings import services
+from webhooks.payloads import number, text, when
+
+
+def _urls(payload, key) -> dict:
+    value = payload.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def on_call_recording_saved(event):
     p = event.payload
-    recording_save(
-        # The call variant carries no recording_id in the SDK's type; the event id is unique per recording.
-        recording_id=text(p, "recording_id") or event.event_id,
+    recording_id = text(p, "recording_id")
+    services.recording_save(
+        # The SDK's call.recording.saved carries no recording_id: the event id stands in until Telnyx's list names it.
+        recording_id=recording_id or event.event_id, provisional_id=not recording_id,
         call_control_id=text(p, "call_control_id"), call_session_id=text(p, "call_session_id"),
+        call_leg_id=text(p, "call_leg_id"), connection_id=text(p, "connection_id"),
         format=text(p, "format", 8), channels=text(p, "channels", 8),
         started_at=when(p.get("recording_started_at")), ended_at=when(p.get("recording_ended_at")),
-        recording_urls=p.get("recording_urls") if isinstance(p.get("recording_urls"), dict) else {},
-        public_recording_urls=p.get("public_recording_urls") if isinstance(p.get("public_recording_urls"), dict) else {},
+        recording_urls=_urls(p, "recording_urls"), public_recording_urls=_urls(p, "public_recording_urls"),
     )
 
 
-HANDLERS = {"call.recording.saved": on_call_recording_saved}
+def on_call_recording_error(event):
+    p = event.payload
+    services.recording_error(
+        event_id=event.event_id, call_control_id=text(p, "call_control_id"), call_session_id=text(p, "call_session_id"),
+        call_leg_id=text(p, "call_leg_id"), reason=text(p, "reason"), occurred_at=event.occurred_at,
+    )
+
+
+def on_transcription_saved(event):
+    p = event.payload
+    transcription_id = text(p, "recording_transcription_id") or event.event_id
+    speakers = p.get("speakers")
+    segments = p.get("segments")
+    services.transcription_save(
+        transcription_id=transcription_id, recording_id=text(p, "recording_id"),
+        text=p.get("transcription_text") if isinstance(p.get("transcription_text"), str) else "",
+        status=text(p, "status", 32), call_control_id=text(p, "call_control_id"),
+        call_session_id=text(p, "call_session_id"),
+        language=text(p, "language", 32) or text(p, "transcription_language", 32),
+        speakers=speakers if isinstance(speakers, list) else None,
+        segments=segments if isinstance(segments, list) else None,
+        duration_millis=number(p, "duration_millis"), updated_at=event.occurred_at,
+    )
+
+
+HANDLERS = {
+    "call.recording.saved": on_call_recording_saved,
+    "call.recording.error": on_call_recording_error,
+    "call.recording.transcription.saved": on_transcription_saved,
+}

@@ -1,10 +1,122 @@
-"""Recordings page."""
+"""Recordings pages: the searchable live list, one recording with player and transcript, audio, ZIP, deletion."""
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import render
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from recordings.selectors import recording_list
+from portal.commands import actions, forms
+from portal.models import Command
+from recordings import selectors, services, serving
+from recordings.models import Recording
+
+
+def _listing(request):
+    filterset = selectors.RecordingFilter(request.GET, queryset=selectors.recording_queryset())
+    filtered = any(v for v in request.GET.values())
+    rows = selectors.with_matches(filterset.qs[:200], request.GET.get("q", "")) if filterset.is_valid() else []
+    return filterset, filtered, rows
 
 
 @permission_required("recordings.view_recording", raise_exception=True)
 def recording_list_view(request):
-    return render(request, "recordings/recording_list.html", {"recordings": recording_list(), "live_groups": ["recordings"]})
+    filterset, filtered, rows = _listing(request)
+    user = request.user
+    return render(request, "recordings/recording_list.html", {
+        "filterset": filterset, "recordings": rows, "filtered": filtered,
+        "live_groups": [] if filtered else ["recordings"],
+        "can_listen": user.has_perm(services.LISTEN), "can_delete": user.has_perm(services.DELETE),
+        "searching": bool(request.GET.get("q")),
+    })
+
+
+def _recording_or_404(recording_id: str) -> Recording:
+    recording = selectors.recording_detail(recording_id)
+    if recording is None:
+        raise Http404("No such recording.")
+    return recording
+
+
+def _detail_context(request, recording):
+    user = request.user
+    delete = actions.get("recording.delete")
+    can_delete = user.has_perm(services.DELETE) and recording.can_be_deleted
+    return {
+        "recording": recording,
+        "call": selectors.recording_call(recording),
+        "lines": selectors.transcript_lines(recording),
+        "access": selectors.access_log(recording),
+        "can_listen": user.has_perm(services.LISTEN),
+        "delete_form": {"action": delete, "fields": forms.field_specs(delete)} if can_delete else None,
+        "file_missing": recording.is_playable and not services.storage_path_exists(recording.file.name),
+    }
+
+
+@permission_required("recordings.view_recording", raise_exception=True)
+def recording_detail_view(request, recording_id):
+    recording = _recording_or_404(recording_id)
+    context = _detail_context(request, recording)
+    context["live_groups"] = [services.recording_group(recording)]
+    return render(request, "recordings/recording_detail.html", context)
+
+
+@permission_required("recordings.view_recording", raise_exception=True)
+def recording_live_view(request, recording_id):
+    """The live parts of a recording's page (facts, transcript, access log), fetched when it changes."""
+    recording = _recording_or_404(recording_id)
+    return render(request, "recordings/_recording_live.html", _detail_context(request, recording))
+
+
+@permission_required("recordings.view_recording", raise_exception=True)
+def recording_audio_view(request, recording_id):
+    """The stored audio, for listeners only (checked by the service), with byte ranges for seeking."""
+    recording = _recording_or_404(recording_id)
+    try:
+        return serving.audio_response(request, recording, door="page")
+    except FileNotFoundError as exc:
+        raise Http404(str(exc)) from exc
+
+
+def _selected(request):
+    pks = [pk for pk in request.POST.getlist("pk") if pk.isdigit()]
+    return Recording.objects.filter(pk__in=pks)
+
+
+@require_POST
+@permission_required("recordings.view_recording", raise_exception=True)
+def recordings_zip_view(request):
+    """The selected recordings as one streamed ZIP (listeners only)."""
+    selected = _selected(request)
+    if not selected.exists():
+        messages.error(request, "Select the recordings to download first.")
+        return redirect("recording-list")
+    return serving.zip_response(recordings=selected, user=request.user, door="page")
+
+
+@require_POST
+@permission_required("recordings.view_recording", raise_exception=True)
+def recordings_delete_view(request):
+    """Delete the selected recordings at Telnyx and here (Administrators; the page asks for confirmation)."""
+    selected = _selected(request)
+    if not selected.exists():
+        messages.error(request, "Select the recordings to delete first.")
+        return redirect("recording-list")
+    issued, skipped = services.recordings_delete_request(recordings=selected, user=request.user, door=Command.Door.PAGE)
+    if issued:
+        messages.success(request, f"Deletion of {len(issued)} recording(s) queued; each row shows when Telnyx confirms.")
+    if skipped:
+        messages.warning(request, "Not deleted: " + "; ".join(skipped))
+    return redirect("recording-list")
+
+
+@require_POST
+@permission_required("recordings.view_recording", raise_exception=True)
+def recording_redownload_view(request, recording_id):
+    """Capture this recording again (listeners): a fresh link is asked for and the file stored anew."""
+    recording = _recording_or_404(recording_id)
+    count = services.recordings_redownload(queryset=Recording.objects.filter(pk=recording.pk), user=request.user)
+    if count:
+        messages.success(request, "Download queued; the status below changes as it proceeds.")
+    else:
+        messages.info(request, "Nothing to download: it is already downloading, deleted, or was never saved by Telnyx.")
+    return redirect("recording-detail", recording_id=recording.recording_id)
