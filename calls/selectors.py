@@ -127,14 +127,14 @@ def call_timeline(call: Call, limit: int = TIMELINE_LIMIT) -> dict:
 def event_item(event) -> dict:
     return {
         "at": event.occurred_at or event.received_at, "kind": "event", "title": event.event_type,
-        "summary": event_summary(event), "object": event, "dom_id": f"tl-event-{event.pk}",
+        "summary": event_summary(event), "object": event, "dom_id": f"timeline-event-{event.pk}",
     }
 
 
 def command_item(command) -> dict:
     return {
         "at": command.created_at, "kind": "command", "title": command.action, "summary": "", "object": command,
-        "dom_id": f"tl-command-{command.pk}",
+        "dom_id": f"timeline-command-{command.pk}",
     }
 
 

@@ -188,7 +188,7 @@ def test_events_publish_to_the_call_page_and_the_calls_list(post_webhook, event_
     post_webhook(event_doc("call.dtmf.received", id="d", occurred_at="2026-11-23T09:00:05Z", digit="9"))
     page = "".join(listen.received(f"call.{call.pk}"))
     assert 'id="call-dtmf"' in page and "<code>9</code>" in page
-    assert 'hx-swap-oob="beforeend:#call-timeline-rows"' in page and "digit 9" in page
+    assert '<div hx-swap-oob="beforeend:#call-timeline-rows"><li id="timeline-event-' in page and "digit 9" in page
     assert listen.received("calls") == []  # a digit changes nothing on the list
     post_webhook(event_doc("call.transcription", id="t", occurred_at="2026-11-23T09:00:06Z",
                            transcription_data={"transcript": "Hello there", "is_final": True}))
