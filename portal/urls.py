@@ -1,12 +1,18 @@
 """Top-level URLs: pages, admin, API, webhook."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from portal import views
 from portal.commands import views as command_views
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on pages without <link rel="icon"> (admin, API docs): no 404, no login.
+    path("favicon.ico", login_not_required(RedirectView.as_view(url=lazy(static, str)("portal/favicon.ico")))),
     path("", views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

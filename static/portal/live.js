@@ -12,13 +12,74 @@
     if (el) el.textContent = "updated " + new Date().toLocaleTimeString();
   }
   document.addEventListener("htmx:wsConnecting", function () { setStatus("connecting", "Connecting…"); });
+  // Re-fetch one region (data-live-refresh: its URL, or empty for this page's own URL) and swap it in by
+  // id at arrival, one request at a time per region: overlapping swaps of one element would race.
+  var fetching = {};
+  function refreshRegion(id) {
+    if (fetching[id]) { fetching[id].again = true; return; }
+    var el = document.getElementById(id);
+    if (!el) return;
+    fetching[id] = { again: false };
+    fetch(el.dataset.liveRefresh || window.location.href, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html !== null && document.getElementById(id)) {
+          htmx.swap("#" + id, html, { swapStyle: "outerHTML", ignoreTitle: true }, { select: "#" + id });
+        }
+      })
+      .catch(function () { /* offline for a moment: the next message or reconnect refreshes it */ })
+      .finally(function () {
+        var again = fetching[id].again;
+        delete fetching[id];
+        if (again) refreshRegion(id);
+      });
+  }
   // Changes made between rendering the page and subscribing (or while reconnecting) would be missed:
   // every region marked data-live-refresh is fetched again whenever the socket (re)opens.
   function refreshLiveRegions() {
-    document.querySelectorAll("[data-live-refresh]").forEach(function (el) {
-      if (!el.id) return;
-      var url = el.dataset.liveRefresh || window.location.href;
-      htmx.ajax("GET", url, { target: "#" + el.id, select: "#" + el.id, swap: "outerHTML" });
+    document.querySelectorAll("[data-live-refresh]").forEach(function (el) { if (el.id) refreshRegion(el.id); });
+  }
+  var pending = null;
+  function refetchSoon() {
+    if (pending) return;
+    pending = setTimeout(function () {
+      pending = null;
+      document.querySelectorAll("[data-live-refetch]").forEach(function (el) { if (el.id) refreshRegion(el.id); });
+    }, 500);
+  }
+  // A group speaks about more than one page shows (rows on other pages or outside a filter, panels
+  // another page has). Before htmx swaps a socket message, fragments whose target is not on this page
+  // are dropped (htmx would log oobErrorNoTarget); on a filtered list (data-live-refetch) the list is
+  // re-fetched instead of patched, since a pushed row cannot tell whether it matches the filters; and
+  // <div data-refresh="id id"> asks to re-fetch those regions (their content depends on the viewer).
+  htmx.defineExtension("live-oob", {
+    transformResponse: function (text) {
+      var template = document.createElement("template");
+      template.innerHTML = text;
+      Array.from(template.content.children).forEach(function (child) {
+        if (child.dataset.refresh !== undefined) {
+          child.dataset.refresh.split(/\s+/).forEach(function (id) { if (id) refreshRegion(id); });
+          child.remove();
+          return;
+        }
+        var spec = child.getAttribute("hx-swap-oob") || "true";
+        var colon = spec.indexOf(":");
+        var selector = colon > 0 ? spec.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
+        var target = null;
+        try { target = selector ? document.querySelector(selector) : null; } catch (e) { /* not a CSS selector */ }
+        var filtered = document.querySelector("[data-live-refetch]");
+        if (target && !target.closest("[data-live-refetch]")) return;
+        if (filtered) refetchSoon();
+        child.remove();
+      });
+      return template.innerHTML;
+    }
+  });
+  // Lists patched live keep their page size: rows pushed on top push the oldest out.
+  function trimLists() {
+    document.querySelectorAll("[data-live-limit]").forEach(function (el) {
+      var limit = parseInt(el.dataset.liveLimit, 10);
+      while (limit > 0 && el.children.length > limit) el.lastElementChild.remove();
     });
   }
   document.addEventListener("htmx:wsOpen", function () {
@@ -27,7 +88,7 @@
     refreshLiveRegions();
   });
   document.addEventListener("htmx:wsClose", function () { setStatus("reconnecting", "Reconnecting…"); document.body.dataset.live = "reconnecting"; });
-  document.addEventListener("htmx:wsAfterMessage", function () { stamp(); tick(); });
+  document.addEventListener("htmx:wsAfterMessage", function () { stamp(); tick(); trimLists(); });
 
   function formatDuration(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
