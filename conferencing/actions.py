@@ -222,11 +222,12 @@ def _created(command, response):
     if data.get("id"):
         from webhooks.payloads import when
 
-        services.conference_get_or_create(
+        conference = services.conference_get_or_create(
             conference_id=data["id"], name=data.get("name") or command.params.get("name", ""),
             region=data.get("region") or command.params.get("region", ""), created_at=when(data.get("created_at")),
             expires_at=when(data.get("expires_at")), connection_id=data.get("connection_id", ""),
         )
+        services.publish_conference(conference)  # the name shows at once, whichever came first
 
 
 def _joined(command, response):

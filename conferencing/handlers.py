@@ -15,6 +15,19 @@ def on_created(event):
     )
 
 
+def on_call_leg(event):
+    """call.initiated / call.answered: a leg became known, so participants on it get a name."""
+    p = event.payload
+    call_control_id = text(p, "call_control_id")
+    direction = text(p, "direction", 16)
+    if not direction:  # call.answered does not say; the leg's call.initiated did
+        from calls.models import Call
+
+        direction = Call.objects.filter(call_control_id=call_control_id).values_list("direction", flat=True).first() or ""
+    label = services.leg_label(from_number=text(p, "from"), to_number=text(p, "to"), direction=direction)
+    services.participants_label_from_call(call_control_id, label)
+
+
 def on_ended(event):
     services.conference_ended(
         conference_id=text(event.payload, "conference_id"), occurred_at=event.occurred_at,
@@ -104,4 +117,7 @@ HANDLERS = {
     "conference.speak.started": on_speak(True),
     "conference.speak.ended": on_speak(False),
     "conference.recording.saved": on_recording_saved,
+    # Labels for participants whose leg the portal learns about after they joined.
+    "call.initiated": on_call_leg,
+    "call.answered": on_call_leg,
 }

@@ -71,7 +71,9 @@ class Participant(models.Model):
     call_control_id = models.CharField(max_length=255)
     call_leg_id = models.CharField(max_length=255, blank=True)
     call_session_id = models.CharField(max_length=255, blank=True)
-    label = models.CharField(max_length=255, blank=True)
+    label = models.CharField(
+        max_length=255, blank=True, help_text="Who it is: the caller's number or SIP name, from the call leg."
+    )
     status = models.CharField(max_length=16, choices=Status, default=Status.JOINING)
     muted = models.BooleanField(default=False)
     on_hold = models.BooleanField(default=False)
@@ -94,7 +96,12 @@ class Participant(models.Model):
         indexes = [models.Index(fields=["call_control_id"], name="participant_call_control")]
 
     def __str__(self) -> str:
-        return self.label or self.call_control_id
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """Who this is (caller number or SIP name); the call_control_id stays for hovers and detail pages."""
+        return self.label or "Unknown caller"
 
     @property
     def is_present(self) -> bool:

@@ -1,17 +1,44 @@
 """Reads of conferences for pages, the admin and the API."""
+from __future__ import annotations
+
+from datetime import datetime
+
 import django_filters
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from conferencing.models import Conference, Participant
 from portal.models import Command
 
 PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
+PAGE_SIZE = 50
+TIMELINE_LIMIT = 100
+FLOOR_CHANGED = "conference.floor.changed"
 
 
 def conference_queryset():
-    """Conferences with their present participants counted; active first, then recent."""
+    """Conferences with their present participants and saved recordings counted; active first, then recent."""
+    from recordings.models import Recording
+
+    recordings = (
+        Recording.objects.filter(conference_id=OuterRef("conference_id"))
+        .order_by().values("conference_id").annotate(n=Count("id")).values("n")
+    )
     return Conference.objects.annotate(
         participants_now=Count("participants", filter=Q(participants__status__in=PRESENT)),
+        recordings_count=Coalesce(Subquery(recordings, output_field=IntegerField()), Value(0)),
         finished=Case(When(status=Conference.Status.COMPLETED, then=Value(1)), default=Value(0), output_field=IntegerField()),
     ).order_by("finished", "-created_at", "-id")
 
@@ -32,41 +59,91 @@ class ConferenceFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(conference_id__icontains=value))
 
 
-def conference_list(limit: int = 100):
+def conference_list(limit: int = PAGE_SIZE):
+    """The unfiltered first page of the Conferences list (what live updates re-render)."""
     return conference_queryset()[:limit]
 
 
-def conference_with_roster(conference_id: str):
-    """One conference with its participants (present first) and recent commands."""
-    return (
-        conference_queryset()
-        .prefetch_related(
-            Prefetch(
-                "participants",
-                queryset=Participant.objects.annotate(
-                    gone=Case(When(status=Participant.Status.LEFT, then=Value(1)), default=Value(0), output_field=IntegerField())
-                ).order_by("gone", "joined_at", "id"),
-            )
-        )
-        .filter(conference_id=conference_id)
-        .first()
+def _roster():
+    return Prefetch(
+        "participants",
+        queryset=Participant.objects.annotate(
+            gone=Case(When(status=Participant.Status.LEFT, then=Value(1)), default=Value(0), output_field=IntegerField())
+        ).order_by("gone", "joined_at", "id"),
     )
 
 
-def conference_timeline(conference: Conference, limit: int = 200) -> list[dict]:
-    """Stored webhook events and commands on this conference, newest first."""
+def conference_with_roster(conference_id: str):
+    """One conference with its participants (present first)."""
+    return conference_queryset().prefetch_related(_roster()).filter(conference_id=conference_id).first()
+
+
+def conference_recordings(conference: Conference):
+    """Recordings Telnyx saved of this conference, newest first."""
+    from recordings.models import Recording
+
+    return Recording.objects.filter(conference_id=conference.conference_id).order_by("-saved_at", "-id")
+
+
+def _when(event) -> datetime:
+    return event.occurred_at or event.received_at
+
+
+def conference_timeline(conference: Conference, limit: int = TIMELINE_LIMIT) -> dict:
+    """The conference's story, newest first: webhook events and portal commands, one line each.
+
+    A command is one line whatever its status (it changes in place). Runs of conference.floor.changed
+    fold into one line ("speaker changed ×N, now Alice"): the roster's speaker highlight says the rest.
+    Returns {"items": [...], "truncated": bool}; each item has "kind" (event, command, floor) and "at".
+    """
     from webhooks.models import WebhookEvent
 
-    events = WebhookEvent.objects.filter(conference_id=conference.conference_id).defer("raw_body")[:limit]
-    commands = Command.objects.filter(target=conference.conference_id).select_related("requested_by")[:limit]
-    items = [
-        {"at": e.occurred_at or e.received_at, "kind": "event", "title": e.event_type, "object": e} for e in events
-    ] + [{"at": c.created_at, "kind": "command", "title": c.action, "object": c} for c in commands]
-    return sorted(items, key=lambda item: item["at"], reverse=True)[:limit]
+    events = WebhookEvent.objects.filter(conference_id=conference.conference_id).order_by(
+        F("occurred_at").desc(nulls_last=True), "-received_at", "-id"
+    )
+    others = list(events.exclude(event_type=FLOOR_CHANGED).defer("raw_body")[:limit])
+    # Floor changes come every few seconds: fetched apart (and without payloads) so they cannot crowd out the rest.
+    floors = list(events.filter(event_type=FLOOR_CHANGED).only("id", "event_type", "occurred_at", "received_at", "call_control_id")[:limit])
+    commands = list(
+        Command.objects.filter(
+            Q(target=conference.conference_id)
+            | Q(action="conference.create", response__data__id=conference.conference_id)
+        ).select_related("requested_by")[:limit]
+    )
+    # Below the oldest line of a list that hit its limit, that list may be missing lines: cut there.
+    cutoff = max(
+        [_when(rows[-1]) for rows in (others, floors) if len(rows) == limit]
+        + ([commands[-1].created_at] if len(commands) == limit else []),
+        default=None,
+    )
+    names = {p.call_control_id: p.display_name for p in conference.participants.all()}
+    lines = [{"kind": "event", "at": _when(e), "object": e, "who": names.get(e.call_control_id, "")} for e in others]
+    lines += [{"kind": "floor", "at": _when(e), "object": e, "who": names.get(e.call_control_id, "")} for e in floors]
+    lines += [{"kind": "command", "at": c.created_at, "object": c} for c in commands]
+    lines.sort(key=lambda line: (line["at"], line["object"].pk), reverse=True)
+    truncated = cutoff is not None and any(line["at"] < cutoff for line in lines)
+    items: list[dict] = []
+    for line in lines:
+        if cutoff is not None and line["at"] < cutoff:
+            break
+        previous = items[-1] if items else None
+        if line["kind"] == "floor" and previous and previous["kind"] == "floor":
+            previous["count"] += 1
+            previous["since"] = line["at"]
+            continue
+        if line["kind"] == "floor":
+            line.update(count=1, since=line["at"])
+        items.append(line)
+    return {"items": items[:limit], "truncated": truncated or len(items) > limit}
 
 
 def known_call_legs(limit: int = 100):
-    """Active call legs the portal knows, for the join picker."""
+    """Live call legs the portal knows (newest first), each marked if it is in a conference now."""
     from calls.models import Call
 
-    return Call.objects.exclude(state=Call.State.HANGUP).order_by("-started_at")[:limit]
+    in_conference = Participant.objects.filter(call_control_id=OuterRef("call_control_id"), status__in=PRESENT)
+    return (
+        Call.objects.exclude(state=Call.State.HANGUP)
+        .annotate(in_conference=Exists(in_conference))
+        .order_by(F("started_at").desc(nulls_last=True), "-id")[:limit]
+    )

@@ -1,6 +1,7 @@
 """Every write to conferences and participants: from webhooks, command outcomes and sync."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.db import transaction
@@ -11,6 +12,7 @@ from conferencing.models import Conference, Participant
 from portal import live
 from webhooks.ordering import apply_if_newer, is_stale
 
+log = logging.getLogger(__name__)
 PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
 
 
@@ -31,13 +33,57 @@ def _clean(facts: dict) -> dict:
 
 
 def conference_started(*, conference_id: str, occurred_at: datetime | None, connection_id: str = "", name: str = "") -> Conference:
-    """conference.created: in progress, unless a newer event already ended it."""
+    """conference.created: in progress, unless a newer event already ended it; its name found or asked for.
+
+    The event carries no name: it comes from the portal's own conference.create answer if there is
+    one, else a task reads the conference from Telnyx after commit.
+    """
     conference = conference_get_or_create(
-        conference_id=conference_id, created_at=occurred_at, connection_id=connection_id, name=name
+        conference_id=conference_id, created_at=occurred_at, connection_id=connection_id,
+        name=name or _name_from_create_command(conference_id),
     )
     if conference.status != Conference.Status.COMPLETED:
         apply_if_newer(conference, occurred_at, {"status": Conference.Status.IN_PROGRESS})
+    if not conference.name:
+        transaction.on_commit(lambda: _queue_name_fetch(conference_id))
     publish_conference(conference)
+    return conference
+
+
+def _name_from_create_command(conference_id: str) -> str:
+    """The name Telnyx answered (or the portal asked for) when the portal created this conference."""
+    from portal.models import Command
+
+    command = (
+        Command.objects.filter(action="conference.create", status=Command.Status.SUCCEEDED, response__data__id=conference_id)
+        .only("params", "response")
+        .first()
+    )
+    if command is None:
+        return ""
+    return str(((command.response or {}).get("data") or {}).get("name") or command.params.get("name") or "")[:255]
+
+
+def _queue_name_fetch(conference_id: str) -> None:
+    from conferencing.tasks import fetch_conference_name
+
+    try:
+        fetch_conference_name.delay(conference_id)
+    except Exception:  # noqa: BLE001 - broker down: the periodic sync fills the name later
+        log.warning("could not queue the name lookup of conference %s", conference_id, exc_info=True)
+
+
+def conference_name_fill(*, conference_id: str, name: str, region: str = "") -> Conference | None:
+    """Give a conference the name Telnyx knows it by, if it has none yet (a name set earlier wins)."""
+    conference = Conference.objects.filter(conference_id=conference_id).first()
+    if conference is None or not name:
+        return conference
+    changes = {k: v for k, v in {"name": name[:255], "region": region[:32]}.items() if v and not getattr(conference, k)}
+    if changes:
+        Conference.objects.filter(pk=conference.pk).update(**changes)
+        for k, v in changes.items():
+            setattr(conference, k, v)
+        publish_conference(conference)
     return conference
 
 
@@ -79,7 +125,10 @@ def participant_joined(
     if conference.status == Conference.Status.INIT:
         apply_if_newer(conference, occurred_at, {"status": Conference.Status.IN_PROGRESS})
     participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
-    _fill(participant, call_leg_id=call_leg_id, call_session_id=call_session_id, joined_at=occurred_at)
+    _fill(
+        participant, call_leg_id=call_leg_id, call_session_id=call_session_id, joined_at=occurred_at,
+        label="" if participant.label else call_label(call_control_id),
+    )
     apply_if_newer(participant, occurred_at, {"status": Participant.Status.JOINED})
     publish_conference(conference)
     return participant
@@ -92,7 +141,10 @@ def participant_left(
     """conference.participant.left, even if its join has not arrived yet."""
     conference = conference_get_or_create(conference_id=conference_id)
     participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
-    _fill(participant, call_leg_id=call_leg_id, call_session_id=call_session_id)
+    _fill(
+        participant, call_leg_id=call_leg_id, call_session_id=call_session_id,
+        label="" if participant.label else call_label(call_control_id),
+    )
     apply_if_newer(participant, occurred_at, {"status": Participant.Status.LEFT, "left_at": occurred_at, "speaking": False})
     publish_conference(conference)
     return participant
@@ -104,6 +156,45 @@ def _fill(participant: Participant, **facts) -> None:
         for k, v in missing.items():
             setattr(participant, k, v)
         participant.save(update_fields=list(missing))
+
+
+def leg_label(*, from_number: str, to_number: str, direction: str = "") -> str:
+    """Who a call leg is, as people know them: the caller for incoming legs, the callee for outgoing ones.
+
+    Numbers stay as Telnyx wrote them (E.164); SIP addresses lose their scheme and parameters
+    (sip:alice@pbx.example;transport=tls -> alice@pbx.example).
+    """
+    address = to_number if direction == "outgoing" else from_number
+    address = (address or "").strip().strip("<>")
+    for scheme in ("sips:", "sip:"):
+        if address.lower().startswith(scheme):
+            address = address[len(scheme):].split(";", 1)[0]
+    return address[:255]
+
+
+def call_label(call_control_id: str) -> str:
+    """The label of a call leg the portal has seen (calls.Call), or empty."""
+    from calls.models import Call
+
+    call = Call.objects.filter(call_control_id=call_control_id).only("from_number", "to_number", "direction").first()
+    return leg_label(from_number=call.from_number, to_number=call.to_number, direction=call.direction) if call else ""
+
+
+def participants_label_from_call(call_control_id: str, label: str) -> int:
+    """A call leg became known (call.initiated / call.answered, or a Call row): label its unlabelled participants.
+
+    Returns how many participants got the label; each of their conferences is refreshed after commit.
+    """
+    if not call_control_id or not label:
+        return 0
+    unlabelled = Participant.objects.filter(call_control_id=call_control_id, label="")
+    conference_pks = list(unlabelled.values_list("conference_id", flat=True))
+    if not conference_pks:
+        return 0
+    count = unlabelled.update(label=label[:255])
+    for conference in Conference.objects.filter(pk__in=conference_pks).only("conference_id", "status"):
+        publish_conference(conference)
+    return count
 
 
 def floor_changed(*, conference_id: str, call_control_id: str, occurred_at: datetime | None) -> Conference:
@@ -190,7 +281,7 @@ def conference_set(*, conference: Conference, **changes) -> None:
 def participant_expect(*, conference: Conference, call_control_id: str, **settings_) -> Participant:
     """A join command succeeded: show the leg as joining with its options until Telnyx confirms."""
     participant, created = Participant.objects.get_or_create(
-        conference=conference, call_control_id=call_control_id, defaults=settings_
+        conference=conference, call_control_id=call_control_id, defaults={**settings_, "label": call_label(call_control_id)}
     )
     if not created:
         if participant.status == Participant.Status.LEFT:
@@ -205,11 +296,17 @@ def publish_conference(conference: Conference) -> None:
     """After commit: the conference's page, the conferences list, the admin and the dashboard (each once)."""
     from conferencing.selectors import conference_list
 
-    group = f"conference.{conference.conference_id}"
+    conference_id = conference.conference_id
+    group = f"conference.{conference_id}"
     if live.GROUP_NAME.match(group):
-        # Controls differ by permission, so each open page fetches its own rendering of the roster.
-        html = render_to_string("conferencing/_refresh.html", {"conference": conference})
-        live.publish_rendered_once(f"conference:{conference.conference_id}", lambda: [(group, html)])
+        # Controls and recording links differ by permission, so each open page fetches its own rendering
+        # of the regions this names; the status is read after commit, when the controls may have to go.
+        def build():
+            status, name = Conference.objects.filter(conference_id=conference_id).values_list("status", "name").first() or ("", "")
+            context = {"conference_id": conference_id, "name": name, "ended": status == Conference.Status.COMPLETED}
+            return [(group, render_to_string("conferencing/_refresh.html", context))]
+
+        live.publish_rendered_once(f"conference:{conference_id}", build)
     live.publish_rendered_once(
         "conferences",
         lambda: [("conferences", render_to_string("conferencing/_conference_table.html", {"conferences": conference_list(), "oob": True}))],
@@ -224,8 +321,18 @@ SYNCED_CONFERENCE_FIELDS = [
 ]
 SYNCED_PARTICIPANT_FIELDS = [
     "call_leg_id", "status", "muted", "on_hold", "end_conference_on_exit", "soft_end_conference_on_exit",
-    "whisper_call_control_ids", "joined_at", "left_at", "speaking",
+    "whisper_call_control_ids", "joined_at", "left_at", "speaking", "label",
 ]
+
+
+def _call_labels(call_control_ids: list) -> dict[str, str]:
+    """Labels of many call legs in one query."""
+    from calls.models import Call
+
+    legs = Call.objects.filter(call_control_id__in=[c for c in call_control_ids if c]).only(
+        "call_control_id", "from_number", "to_number", "direction"
+    )
+    return {c.call_control_id: leg_label(from_number=c.from_number, to_number=c.to_number, direction=c.direction) for c in legs}
 
 
 @transaction.atomic
@@ -258,6 +365,7 @@ def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conf
     pks = dict(Conference.objects.filter(conference_id__in=ids).values_list("conference_id", "pk"))
 
     known = {(p.conference_id, p.call_control_id): p for p in Participant.objects.filter(conference_id__in=pks.values())}
+    labels = _call_labels([d.get("call_control_id") for listed in participants_by_conference.values() for d in listed])
     new_participants, changed, seen = [], [], []
     for conference_id, listed in participants_by_conference.items():
         for data in listed:
@@ -273,6 +381,7 @@ def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conf
             if isinstance(data.get("whisper_call_control_ids"), list):
                 participant.whisper_call_control_ids = data["whisper_call_control_ids"]
             participant.joined_at = participant.joined_at or when(data.get("created_at"))
+            participant.label = participant.label or labels.get(participant.call_control_id, "")
             (changed if participant.pk else new_participants).append(participant)
             seen.append(key)
     Participant.objects.bulk_create(new_participants)

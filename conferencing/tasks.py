@@ -9,6 +9,7 @@ from django.utils import timezone
 from conferencing import services
 from conferencing.models import Conference
 from portal import gateway
+from portal.sync import record_sync
 
 log = logging.getLogger(__name__)
 LAST_SYNC_KEY = "conferencing:last-sync"
@@ -58,14 +59,34 @@ def fetch_and_sync(*, everything: bool = False) -> dict:
     return counts
 
 
+@shared_task(bind=True, max_retries=3)
+def fetch_conference_name(self, conference_id: str) -> str | None:
+    """conference.created carries no name: read the conference from Telnyx and fill it in."""
+    try:
+        record = (gateway.call("client.conferences.retrieve", id=conference_id) or {}).get("data") or {}
+    except gateway.GatewayError as error:
+        if error.retryable and self.request.retries < self.max_retries:
+            raise self.retry(countdown=2 ** self.request.retries * 5) from error
+        # The periodic sync lists names too; a missing name is cosmetic, not worth an error.
+        log.warning("conference %s: name lookup failed: %s", conference_id, error)
+        return None
+    conference = services.conference_name_fill(
+        conference_id=conference_id, name=record.get("name") or "", region=record.get("region") or ""
+    )
+    return conference.name if conference else None
+
+
 @shared_task
 def sync_conferences() -> dict | None:
     """Sync now (on demand, or from the periodic task)."""
     try:
-        return fetch_and_sync()
+        counts = fetch_and_sync()
     except gateway.GatewayError as error:
         log.warning("conference sync skipped: %s", error)
+        record_sync("conferences", "failed", error=error)
         return None
+    record_sync("conferences", "ok", **counts)
+    return counts
 
 
 @shared_task

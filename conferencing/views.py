@@ -1,4 +1,4 @@
-"""Conference pages: the live list, the control room, and the action endpoints behind its forms."""
+"""Conference pages: the live list, the control room and its live regions, and the create page."""
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
@@ -6,7 +6,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from conferencing import selectors
+from conferencing.models import Conference
 from portal.commands import actions, forms
+from portal.paging import list_page
 
 # Forms drawn on the conference page; the per-participant buttons use the same endpoints.
 PAGE_FORMS = [
@@ -15,65 +17,87 @@ PAGE_FORMS = [
     "conference.record_start", "conference.record_pause", "conference.record_resume", "conference.record_stop",
     "conference.update", "conference.update_participant", "conference.leave", "conference.end",
 ]
+VIEW = "conferencing.view_conference"
 
 
-@permission_required("conferencing.view_conference", raise_exception=True)
+@permission_required(VIEW, raise_exception=True)
 def conference_list(request):
     filterset = selectors.ConferenceFilter(request.GET, queryset=selectors.conference_queryset())
-    return render(
-        request,
-        "conferencing/conference_list.html",
-        {
-            "filterset": filterset,
-            "conferences": filterset.qs[:100] if filterset.is_valid() else [],
-            "filtered": bool(request.GET),
-            "live_groups": [] if request.GET else ["conferences"],
-            "can_create": request.user.has_perm("conferencing.control_conference"),
-        },
+    queryset = filterset.qs if filterset.is_valid() else Conference.objects.none()
+    context = list_page(request, queryset, group="conferences", per_page=selectors.PAGE_SIZE)
+    context.update(
+        filterset=filterset, conferences=context["rows"],
+        can_create=request.user.has_perm("conferencing.control_conference"),
     )
+    return render(request, "conferencing/conference_list.html", context)
+
+
+def _conference_or_404(conference_id):
+    conference = selectors.conference_with_roster(conference_id)
+    if conference is None:
+        raise Http404("No such conference.")
+    return conference
 
 
 def _roster_context(request, conference):
     user = request.user
-    available = [a for a in (actions.get(n) for n in PAGE_FORMS) if a and all(user.has_perm(p) for p in a.permissions_for({}))]
     return {
         "conference": conference,
-        "forms": [{"action": a, "fields": forms.field_specs(a)} for a in available],
         "can_control": user.has_perm("conferencing.control_conference"),
         "can_supervise": user.has_perm("conferencing.supervise_conference"),
         "call_legs": selectors.known_call_legs(),
     }
 
 
-@permission_required("conferencing.view_conference", raise_exception=True)
+def _controls_context(request, conference):
+    user = request.user
+    available = [a for a in (actions.get(n) for n in PAGE_FORMS) if a and all(user.has_perm(p) for p in a.permissions_for({}))]
+    return {"conference": conference, "forms": [{"action": a, "fields": forms.field_specs(a)} for a in available]}
+
+
+def _timeline_context(conference):
+    return {"conference": conference, "timeline": selectors.conference_timeline(conference)}
+
+
+def _recordings_context(conference):
+    return {"conference": conference, "recordings": selectors.conference_recordings(conference)}
+
+
+@permission_required(VIEW, raise_exception=True)
 def conference_detail(request, conference_id):
-    conference = selectors.conference_with_roster(conference_id)
-    if conference is None:
-        raise Http404("No such conference.")
-    context = _roster_context(request, conference)
-    context.update(
-        {
-            "timeline": selectors.conference_timeline(conference),
-            "recordings": conference_recordings(conference),
-            "live_groups": [f"conference.{conference_id}"],
-        }
-    )
+    conference = _conference_or_404(conference_id)
+    context = {
+        **_roster_context(request, conference), **_controls_context(request, conference),
+        **_timeline_context(conference), **_recordings_context(conference),
+        "live_groups": [f"conference.{conference_id}"],
+    }
     return render(request, "conferencing/conference_detail.html", context)
 
 
-def conference_recordings(conference):
-    from recordings.models import Recording
-
-    return Recording.objects.filter(conference_id=conference.conference_id)
-
-
-@permission_required("conferencing.view_conference", raise_exception=True)
+@permission_required(VIEW, raise_exception=True)
 def conference_live(request, conference_id):
-    """The roster and controls alone, fetched by open pages when the conference changes."""
-    conference = selectors.conference_with_roster(conference_id)
-    if conference is None:
-        raise Http404("No such conference.")
+    """Facts and roster alone, fetched by open pages when the conference changes."""
+    conference = _conference_or_404(conference_id)
     return render(request, "conferencing/_conference_live.html", _roster_context(request, conference))
+
+
+@permission_required(VIEW, raise_exception=True)
+def conference_timeline(request, conference_id):
+    """The timeline alone (events and commands, grouped and folded), fetched by open pages."""
+    return render(request, "conferencing/_conference_timeline.html", _timeline_context(_conference_or_404(conference_id)))
+
+
+@permission_required(VIEW, raise_exception=True)
+def conference_recordings(request, conference_id):
+    """The recordings panel alone, fetched when a recording is saved."""
+    return render(request, "conferencing/_conference_recordings.html", _recordings_context(_conference_or_404(conference_id)))
+
+
+@permission_required(VIEW, raise_exception=True)
+def conference_controls(request, conference_id):
+    """The controls alone, fetched when the conference ends (they go) or the socket reconnects."""
+    conference = _conference_or_404(conference_id)
+    return render(request, "conferencing/_conference_controls.html", _controls_context(request, conference))
 
 
 @require_POST
@@ -92,19 +116,25 @@ def conference_sync(request):
 
 @permission_required("conferencing.control_conference", raise_exception=True)
 def conference_create(request):
-    """Start a conference from a call leg."""
+    """Start a conference from a live call leg, picked from the legs the portal knows."""
     action = actions.get("conference.create")
     errors = None
     if request.method == "POST":
+        # A leg the portal never heard of (placed before it was installed) can still be typed in.
+        other = request.POST.get("other_call_control_id", "").strip()
+        if other:
+            request.POST = request.POST.copy()
+            request.POST["call_control_id"] = other
         command, errors = forms.issue_from_post(request, action.name, request.POST.get("call_control_id", ""))
         if not errors:
             messages.success(request, f"Conference requested (command #{command.pk}). It appears here when Telnyx confirms it.")
             return redirect("conference-list")
+    fields = [f for f in forms.field_specs(action) if f["name"] != "call_control_id"]
     return render(
         request,
         "conferencing/conference_create.html",
         {
-            "action": action, "fields": forms.field_specs(action), "errors": errors or {}, "values": request.POST,
+            "action": action, "fields": fields, "errors": errors or {}, "values": request.POST,
             "call_legs": selectors.known_call_legs(), "live_groups": [],
         },
     )

@@ -115,7 +115,9 @@ def test_changes_are_published_to_the_conference_and_list_groups(post_webhook, e
     listen("conferences")
     listen("dashboard")
     post_webhook(event_doc("conference.participant.joined", id="j1"))
-    assert any("/conferences/conf-1/live/" in html for html in listen.received("conference.conf-1"))
+    pushed = listen.received("conference.conf-1")
+    assert len(pushed) == 1  # one refresh per transaction, whatever the handlers wrote
+    assert 'data-refresh="conference-live conference-timeline conference-recordings"' in pushed[0]
     assert any('id="conference-table"' in html for html in listen.received("conferences"))
     dashboard = listen.received("dashboard")
     assert len(dashboard) == 1  # folded: one render per transaction
