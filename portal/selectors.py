@@ -16,7 +16,8 @@ def dashboard_counters() -> dict:
     """The live counters on the dashboard, each a few indexed COUNTs."""
     now = timezone.now()
     hour_ago = now - timezone.timedelta(hours=1)
-    waiting = QueuedCall.objects.filter(left_at__isnull=True)
+    # A caller kept in line after hanging up (keep_after_hangup) is not waiting for anyone.
+    waiting = QueuedCall.objects.filter(left_at__isnull=True, is_alive=True)
     oldest = waiting.aggregate(oldest=Min("enqueued_at"))["oldest"]
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     return {

@@ -1,10 +1,167 @@
-"""Queues page."""
+"""Queue pages: the live board (and wallboard), a queue's live page with its metrics, settings and export."""
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from rest_framework import serializers
 
-from queues.selectors import queue_overview
+from portal import live
+from portal.commands import actions, forms
+from queues import charts, metrics, selectors, services
+
+VIEW = "queues.view_queue"
+QUEUE_FORMS = ["queue.update", "queue.delete"]
 
 
-@permission_required("queues.view_queue", raise_exception=True)
+def _window(request) -> str:
+    window = request.GET.get("window") or "today"
+    return window if window in metrics.WINDOWS else "today"
+
+
+def _csv(rows, filename: str) -> HttpResponse:
+    response = HttpResponse(metrics.metrics_csv(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _create_form(request, errors=None):
+    action = actions.get("queue.create")
+    if not request.user.has_perm(action.permission):
+        return None
+    return {"action": action, "fields": forms.field_specs(action), "errors": errors or {}, "values": request.POST}
+
+
+@permission_required(VIEW, raise_exception=True)
 def queue_list(request):
-    return render(request, "queues/queue_list.html", {"queues": queue_overview(), "live_groups": ["queues"]})
+    """The queue board; POST creates a queue (a command); `?format=csv&window=` exports every queue's metrics."""
+    window = _window(request)
+    if request.GET.get("format") == "csv":
+        rows = metrics.queue_metrics(window=window).values()
+        return _csv(sorted(rows, key=lambda m: m.queue), f"queue-metrics-{window}.csv")
+    errors = None
+    if request.method == "POST" and request.POST.get("op") == "sync":
+        return _sync(request)
+    if request.method == "POST":
+        command, errors = forms.issue_from_post(request, "queue.create", request.POST.get("queue_name", ""))
+        if not errors:
+            messages.success(request, f"Queue requested (command #{command.pk}). It appears here when Telnyx confirms it.")
+            return redirect("queue-list")
+    context = {
+        **selectors.board_context(),
+        "create_form": _create_form(request, errors),
+        "windows": metrics.WINDOWS,
+        "can_sync": request.user.has_perm("queues.control_queue"),
+        "live_groups": ["queues"],
+    }
+    return render(request, "queues/queue_list.html", context, status=400 if errors else 200)
+
+
+@permission_required(VIEW, raise_exception=True)
+def wallboard(request):
+    """The board alone, large, for a wall display."""
+    return render(request, "queues/wallboard.html", {**selectors.board_context(), "live_groups": ["queues"]})
+
+
+def _queue_or_404(name):
+    queue = selectors.queue_detail(name)
+    if queue is None:
+        raise Http404("No such queue.")
+    return queue
+
+
+def _live_context(request, queue, window):
+    user = request.user
+    leave = actions.get("call.leave_queue")
+    today = metrics.queue_metrics(window="today", queues=[queue])[queue.pk]
+    chosen = today if window == "today" else metrics.queue_metrics(window=window, queues=[queue])[queue.pk]
+    series = metrics.day_series(queue)
+    return {
+        "queue": queue,
+        "waiting_calls": selectors.waiting_calls(queue),
+        "history": selectors.recent_history(queue),
+        "metrics": chosen,
+        "today": today,
+        "window": window,
+        "windows": metrics.WINDOWS,
+        "chart": charts.day_chart(series, goal_percent=queue.service_level_goal_percent),
+        "can_control": user.has_perm("queues.control_queue"),
+        "can_leave": leave is not None and all(user.has_perm(p) for p in leave.permissions_for({})),
+    }
+
+
+@permission_required(VIEW, raise_exception=True)
+def queue_detail(request, name):
+    """A queue's live page: callers in line, recent history, metrics and chart, and its controls."""
+    queue = _queue_or_404(name)
+    window = _window(request)
+    if request.GET.get("format") == "csv":
+        row = metrics.queue_metrics(window=window, queues=[queue])[queue.pk]
+        return _csv([row], f"queue-{queue.pk}-metrics-{window}.csv")
+    user = request.user
+    available = [a for a in (actions.get(n) for n in QUEUE_FORMS) if a and user.has_perm(a.permission)]
+    groups = [f"queue.{queue.pk}"]
+    if live.GROUP_NAME.match(f"queue.{queue.name}") and f"queue.{queue.name}" not in groups:
+        groups.append(f"queue.{queue.name}")  # command outcomes are published under the queue's name
+    context = _live_context(request, queue, window)
+    context.update(
+        {
+            "forms": [{"action": a, "fields": forms.field_specs(a)} for a in available],
+            "can_manage": user.has_perm(services.MANAGE),
+            "live_groups": groups,
+        }
+    )
+    return render(request, "queues/queue_detail.html", context)
+
+
+@permission_required(VIEW, raise_exception=True)
+def queue_live(request, name):
+    """The live part of a queue's page alone, fetched by open pages whenever the queue changes."""
+    queue = _queue_or_404(name)
+    return render(request, "queues/_queue_live.html", _live_context(request, queue, _window(request)))
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def queue_settings(request, name):
+    """Change the portal's own service-level target and goal for a queue."""
+    queue = _queue_or_404(name)
+
+    def whole(field):
+        raw = request.POST.get(field, "").strip()
+        if raw == "":
+            return None
+        if not raw.isdigit():
+            raise serializers.ValidationError({field: ["Enter a whole number."]})
+        return int(raw)
+
+    try:
+        services.queue_set_service_level(
+            queue=queue, user=request.user, target_secs=whole("service_level_target_secs"),
+            goal_percent=whole("service_level_goal_percent"),
+        )
+    except PermissionDenied:
+        raise
+    except serializers.ValidationError as exc:
+        messages.error(request, "Service level not changed: " + "; ".join(
+            f"{k.replace('_', ' ')}: {' '.join(str(m) for m in v)}" for k, v in exc.detail.items()
+        ))
+    else:
+        messages.success(request, "Service level target saved.")
+    return redirect(reverse("queue-detail", args=[queue.name]))
+
+
+def _sync(request):
+    """Ask for a sync with Telnyx now (it also runs periodically)."""
+    from queues.tasks import sync_queues
+
+    if not request.user.has_perm("queues.control_queue"):
+        raise PermissionDenied("You do not have permission to sync queues.")
+    try:
+        sync_queues.delay()
+        messages.success(request, "Sync with Telnyx requested; the board updates as it lands.")
+    except Exception:  # noqa: BLE001 - broker down: say so rather than fail the page
+        messages.error(request, "Could not queue the sync: the task queue is unavailable. Try again shortly.")
+    return redirect("queue-list")

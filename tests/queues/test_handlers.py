@@ -1,13 +1,13 @@
 """call.enqueued / call.dequeued / call.hangup → stays, positions and queue facts, in any order."""
 import itertools
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from queues.models import Queue, QueuedCall
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 _ids = itertools.count()
 
 
@@ -124,9 +124,8 @@ def test_hangup_marks_a_kept_caller_not_alive(post_webhook, event_doc):
 
 
 def test_keep_after_hangup_and_max_size_come_from_the_portals_enqueue_command(post_webhook, event_doc):
-    from tests.factories import CommandFactory
-
     from portal.models import Command
+    from tests.factories import CommandFactory
 
     command = CommandFactory(action="call.enqueue", target="v3:a", status="succeeded",
                              params={"queue_name": "fresh", "keep_after_hangup": True, "max_size": 7})
@@ -150,4 +149,4 @@ def test_board_and_queue_page_are_published_after_commit(post_webhook, event_doc
     board = listen.received("queues")
     assert len(board) == 1 and 'id="queue-table"' in board[0] and "hx-swap-oob" in board[0] and "support" in board[0]
     page = listen.received(f"queue.{queue.pk}")
-    assert len(page) == 1 and f"/queues/support/live/" in page[0]
+    assert len(page) == 1 and "/queues/support/live/" in page[0]

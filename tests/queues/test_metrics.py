@@ -1,18 +1,18 @@
 """Each metric against a hand-computed fixture, the time-zone edge of "today", p90, the chart series and CSV."""
 import csv
 import io
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from queues import metrics
 from queues.models import QueuedCall
-from tests.queues.factories import QueueFactory, QueuedCallFactory
+from tests.queues.factories import QueuedCallFactory, QueueFactory
 
 pytestmark = pytest.mark.django_db
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def stay(queue, ago: timedelta, wait: int | None = None, reason: str = "", now=NOW, **extra):
@@ -115,12 +115,12 @@ def test_service_level_uses_each_queues_own_target():
 def test_today_starts_at_local_midnight(settings):
     settings.TIME_ZONE = "Europe/Berlin"
     queue = QueueFactory(name="berlin")
-    now = datetime(2026, 11, 23, 0, 30, tzinfo=dt_timezone.utc)       # 01:30 in Berlin
-    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 22, 22, 59, tzinfo=dt_timezone.utc))  # 23:59 yesterday
-    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 22, 23, 0, tzinfo=dt_timezone.utc))   # 00:00 today
-    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 0, 10, tzinfo=dt_timezone.utc))
+    now = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)       # 01:30 in Berlin
+    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 22, 22, 59, tzinfo=UTC))  # 23:59 yesterday
+    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 22, 23, 0, tzinfo=UTC))   # 00:00 today
+    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 0, 10, tzinfo=UTC))
     m = metrics.queue_metrics(window="today", queues=[queue], now=now)[queue.pk]
-    assert m.start == datetime(2026, 11, 22, 23, 0, tzinfo=dt_timezone.utc)
+    assert m.start == datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
     assert m.offered == 2
 
 
@@ -128,11 +128,11 @@ def test_today_starts_at_local_midnight_on_a_daylight_saving_day(settings):
     """New York moves to EDT at 02:00 on 8 March 2026: midnight was still EST (05:00 UTC), not 04:00 UTC."""
     settings.TIME_ZONE = "America/New_York"
     queue = QueueFactory(name="ny")
-    now = datetime(2026, 3, 8, 15, 0, tzinfo=dt_timezone.utc)          # 11:00 EDT
-    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 3, 8, 4, 30, tzinfo=dt_timezone.utc))  # 23:30 on the 7th
-    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 3, 8, 5, 0, tzinfo=dt_timezone.utc))   # midnight
+    now = datetime(2026, 3, 8, 15, 0, tzinfo=UTC)          # 11:00 EDT
+    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 3, 8, 4, 30, tzinfo=UTC))  # 23:30 on the 7th
+    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 3, 8, 5, 0, tzinfo=UTC))   # midnight
     m = metrics.queue_metrics(window="today", queues=[queue], now=now)[queue.pk]
-    assert m.start == datetime(2026, 3, 8, 5, 0, tzinfo=dt_timezone.utc)
+    assert m.start == datetime(2026, 3, 8, 5, 0, tzinfo=UTC)
     assert m.offered == 1
     assert m.calls_per_hour == 0.1                   # 1 caller in the 10 real hours since midnight
 
@@ -145,14 +145,14 @@ def test_unknown_window_is_refused():
 def test_day_series_counts_waiting_callers_and_hourly_service_level(settings):
     settings.TIME_ZONE = "UTC"
     queue = QueueFactory(name="series", service_level_target_secs=20)
-    now = datetime(2026, 11, 23, 2, 10, tzinfo=dt_timezone.utc)
-    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 22, 23, 50, tzinfo=dt_timezone.utc))  # waiting since yesterday
-    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 0, 20, tzinfo=dt_timezone.utc), wait_time_secs=10,
-                      left_at=datetime(2026, 11, 23, 0, 20, 10, tzinfo=dt_timezone.utc), leave_reason="bridged")
-    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 0, 25, tzinfo=dt_timezone.utc), wait_time_secs=600,
-                      left_at=datetime(2026, 11, 23, 0, 35, tzinfo=dt_timezone.utc), leave_reason="bridged")
-    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 1, 5, tzinfo=dt_timezone.utc), wait_time_secs=5,
-                      left_at=datetime(2026, 11, 23, 1, 5, 5, tzinfo=dt_timezone.utc), leave_reason="hangup")
+    now = datetime(2026, 11, 23, 2, 10, tzinfo=UTC)
+    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 22, 23, 50, tzinfo=UTC))  # waiting since yesterday
+    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 0, 20, tzinfo=UTC), wait_time_secs=10,
+                      left_at=datetime(2026, 11, 23, 0, 20, 10, tzinfo=UTC), leave_reason="bridged")
+    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 0, 25, tzinfo=UTC), wait_time_secs=600,
+                      left_at=datetime(2026, 11, 23, 0, 35, tzinfo=UTC), leave_reason="bridged")
+    QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 1, 5, tzinfo=UTC), wait_time_secs=5,
+                      left_at=datetime(2026, 11, 23, 1, 5, 5, tzinfo=UTC), leave_reason="hangup")
     series = metrics.day_series(queue, now=now)
     waiting = {p.strftime("%H:%M"): n for p, n in series["waiting"]}
     assert waiting == {"00:00": 1, "00:30": 2, "01:00": 1, "01:30": 1, "02:00": 1, "02:10": 1}
