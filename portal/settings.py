@@ -167,6 +167,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("RECORDING_CATCHUP_SECONDS", default=300.0),
     },
     "recordings-retention": {"task": "recordings.tasks.apply_retention", "schedule": 3600.0},
+    # Queues and their callers from Telnyx's lists: closes stays whose call.dequeued never arrived.
+    "queues-sync": {"task": "queues.tasks.sync_queues", "schedule": env.float("QUEUE_SYNC_SECONDS", default=60.0)},
 }
 
 # --- Telnyx -----------------------------------------------------------------
