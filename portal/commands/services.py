@@ -248,11 +248,16 @@ def commands_sweep_stuck(*, stuck_after_seconds: int) -> int:
 
 
 def _publish(command: Command) -> None:
+    """One element per command, replaced in place as its status moves: list row, detail, target's page."""
     new = command.status == Command.Status.QUEUED and command.attempts == 0
-    context = {"command": command, "oob": True, "new": new}
-    live.publish_on_commit("commands", render_to_string("portal/commands/_command_row.html", context))
-    live.publish_admin_changed("portal", "command")
     action = actions.get(command.action)
+    context = {"command": command, "action": action, "oob": True, "new": new}
+    live.publish_on_commit(
+        "commands",
+        render_to_string("portal/commands/_command_row.html", context)
+        + render_to_string("portal/commands/_command_detail_body.html", context),
+    )
+    live.publish_admin_changed("portal", "command")
     if action and command.target:
         kind = actions.kind(action.target_kind)
         group = kind.live_group(command.target) if kind else f"{action.target_kind}.{command.target}"

@@ -8,25 +8,22 @@ from django.views.decorators.http import require_POST
 
 from portal.commands import actions, forms
 from portal.commands.selectors import CommandFilter, command_queryset
+from portal.models import Command
+from portal.paging import list_page
 
 
 @permission_required("portal.view_command", raise_exception=True)
 def command_list(request):
     filterset = CommandFilter(request.GET, queryset=command_queryset())
-    return render(
-        request,
-        "portal/commands/command_list.html",
-        {
-            "filterset": filterset,
-            "commands": filterset.qs[:200] if filterset.is_valid() else [],
-            "live_groups": [] if request.GET else ["commands"],
-            "filtered": bool(request.GET),
-        },
-    )
+    queryset = filterset.qs if filterset.is_valid() else Command.objects.none()
+    context = list_page(request, queryset, group="commands")
+    context.update(filterset=filterset, commands=context["rows"])
+    return render(request, "portal/commands/command_list.html", context)
 
 
 @permission_required("portal.view_command", raise_exception=True)
 def command_detail(request, pk):
+    """One command: who, what was sent, Telnyx's answer as JSON; its status updates live."""
     command = get_object_or_404(command_queryset(), pk=pk)
     return render(
         request,
