@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from portal.paging import list_page
 from webhooks import intake, selectors, services
 from webhooks.rejections import rejection_counts
 
@@ -32,20 +33,12 @@ def telnyx_webhook(request):
 
 @permission_required("webhooks.view_webhookevent", raise_exception=True)
 def event_list(request):
-    """Live stream of incoming events with filters and the rejected-delivery counts."""
+    """Live stream of incoming events, paginated, with filters and the rejected-delivery counts."""
     filterset = selectors.EventFilter(request.GET, queryset=selectors.event_queryset())
-    events = filterset.qs[:200]
-    return render(
-        request,
-        "webhooks/event_list.html",
-        {
-            "filterset": filterset,
-            "events": events,
-            "rejections": rejection_counts(),
-            "live_groups": ["events"] if not request.GET else [],
-            "filtered": bool(request.GET),
-        },
-    )
+    queryset = filterset.qs if filterset.is_valid() else selectors.event_queryset().none()
+    context = list_page(request, queryset, group="events")
+    context.update(filterset=filterset, events=context["rows"], rejections=rejection_counts())
+    return render(request, "webhooks/event_list.html", context)
 
 
 @permission_required("webhooks.view_webhookevent", raise_exception=True)
