@@ -1,0 +1,76 @@
+"""Call actions issued by the portal to the sandbox over HTTP, and the sandbox's signed webhooks applied to the call."""
+import httpx
+import pytest
+
+from calls import selectors
+from calls.models import Call
+from portal import gateway
+from portal.commands import services
+from portal.models import Command
+from sandbox.webhooks import public_key_b64
+from tests.sandbox.conftest import running_sandbox, sandbox  # noqa: F401 - fixtures
+from tests.sandbox.test_portal_through_sandbox import forward
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def wired(sandbox, settings):  # noqa: F811 - the imported fixture
+    settings.TELNYX_BASE_URL = f"{sandbox.server.url}/v2"
+    settings.TELNYX_PUBLIC_KEY = public_key_b64(sandbox.key)
+    gateway._client.cache_clear()
+    return sandbox
+
+
+def issue(action, target, params, user, capture):
+    with capture(execute=True):
+        command = services.command_issue(action_name=action, target=target, params=params, user=user, door="page")
+    command.refresh_from_db()
+    assert command.status == Command.Status.SUCCEEDED, (action, command.error_detail)
+    return command
+
+
+def test_call_actions_round_trip_through_the_sandbox(wired, client, supervisor, django_capture_on_commit_callbacks):
+    capture = django_capture_on_commit_callbacks
+    leg = wired.call()
+    forward(wired, client, capture, 2)  # initiated, answered
+    assert Call.objects.get(call_control_id=leg).state == Call.State.ANSWERED
+
+    issue("call.streaming_start", leg, {"stream_url": "wss://media.example/s", "stream_auth_token": "tok-123"}, supervisor, capture)
+    issue("call.playback_start", leg, {"audio_url": "https://e.com/a.mp3"}, supervisor, capture)
+    issue("call.transcription_start", leg, {"transcription_engine": "Telnyx"}, supervisor, capture)
+    issue("call.siprec_start", leg, {"connector_name": "srs"}, supervisor, capture)
+    forward(wired, client, capture, 6)  # streaming.started, playback started/ended, 2 transcription, siprec.started
+    call = Call.objects.get(call_control_id=leg)
+    assert call.streaming and call.siprec and call.transcribing and not call.playing
+    assert call.activity["playback"]["status"] == "completed"
+    assert [f.text for f in selectors.call_transcript(call)["lines"]] == [
+        "Hello, thanks for calling.", "How can I help you today?"]
+
+    issue("call.enqueue", leg, {"queue_name": "support"}, supervisor, capture)
+    forward(wired, client, capture, 1)
+    assert Call.objects.get(call_control_id=leg).queue_name == "support"
+    issue("call.leave_queue", leg, {}, supervisor, capture)
+    forward(wired, client, capture, 1)
+    assert Call.objects.get(call_control_id=leg).queue_name == ""
+
+    issue("call.record_start", leg, {"format": "mp3", "channels": "single"}, supervisor, capture)
+    assert Call.objects.get(call_control_id=leg).recording_state == Call.RecordingState.RECORDING
+    issue("call.record_stop", leg, {}, supervisor, capture)
+    issue("call.streaming_stop", leg, {}, supervisor, capture)
+    forward(wired, client, capture, 2)  # call.recording.saved, streaming.stopped
+    call = Call.objects.get(call_control_id=leg)
+    assert call.recording_state == Call.RecordingState.IDLE and not call.streaming
+
+    host = wired.call()
+    forward(wired, client, capture, 2)
+    conference_id = wired.client.conferences.create(call_control_id=host, name="Room").data.id
+    wired.receiver.deliveries.clear()
+    issue("call.join_conference", leg, {"conference_id": conference_id, "mute": True}, supervisor, capture)
+    forward(wired, client, capture, 1)
+    assert Call.objects.get(call_control_id=leg).conference_id == conference_id
+
+    sent = httpx.get(f"{wired.server.url}/_sandbox/requests").json()
+    streaming = [r for r in sent if r["path"] == f"/calls/{leg}/actions/streaming_start"]
+    assert streaming[-1]["body"]["stream_auth_token"] == "tok-123"  # sealed locally, sent to Telnyx
+    assert Command.objects.get(action="call.streaming_start").params["stream_auth_token"] == "********"
