@@ -4,6 +4,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from portal import metrics
 from portal.live import group_permission, user_group
 
 MAX_GROUPS = 20
@@ -24,6 +25,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.counted = True
+        metrics.socket_opened()
 
     @database_sync_to_async
     def _allowed(self, user, requested):
@@ -35,6 +38,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         return allowed
 
     async def disconnect(self, code):
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.socket_closed()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -10,6 +10,8 @@ import httpx
 import telnyx
 from django.conf import settings
 
+from portal import metrics
+
 
 @dataclass
 class GatewayError(Exception):
@@ -90,10 +92,13 @@ def _translated():
     try:
         yield
     except telnyx.APITimeoutError as exc:
+        metrics.telnyx_error("timeout")
         raise GatewayError(None, "Timeout", f"Telnyx did not answer in time ({exc})", True, kind="timeout") from exc
     except telnyx.APIConnectionError as exc:
+        metrics.telnyx_error("connect")
         raise GatewayError(None, "Connection error", f"Could not reach Telnyx ({exc})", True, kind="connect") from exc
     except telnyx.APIStatusError as exc:
+        metrics.telnyx_error(exc.status_code)
         raise _error_from_status(exc) from exc
 
 

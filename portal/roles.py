@@ -35,6 +35,7 @@ ADMINISTRATOR = SUPERVISOR + [
     "authtoken.view_tokenproxy",
     "authtoken.add_tokenproxy",
     "authtoken.delete_tokenproxy",
+    "ops.view_system",
 ]
 
 ROLES: dict[str, list[str]] = {

@@ -1,4 +1,8 @@
 """Settings, read from the environment; every variable is listed with its default in README.md."""
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import environ
@@ -12,6 +16,18 @@ if (BASE_DIR / ".env").exists():
 # Where the embedded profile keeps its SQLite file, task queue and beat schedule.
 DATA_DIR = Path(env.str("PORTAL_DATA_DIR", default=str(BASE_DIR / "var")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# Prometheus multiprocess mode: every process of this machine writes its counters to files here and
+# /metrics sums them. Set before anything imports prometheus_client (it reads the variable at import).
+# A test run (pytest sets PYTEST_VERSION) counts in a folder of its own, never mixed with another's.
+if os.environ.get("PYTEST_VERSION") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-test-metrics-")
+    atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)
+METRICS_DIR = Path(env.str("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "metrics")))
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(METRICS_DIR))
+# With a token, /metrics answers only `Authorization: Bearer <token>`; without one, only loopback callers.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
@@ -46,9 +62,12 @@ INSTALLED_APPS = [
     "queues",
     "calls",
     "recordings",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "portal.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -154,6 +174,21 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Queues split by work, so each can get its own workers (README, "Running in production"); a worker
+# started without -Q consumes them all.
+PORTAL_TASK_QUEUES = ["events", "commands", "downloads", "sync", "celery"]
+CELERY_TASK_QUEUES = {name: {"routing_key": name} for name in PORTAL_TASK_QUEUES}
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "*.sync_*": {"queue": "sync"},
+    "webhooks.tasks.*": {"queue": "events"},
+    "portal.commands.tasks.*": {"queue": "commands"},
+    "recordings.tasks.*": {"queue": "downloads"},
+}
+# Beat writes its heartbeat (System page, /readyz) from its scheduler; workers from a bootstep.
+CELERY_BEAT_SCHEDULER = "portal.ops_celery:HeartbeatScheduler"
+HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=15)
+HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep-unprocessed": {"task": "webhooks.tasks.sweep_unprocessed_events", "schedule": 60.0},
     "commands-sweep-stuck": {"task": "portal.commands.tasks.sweep_stuck_commands", "schedule": 60.0},
@@ -279,13 +314,35 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# One readable line per thing that matters (a webhook stored, a command's outcome, a batch of events
+# applied); LOG_FORMAT=json gives the same lines as JSON with request_id, event_id or command_id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "portal.request_id.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        # Access logs and per-task "received / succeeded" lines: one per webhook is noise, not news.
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        "uvicorn.access": {"level": "WARNING"},
+        "gunicorn.access": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # Shown as a banner so nobody mistakes simulated traffic for the real account.

@@ -5,10 +5,23 @@ periodic tasks of each app may keep to what is live.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib import import_module
 
 from django.apps import apps
+
+log = logging.getLogger(__name__)
+
+
+def record_sync(name: str, outcome: str, **detail) -> None:
+    """Remember how a sync ended ("ok" or "failed", with counts or the error) for the System page and /metrics."""
+    try:
+        from ops.services import sync_record
+
+        sync_record(name=name, outcome=outcome, detail={k: str(v)[:500] for k, v in detail.items()})
+    except Exception:  # noqa: BLE001 - bookkeeping must never fail the sync itself
+        log.warning("could not record the outcome of sync %s", name, exc_info=True)
 
 
 def full_syncs() -> dict[str, Callable[[], dict]]:

@@ -7,13 +7,18 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from portal import views
+from portal import ops_views, views
 from portal.commands import views as command_views
 
 urlpatterns = [
     # Browsers ask for /favicon.ico on pages without <link rel="icon"> (admin, API docs): no 404, no login.
     path("favicon.ico", login_not_required(RedirectView.as_view(url=lazy(static, str)("portal/favicon.ico")))),
     path("", views.dashboard, name="dashboard"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
+    path("system/", ops_views.system, name="system"),
+    path("system/panel/", ops_views.system_panel, name="system-panel"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

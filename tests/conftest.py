@@ -26,6 +26,8 @@ def portal_settings(settings, request):
     settings.TELNYX_BASE_URL = TELNYX
     settings.TELNYX_PUBLIC_KEY = base64.b64encode(bytes(SIGNING_KEY.verify_key)).decode()
     settings.TELNYX_TIMEOUT_SECONDS = 2
+    # No live-socket reporter thread writing heartbeats into the test database behind the test's back.
+    settings.HEARTBEAT_SECONDS = 0
     # Recording capture downloads Telnyx's links: off unless a test serves them (tests/recordings does).
     settings.RECORDING_CAPTURE = False
     if "live_layer" not in request.keywords:

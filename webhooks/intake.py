@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http.request import split_domain_port, validate_host
 
+from portal import metrics
 from webhooks import services
 from webhooks.rejections import count_rejection
 from webhooks.verification import (
@@ -33,6 +34,7 @@ PATH = "/webhooks/telnyx/"
 def receive(body: bytes | None, headers: Mapping[str, str], *, content_length: int, remote_addr: str = "") -> tuple[int, dict]:
     """Verify, store once and return (status, JSON document); `body` None means "not read yet: too large"."""
     limit = settings.WEBHOOK_MAX_BODY_BYTES
+    started = metrics.clock()
     try:
         if content_length > limit or body is None or len(body) > limit:
             raise WebhookRejected("too_large", "Body is larger than the limit.", 413)
@@ -40,6 +42,7 @@ def receive(body: bytes | None, headers: Mapping[str, str], *, content_length: i
         data = parse_envelope(body)
     except WebhookRejected as rejection:
         count_rejection(rejection.reason)
+        metrics.webhook_refused(rejection.reason, started)
         log.warning("webhook rejected: %s from %s", rejection.reason, remote_addr)
         return rejection.status, {"message": rejection.message, "reason": rejection.reason}
     try:
@@ -47,7 +50,9 @@ def receive(body: bytes | None, headers: Mapping[str, str], *, content_length: i
     except DatabaseError:
         # Telnyx redelivers on a 5xx, so an outage of the database loses nothing.
         log.exception("webhook could not be stored")
+        metrics.webhook_refused("unavailable", started)
         return 503, {"message": "Temporarily unavailable."}
+    metrics.webhook_accepted(event_type=data["event_type"], event_id=event_id, created=created, started=started)
     return 200, {"id": event_id, "stored": created}
 
 

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from portal import live
+from portal import live, metrics
 from webhooks import registry
 from webhooks.models import WebhookEvent
 
@@ -241,6 +241,7 @@ def _apply(events: list[WebhookEvent], *, schedule_retries: bool = True) -> None
                 event.last_error = ""
     for event in ordered:
         _publish(event, new=event.first_time)
+    transaction.on_commit(lambda: metrics.events_applied(done=done, ignored=ignored, failed=failed))
     for event in failed if schedule_retries else ():
         if event.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
             transaction.on_commit(lambda pk=event.pk, n=event.attempts: _retry_later(pk, n))

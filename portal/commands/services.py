@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from portal import gateway, live
+from portal import gateway, live, metrics
 from portal.commands import actions
 from portal.models import Command
 
@@ -153,6 +153,7 @@ def command_execute(*, command_pk: int) -> Outcome:
         command.finished_at = timezone.now()
         command.save(update_fields=["status", "response", "error_status", "error_title", "error_detail", "finished_at"])
         _publish(command)
+    metrics.command_outcome(command, "succeeded")
     if action.on_success:
         _apply_local_state(command, action, response)
     return Outcome(command)
@@ -180,6 +181,7 @@ def _after_error(command: Command, action: actions.Action, error: gateway.Gatewa
         command.error_status, command.error_title, command.error_detail = error.status_code, error.title[:255], error.detail
         command.save(update_fields=["status", "error_status", "error_title", "error_detail"])
         _publish(command)
+        metrics.command_outcome(command, "retrying", retry_in=delay)
         return Outcome(command, delay)
     return Outcome(_finish_failed(command, error.status_code, error.title, error.detail))
 
@@ -191,6 +193,7 @@ def _finish_failed(command: Command, status: int | None, title: str, detail: str
     command.save(update_fields=["status", "error_status", "error_title", "error_detail", "finished_at"])
     _publish(command)
     live.publish_dashboard()
+    metrics.command_outcome(command, "failed")
     return command
 
 

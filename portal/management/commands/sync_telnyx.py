@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from portal import gateway
-from portal.sync import full_syncs
+from portal.sync import full_syncs, record_sync
 
 
 class Command(BaseCommand):
@@ -25,7 +25,9 @@ class Command(BaseCommand):
             except gateway.GatewayError as error:
                 self.stderr.write(self.style.ERROR(f"{name}: {error}"))
                 failed.append(f"{name} ({error})")
+                record_sync(name, "failed", error=error)
                 continue
+            record_sync(name, "ok", **counts)
             summary = ", ".join(f"{k} {v}" for k, v in counts.items())
             self.stdout.write(self.style.SUCCESS(f"{name}: {summary}"))
         if failed:

@@ -1,0 +1,119 @@
+"""Operations endpoints: /healthz (liveness), /readyz (readiness), /metrics (Prometheus) and the System page."""
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from ops import selectors
+from ops.models import Heartbeat
+from portal import health, metrics
+
+# A request that came through a proxy is not a local caller, whatever address the proxy has.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+@login_not_required
+@require_safe
+@never_cache
+def healthz(request):
+    """Liveness: the process answers; no dependency is checked."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_safe
+@never_cache
+def readyz(request):
+    """Readiness: every check named with its result and latency; 503 naming what failed."""
+    results = health.readiness()
+    failed = [check.name for check in results if not check.ok]
+    document = {
+        "status": "fail" if failed else "ok",
+        "checks": {check.name: check.as_json() for check in results},
+        "failed": failed,
+    }
+    return JsonResponse(document, status=503 if failed else 200)
+
+
+def _is_loopback(request) -> bool:
+    if any(request.META.get(header) for header in FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+@login_not_required
+@require_safe
+@never_cache
+def metrics_view(request):
+    """Prometheus text: with METRICS_TOKEN only for `Authorization: Bearer <token>`, else only for loopback."""
+    token = settings.METRICS_TOKEN
+    if token:
+        if not constant_time_compare(request.headers.get("Authorization", ""), f"Bearer {token}"):
+            response = JsonResponse({"message": "A valid bearer token is required."}, status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    elif not _is_loopback(request):
+        return JsonResponse(
+            {"message": "Metrics are served to loopback callers only; set METRICS_TOKEN to scrape from elsewhere."},
+            status=403,
+        )
+    return HttpResponse(metrics.render(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _system_context() -> dict:
+    now = timezone.now()
+    recent = now - timezone.timedelta(hours=1)
+    cutoff = selectors.fresh_cutoff()
+
+    def rows(kind):
+        found = Heartbeat.objects.filter(kind=kind, seen_at__gte=recent).order_by("name")
+        return [{"row": row, "alive": row.seen_at >= cutoff, "age": (now - row.seen_at).total_seconds()} for row in found]
+
+    workers = rows(Heartbeat.Kind.WORKER)
+    live_workers = [w["row"] for w in workers if w["alive"]]
+    webs = rows(Heartbeat.Kind.WEB)
+    beats = rows(Heartbeat.Kind.BEAT)
+    checks = health.readiness()
+    return {
+        "checks": checks,
+        "all_ok": all(check.ok for check in checks),
+        "webhooks": selectors.webhook_backlog(),
+        "commands": selectors.command_backlog(),
+        "syncs": selectors.last_syncs(),
+        "workers": workers,
+        "queues": [
+            {"name": queue, "consumers": sum(1 for w in live_workers if queue in w.detail.get("queues", []))}
+            for queue in settings.PORTAL_TASK_QUEUES
+        ],
+        "beats": beats,
+        "live_beats": sum(1 for b in beats if b["alive"]),
+        "webs": webs,
+        "sockets": sum(int(w["row"].detail.get("sockets", 0)) for w in webs if w["alive"]),
+        "stale_seconds": settings.HEARTBEAT_STALE_SECONDS,
+        "as_of": now,
+    }
+
+
+@permission_required("ops.view_system", raise_exception=True)
+def system(request):
+    """Health, backlogs, syncs, heartbeats and live sockets; the panel re-polls itself every few seconds."""
+    return render(request, "portal/system.html", {**_system_context(), "live_groups": []})
+
+
+@permission_required("ops.view_system", raise_exception=True)
+@never_cache
+def system_panel(request):
+    """The System page's panel alone, for htmx polling."""
+    return render(request, "portal/system_panel.html", _system_context())

@@ -1,0 +1,118 @@
+"""/healthz and /readyz: each readiness check passes, or fails naming itself, without leaking secrets."""
+import pytest
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.db.migrations.recorder import MigrationRecorder
+
+pytestmark = pytest.mark.django_db
+
+REDIS_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+def checks_of(response) -> dict:
+    return response.json()["checks"]
+
+
+def test_healthz_answers_without_login_or_dependencies(client):
+    def no_database(*args):
+        raise AssertionError("liveness must not touch the database")
+
+    with connection.execute_wrapper(no_database):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_readyz_is_200_when_every_check_passes(client, alive):
+    alive()
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "ok" and body["failed"] == []
+    expected = ["database", "migrations", "workers", "beat"]
+    if settings.REDIS_URL:
+        expected.insert(2, "redis")
+    assert list(body["checks"]) == expected
+    for result in body["checks"].values():
+        assert result["ok"] is True
+        assert isinstance(result["ms"], float | int) and result["ms"] >= 0
+    assert body["checks"]["workers"]["workers"] == 1
+
+
+def test_readyz_503_names_the_database_when_it_is_down(client, alive):
+    alive()
+
+    def refused(execute, sql, params, many, context):
+        raise OperationalError('connection to server at "db.internal" (10.0.0.7), port 5432 failed: refused')
+
+    with connection.execute_wrapper(refused):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert "database" in body["failed"]
+    assert body["checks"]["database"] == {"ok": False, "ms": body["checks"]["database"]["ms"],
+                                          "error": "unreachable (OperationalError)"}
+    assert "db.internal" not in response.content.decode() and "10.0.0.7" not in response.content.decode()
+
+
+def test_readyz_503_names_redis_when_it_is_down(client, alive, settings):
+    alive()
+    settings.REDIS_URL = REDIS_DOWN
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["redis"]
+    assert body["checks"]["redis"]["ok"] is False
+    assert body["checks"]["redis"]["error"].startswith("unreachable")
+    assert REDIS_DOWN not in response.content.decode()
+
+
+def test_readyz_503_names_workers_without_a_recent_heartbeat(client, alive):
+    alive(worker=False)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["workers"]
+    assert response.json()["checks"]["workers"]["error"] == "no worker heartbeat in the last 60 s"
+
+
+def test_a_stale_worker_heartbeat_does_not_count(client, alive):
+    alive(beat=False, age_seconds=61)  # a worker that stopped a minute ago
+    alive(worker=False)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["workers"]
+
+
+def test_readyz_503_names_a_queue_no_worker_consumes(client, alive):
+    alive(queues=["events", "commands", "sync", "celery"])
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["workers"]
+    assert response.json()["checks"]["workers"]["error"] == "no live worker consumes: downloads"
+
+
+def test_readyz_503_names_beat_when_it_is_silent(client, alive):
+    alive(beat=False)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["beat"]
+
+
+def test_readyz_503_names_unapplied_migrations(client, alive):
+    alive()
+    MigrationRecorder.Migration.objects.filter(app="ops", name="0001_initial").delete()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["migrations"]
+    assert response.json()["checks"]["migrations"]["error"] == "1 migration(s) not applied"
+
+
+def test_readyz_reveals_no_secret_host_or_version(client, alive, settings):
+    import django
+
+    alive()
+    settings.REDIS_URL = "redis://:s3cret-pass@127.0.0.1:1/0"
+    text = client.get("/readyz").content.decode()
+    for secret in ("s3cret-pass", settings.SECRET_KEY, django.get_version(), str(settings.DATABASES["default"]["NAME"])):
+        assert secret not in text
