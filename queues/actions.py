@@ -60,6 +60,12 @@ def _call_updated(command, response):
         )
 
 
+def _queue_group(name: str) -> str | None:
+    """Queue pages listen on queue.<pk>: names may hold characters group names cannot."""
+    pk = Queue.objects.filter(name=name).values_list("pk", flat=True).first()
+    return f"queue.{pk}" if pk else None
+
+
 def _check_deletable(target, params):
     services.queue_check_deletable(name=target, force=bool(params.get("force")))
 
@@ -97,7 +103,7 @@ QUEUE_ACTIONS = [
 QUEUE = register_kind(
     TargetKind(
         name="queue", plural="queues", model=Queue, lookup_field="name", view_permission="queues.view_queue",
-        detail_url_name="queue-detail",
+        detail_url_name="queue-detail", group_of=_queue_group,
     )
 )
 register(*QUEUE_ACTIONS)

@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
-from portal import live
 from portal.commands import actions, forms
 from queues import charts, metrics, selectors, services
 
@@ -102,15 +101,12 @@ def queue_detail(request, name):
         return _csv([row], f"queue-{queue.pk}-metrics-{window}.csv")
     user = request.user
     available = [a for a in (actions.get(n) for n in QUEUE_FORMS) if a and user.has_perm(a.permission)]
-    groups = [f"queue.{queue.pk}"]
-    if live.GROUP_NAME.match(f"queue.{queue.name}") and f"queue.{queue.name}" not in groups:
-        groups.append(f"queue.{queue.name}")  # command outcomes are published under the queue's name
     context = _live_context(request, queue, window)
     context.update(
         {
             "forms": [{"action": a, "fields": forms.field_specs(a)} for a in available],
             "can_manage": user.has_perm(services.MANAGE),
-            "live_groups": groups,
+            "live_groups": [f"queue.{queue.pk}"],
         }
     )
     return render(request, "queues/queue_detail.html", context)

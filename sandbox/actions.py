@@ -246,7 +246,8 @@ def queue_calls_update(world, p, body, query):
 @handles("queues.calls.remove")
 def queue_calls_remove(world, p, body, query):
     queue, call = _queued(world, p)
-    return 204, None, world.dequeue(call, reason="removed")
+    # call.dequeued's reason is one of Telnyx's five: a dead call hung up, a live one was taken out.
+    return 204, None, world.dequeue(call, reason="hangup" if call["state"] == "hangup" else "leave")
 
 
 # --- calls ---------------------------------------------------------------------

@@ -108,7 +108,8 @@ class World:
         if call is None or call["state"] == "hangup":
             return []
         emits = []
-        if call["queue"]:
+        if call["queue"] and not call.get("keep_after_hangup"):
+            # keep_after_hangup: the dead call stays in line (is_alive false) until removed or bridged.
             emits += self.dequeue(call, reason="hangup")
         if call["conference"]:
             emits += self.participant_leave(call["conference"], call_control_id)

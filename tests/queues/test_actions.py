@@ -207,3 +207,14 @@ def test_admin_lists_with_filters(support, viewer, client):
     assert "support" in client.get("/admin/queues/queue/?deleted=no").content.decode()
     assert "v3:dead" in client.get("/admin/queues/queuedcall/?state=waiting").content.decode()
     assert "v3:dead" not in client.get("/admin/queues/queuedcall/?state=left").content.decode()
+
+
+def test_command_outcomes_reach_the_queue_page_group(support, administrator, client, telnyx, listen, django_capture_on_commit_callbacks):
+    telnyx.post("/queues/support").respond(200, json={"data": QUEUE_DATA})
+    listen(f"queue.{support.pk}")
+    client.force_login(administrator)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/api/v1/queues/support/actions/update/", {"max_size": 30}, content_type="application/json")
+    published = "".join(listen.received(f"queue.{support.pk}"))
+    assert "command-outcomes" in published and "queue.update" in published
+    assert "/queues/support/live/" in published  # the max size changed: open pages re-fetch the queue

@@ -144,7 +144,19 @@ def test_queue_management(sandbox):
     sandbox.client.queues.calls.remove(a, queue_name="vip")
     assert sandbox.client.queues.retrieve("vip").data.current_size == 1
     dequeued = [e for e in sandbox.receiver.events(wait_for=9) if e["event_type"] == "call.dequeued"]
-    assert dequeued[0]["payload"]["reason"] == "removed"
+    assert dequeued[0]["payload"]["reason"] == "leave"  # one of Telnyx's five reasons
+
+
+def test_keep_after_hangup_keeps_a_dead_call_in_line_until_removed(sandbox):
+    kept = sandbox.call()
+    sandbox.client.calls.actions.enqueue(kept, queue_name="kept", keep_after_hangup=True)
+    sandbox.world.call_hangup(kept)
+    [listed] = list(sandbox.client.queues.calls.list("kept"))
+    assert (listed.call_control_id, listed.is_alive) == (kept, False)
+    sandbox.client.queues.calls.remove(kept, queue_name="kept")
+    assert list(sandbox.client.queues.calls.list("kept")) == []
+    dequeued = [e for e in sandbox.receiver.events(wait_for=6) if e["event_type"] == "call.dequeued"]
+    assert [(e["payload"]["call_control_id"], e["payload"]["reason"]) for e in dequeued] == [(kept, "hangup")]
 
 
 def test_recordings_api(sandbox):
