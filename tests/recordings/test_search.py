@@ -39,7 +39,10 @@ def test_transcript_search_finds_and_highlights_the_fragment(client, viewer, lib
 def test_search_escapes_transcript_html(client, viewer, library):
     client.force_login(viewer)
     page = client.get("/recordings/", {"q": "hello"}).content.decode()
-    assert "rec-hello" in page and "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "rec-hello" in page and "<mark>hello</mark>" in page.lower()
+    assert "<script>alert(1)</script>" not in page
+    # ts_headline drops markup from the fragment; the fallback shows it escaped.
+    assert connection.vendor == "postgresql" or "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_search_with_no_match_explains_itself(client, viewer, library):
