@@ -29,7 +29,8 @@ def dashboard_counters() -> dict:
         "waiting_calls": waiting.count(),
         "longest_wait_seconds": int((now - oldest).total_seconds()) if oldest else None,
         "waiting_since": oldest,
-        "recordings_today": Recording.objects.filter(saved_at__gte=start_of_day).count(),
+        # A recording attempt Telnyx reported failed (call.recording.error) is listed, but is no recording.
+        "recordings_today": Recording.objects.filter(saved_at__gte=start_of_day, telnyx_error="").count(),
         "failed_commands": Command.objects.filter(status=Command.Status.FAILED, created_at__gte=hour_ago).count(),
         "failed_events": WebhookEvent.objects.filter(
             status=WebhookEvent.Status.FAILED, received_at__gte=hour_ago
