@@ -247,7 +247,12 @@ def _resolve_provisional(recording: Recording) -> Recording | None:
             break
     if not filters:
         return recording
-    candidates = [c for c in gateway.iterate("client.recordings.list", filter=filters, page_size=50) if c.get("id")]
+    try:
+        candidates = [c for c in gateway.iterate("client.recordings.list", filter=filters, page_size=50) if c.get("id")]
+    except gateway.GatewayError as error:
+        # Naming can wait for the next sync; the audio cannot wait past its link's 10 minutes.
+        log.warning("could not name recording %s through Telnyx's list: %s", recording.pk, error)
+        return recording
     from webhooks.payloads import when
 
     match = None

@@ -170,3 +170,11 @@ def test_a_duplicate_saved_event_does_not_download_twice(post_webhook, event_doc
     post_webhook(event_doc("conference.recording.saved", id="another-delivery", recording_urls={"mp3": f"{FILES}/conf.mp3"}))
     assert media.call_count == 1
     assert Recording.objects.get().sha256 == hashlib.sha256(AUDIO).hexdigest()
+
+
+def test_capture_goes_on_when_telnyx_cannot_name_the_recording(post_webhook, event_doc, telnyx):
+    telnyx.get("/recordings").respond(503, json={"errors": [{"title": "Service unavailable"}]})
+    telnyx.get(f"{FILES}/call.mp3").respond(200, content=AUDIO)
+    post_webhook(event_doc("call.recording.saved", recording_urls={"mp3": f"{FILES}/call.mp3"}))
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.STORED and recording.provisional_id is True
