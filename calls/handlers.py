@@ -116,7 +116,9 @@ HANDLERS = {
     "call.conversation_insights.generated": insights,
     # media
     "call.playback.started": _apply("playback", changes={"playing": True}, details=("media_name", "media_url", "overlay")),
-    "call.playback.ended": _apply("playback", changes={"playing": False}, details=("status", "status_detail"), merge=True),
+    "call.playback.ended": _apply(
+        "playback", changes={"playing": False}, details=("media_name", "media_url", "status", "status_detail"), merge=True,
+    ),
     "call.speak.started": _apply("speak", changes={"speaking": True}),
     "call.speak.ended": _apply("speak", changes={"speaking": False}, details=("status",), merge=True),
     # The recordings app keeps the recording; the call only stops showing it as running.

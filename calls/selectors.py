@@ -52,12 +52,6 @@ def call_list_context(queryset=None, page_number=1) -> dict:
     return {"active_calls": active, "recent_page": recent, "active_limit": ACTIVE_LIMIT}
 
 
-def call_list(limit: int = ACTIVE_LIMIT):
-    """Active legs first, then the most recent ended ones."""
-    context = call_list_context()
-    return [*context["active_calls"], *context["recent_page"].object_list][:limit]
-
-
 def call_detail(pk: int) -> Call | None:
     return Call.objects.filter(pk=pk).first()
 

@@ -269,3 +269,13 @@ def test_applying_an_event_twice_changes_nothing(post_webhook, event_doc):
     for event in WebhookEvent.objects.all():
         services.event_process(event_pk=event.pk)
     assert (list(Call.objects.values()), DtmfDigit.objects.count(), TranscriptFragment.objects.count()) == before
+
+
+@pytest.mark.parametrize("event_type", CALL_TYPES)
+def test_call_page_renders_after_any_single_event(event_type, post_webhook, event_doc, client, viewer):
+    post_webhook(event_doc("call.initiated", id="first", occurred_at=at(0)))
+    post_webhook(event_doc(event_type, id="only", occurred_at=at(1)))
+    assert WebhookEvent.objects.get(event_id="only").status == WebhookEvent.Status.PROCESSED
+    client.force_login(viewer)
+    page = client.get("/calls/v3:cc-alice/")
+    assert page.status_code == 200 and event_type in page.content.decode()
