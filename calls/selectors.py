@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Q
 
@@ -18,9 +19,13 @@ class CallFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Number or id")
     state = django_filters.ChoiceFilter(choices=Call.State.choices)
     direction = django_filters.ChoiceFilter(choices=[("incoming", "Incoming"), ("outgoing", "Outgoing")])
-    active = django_filters.BooleanFilter(method="only_active", label="Active only")
-    since = django_filters.DateFilter(field_name="started_at", lookup_expr="date__gte", label="From")
-    until = django_filters.DateFilter(field_name="started_at", lookup_expr="date__lte", label="To")
+    active = django_filters.ChoiceFilter(
+        method="only_active", label="Up now", choices=[("true", "Active only"), ("false", "Ended only")]
+    )
+    since = django_filters.DateFilter(field_name="started_at", lookup_expr="date__gte", label="Started from",
+                                      widget=forms.DateInput(attrs={"type": "date"}))
+    until = django_filters.DateFilter(field_name="started_at", lookup_expr="date__lte", label="Started until",
+                                      widget=forms.DateInput(attrs={"type": "date"}))
 
     class Meta:
         model = Call
@@ -34,9 +39,9 @@ class CallFilter(django_filters.FilterSet):
         )
 
     def only_active(self, queryset, name, value):
-        if value is None:
-            return queryset
-        return queryset.exclude(state=Call.State.HANGUP) if value else queryset.filter(state=Call.State.HANGUP)
+        if value == "true":
+            return queryset.exclude(state=Call.State.HANGUP)
+        return queryset.filter(state=Call.State.HANGUP) if value == "false" else queryset
 
 
 def call_queryset():

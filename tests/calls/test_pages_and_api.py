@@ -37,6 +37,8 @@ def test_list_empty_states_explain_themselves(client, viewer):
     ("q=session-x", "v3:live", "v3:done"),
     ("state=hangup", "v3:done", "v3:live"),
     ("active=true", "v3:live", "v3:done"),
+    ("active=false", "v3:done", "v3:live"),
+    ("since=2000-01-01&until=2999-01-01&q=live", "v3:live", "v3:done"),
     ("direction=outgoing", "v3:done", "v3:live"),
 ])
 def test_filters_and_search_by_number_or_id(client, viewer, query, shown, hidden):
