@@ -179,7 +179,7 @@ def metrics_csv(metrics: list[QueueMetrics]) -> str:
     return out.getvalue()
 
 
-def day_series(queue: Queue, *, now: datetime | None = None, step_minutes: int = 30) -> dict:
+def day_series(queue: Queue, *, now: datetime | None = None, step_minutes: int = 15) -> dict:
     """Today's (local) waiting callers every `step_minutes` and service level per hour, in one aggregate query."""
     now = now or timezone.now()
     start = start_of_day(now)

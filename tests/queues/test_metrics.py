@@ -153,7 +153,7 @@ def test_day_series_counts_waiting_callers_and_hourly_service_level(settings):
                       left_at=datetime(2026, 11, 23, 0, 35, tzinfo=UTC), leave_reason="bridged")
     QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 1, 5, tzinfo=UTC), wait_time_secs=5,
                       left_at=datetime(2026, 11, 23, 1, 5, 5, tzinfo=UTC), leave_reason="hangup")
-    series = metrics.day_series(queue, now=now)
+    series = metrics.day_series(queue, now=now, step_minutes=30)
     waiting = {p.strftime("%H:%M"): n for p, n in series["waiting"]}
     assert waiting == {"00:00": 1, "00:30": 2, "01:00": 1, "01:30": 1, "02:00": 1, "02:10": 1}
     assert [(h.strftime("%H"), level, finished) for h, level, finished in series["service_level"]] == [
