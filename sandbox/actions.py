@@ -333,7 +333,8 @@ def recordings_list(world, p, body, query):
     wanted = filters(query)
     items = [r for r in world.recordings.values()
              if all(str(r.get(k.replace("call_leg_id", "call_leg_id"))) == v for k, v in wanted.items() if k in r)]
-    return 200, page(sorted(items, key=lambda r: r["created_at"], reverse=True), query), []
+    listed = [world.recording_public(r) for r in sorted(items, key=lambda r: r["created_at"], reverse=True)]
+    return 200, page(listed, query), []
 
 
 @handles("recordings.retrieve")
@@ -341,7 +342,7 @@ def recordings_retrieve(world, p, body, query):
     recording = world.recordings.get(p["recording_id"])
     if recording is None:
         raise NotFound("Recording", p["recording_id"])
-    return 200, {"data": recording}, []
+    return 200, {"data": world.recording_public(recording)}, []
 
 
 @handles("recordings.delete")

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections import deque
 
 from starlette.applications import Starlette
@@ -117,6 +118,10 @@ def create_app(
         recording_id, _, extension = request.path_params["name"].rpartition(".")
         if recording_id not in world.recordings:
             return error(404, "10005", "Resource not found", "No such recording.")
+        expires = request.query_params.get("expires", "")
+        if expires.isdigit() and int(expires) < time.time():
+            # What an expired pre-signed link answers: fetch a fresh one through the recordings API.
+            return Response("Request has expired", status_code=403, media_type="text/plain")
         # Audio is always WAV: no MP3 encoder is bundled; browsers play it either way.
         return Response(tone_wav(), media_type="audio/wav")
 

@@ -7,6 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+# Telnyx's recording links are valid for 10 minutes (events.md); the sandbox's expire the same way.
+RECORDING_LINK_SECONDS = 600
+
 
 @dataclass
 class Emit:
@@ -319,7 +322,7 @@ class World:
         recording_id = id or self.new_id()
         ended = now()
         started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
-        url = f"{self.media_base_url}/v2/_media/recordings/{recording_id}.{format}"
+        url = self.signed_link(f"{self.media_base_url}/v2/_media/recordings/{recording_id}.{format}")
         recording = {
             "id": recording_id, "record_type": "recording", "source": source, "status": "completed",
             "conference_id": conference_id, "call_control_id": call["call_control_id"] if call else None,
@@ -330,6 +333,15 @@ class World:
         }
         self.recordings[recording_id] = recording
         return recording
+
+    @staticmethod
+    def signed_link(url: str) -> str:
+        """A download link that expires like Telnyx's (10 minutes); the media route refuses it after."""
+        return f"{url.split('?', 1)[0]}?expires={int(datetime.now(UTC).timestamp()) + RECORDING_LINK_SECONDS}"
+
+    def recording_public(self, recording: dict) -> dict:
+        """A recording as the recordings API shows it: with freshly signed download links."""
+        return {**recording, "download_urls": {k: self.signed_link(v) for k, v in recording["download_urls"].items()}}
 
     def transcription_save(self, recording_id: str, text: str) -> dict:
         transcription = {"id": self.new_id(), "record_type": "recording_transcription", "recording_id": recording_id,
