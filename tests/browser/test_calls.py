@@ -20,6 +20,8 @@ def test_dtmf_and_transcript_appear_on_open_call_page(page, stack):
     expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=15000)
     expect(page.locator("#call-dtmf")).to_contain_text("No digits pressed yet")
     page.evaluate("window.__marker = 'same page'")
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
 
     for second, digit in [(1, "4"), (2, "2"), (3, "#")]:
         stack.post_webhook("call.dtmf.received", str(uuid.uuid4()), f"2026-11-23T09:00:0{second}Z", digit=digit, **leg)
@@ -38,6 +40,7 @@ def test_dtmf_and_transcript_appear_on_open_call_page(page, stack):
     expect(page.locator("#call-timeline-rows")).to_contain_text("digit 4")
     expect(page.locator("[data-call-badges]")).to_contain_text("Transcribing")
     assert page.evaluate("window.__marker") == "same page"  # no reload happened
+    assert errors == []
 
 
 def test_a_command_sent_from_the_call_page_joins_its_timeline(page, stack):
@@ -50,6 +53,8 @@ def test_a_command_sent_from_the_call_page_joins_its_timeline(page, stack):
         page.wait_for_timeout(200)
     expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=15000)
     page.evaluate("window.__marker = 'same page'")
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     form = page.locator("#form-send_dtmf")
     form.locator("summary").click()
     form.locator('input[name="digits"]').fill("123#")
@@ -59,3 +64,4 @@ def test_a_command_sent_from_the_call_page_joins_its_timeline(page, stack):
     expect(page.locator("#call-timeline-rows li").last).to_contain_text("call.send_dtmf", timeout=20000)
     expect(page.locator("#command-outcomes")).to_contain_text("call.send_dtmf")
     assert page.evaluate("window.__marker") == "same page"
+    assert errors == []
