@@ -1,7 +1,7 @@
 """Small readers for webhook payload values shared by every app's handlers."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -11,7 +11,7 @@ def when(value) -> datetime | None:
     """A payload timestamp as an aware datetime, or None."""
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.utc)
+        parsed = timezone.make_aware(parsed, UTC)
     return parsed
 
 
