@@ -137,13 +137,22 @@ def conference_timeline(conference: Conference, limit: int = TIMELINE_LIMIT) -> 
     return {"items": items[:limit], "truncated": truncated or len(items) > limit}
 
 
-def known_call_legs(limit: int = 100):
-    """Live call legs the portal knows (newest first), each marked if it is in a conference now."""
+def known_call_legs(limit: int = 100) -> list:
+    """Live call legs the portal knows (newest first), each marked if it is in a conference now.
+
+    Each leg carries `who` (the person on it, as participants are labelled) and `other` (the far end).
+    """
     from calls.models import Call
+    from conferencing.services import leg_label
 
     in_conference = Participant.objects.filter(call_control_id=OuterRef("call_control_id"), status__in=PRESENT)
-    return (
+    legs = list(
         Call.objects.exclude(state=Call.State.HANGUP)
         .annotate(in_conference=Exists(in_conference))
         .order_by(F("started_at").desc(nulls_last=True), "-id")[:limit]
     )
+    for leg in legs:
+        leg.who = leg_label(from_number=leg.from_number, to_number=leg.to_number, direction=leg.direction)
+        far = "incoming" if leg.direction == "outgoing" else "outgoing"  # the other end, read the other way
+        leg.other = leg_label(from_number=leg.from_number, to_number=leg.to_number, direction=far)
+    return legs
