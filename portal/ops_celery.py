@@ -62,7 +62,8 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         from django.conf import settings
 
         self.beat(worker)
-        self.tref = worker.timer.call_repeatedly(settings.HEARTBEAT_SECONDS, self.beat, (worker,), priority=10)
+        every = max(1, settings.HEARTBEAT_SECONDS)
+        self.tref = worker.timer.call_repeatedly(every, self.beat, (worker,), priority=10)
 
     def stop(self, worker):
         if self.tref is not None:
@@ -92,14 +93,30 @@ class HeartbeatScheduler(PersistentScheduler):
             self._last_heartbeat = now
             from ops.models import Heartbeat
 
-            # Host and pid in the name: two beats by mistake show as two rows on the System page.
-            name = f"{socket.gethostname()}:{os.getpid()}"
-            _record(Heartbeat.Kind.BEAT, name, {"pid": os.getpid(), "schedule": sorted(self.schedule)})
+            _record(Heartbeat.Kind.BEAT, self.heartbeat_name(), {"pid": os.getpid(), "schedule": sorted(self.schedule)})
             if now - self._last_prune >= 3600 or not self._last_prune:
                 self._last_prune = now
                 self._prune()
         # Wake at least once per heartbeat period, whatever the schedule says.
-        return min(interval, settings.HEARTBEAT_SECONDS)
+        return min(interval, max(1, settings.HEARTBEAT_SECONDS))
+
+    @staticmethod
+    def heartbeat_name() -> str:
+        # Host and pid in the name: two beats by mistake show as two rows on the System page.
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    def close(self):
+        super().close()
+        try:
+            from django.db import connection
+
+            from ops.models import Heartbeat
+            from ops.services import heartbeat_forget
+
+            heartbeat_forget(kind=Heartbeat.Kind.BEAT, name=self.heartbeat_name())
+            connection.close()
+        except Exception:  # noqa: BLE001 - it goes stale by itself
+            log.warning("could not remove the beat heartbeat", exc_info=True)
 
     @staticmethod
     def _prune() -> None:
