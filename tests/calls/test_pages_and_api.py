@@ -221,3 +221,20 @@ def test_dashboard_counts_active_calls(client, viewer):
     CallFactory(call_control_id="v3:b", state=Call.State.BRIDGED)
     CallFactory(call_control_id="v3:c", state=Call.State.HANGUP)
     assert dashboard_counters()["active_calls"] == 2
+
+
+def test_live_calls_fragment_renders_paginated_without_a_request(db, listen, django_capture_on_commit_callbacks):
+    """The worker renders the Calls tables with no request; more ended calls than a page must not break it."""
+    from django.utils import timezone
+
+    from calls.models import Call
+    from calls.services import publish_calls
+    from tests.calls.factories import CallFactory
+
+    for n in range(60):
+        CallFactory(call_control_id=f"v3:ended-{n}", state=Call.State.HANGUP, ended_at=timezone.now())
+    listen("calls")
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_calls(dashboard=False)
+    (html,) = listen.received("calls")
+    assert 'href="?page=2"' in html
