@@ -15,6 +15,21 @@ class WebhookEventAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     date_hierarchy = "received_at"
     actions = ["reprocess_selected"]
     show_full_result_count = False
+    # The raw body and payload may carry recording links: shown masked, per user, like every other door.
+    exclude = ["raw_body", "payload"]
+
+    def get_readonly_fields(self, request, obj=None):
+        import json
+
+        from django.utils.html import format_html
+
+        from webhooks.selectors import payload_for
+
+        def payload(event):
+            return format_html("<pre>{}</pre>", json.dumps(payload_for(event, request.user), indent=2, sort_keys=True))
+
+        payload.short_description = "Payload"
+        return [*super().get_readonly_fields(request, obj), payload]
 
     @admin.action(description="Re-process selected events", permissions=["reprocess"])
     def reprocess_selected(self, request, queryset):

@@ -42,3 +42,10 @@ class EventFilter(django_filters.FilterSet):
 
 def status_counts() -> dict[str, int]:
     return dict(WebhookEvent.objects.order_by().values_list("status").annotate(n=Count("id")))
+
+
+def payload_for(event, user) -> dict:
+    """The payload as `user` may see it: recording links only for those allowed to listen (every door)."""
+    from recordings.selectors import mask_recording_urls
+
+    return mask_recording_urls(event.payload, user)

@@ -1,4 +1,6 @@
 """The Telnyx webhook endpoint (verify, store, queue) and the operators' Events pages."""
+import json
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import JsonResponse
@@ -7,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from portal.paging import list_page
-from webhooks import intake, selectors, services
+from webhooks import intake, selectors
 from webhooks.rejections import rejection_counts
 
 
@@ -48,5 +50,6 @@ def event_detail(request, pk):
     return render(
         request,
         "webhooks/event_detail.html",
-        {"event": event, "payload": services.pretty_payload(event), "live_groups": []},
+        {"event": event, "payload": json.dumps(selectors.payload_for(event, request.user), indent=2, sort_keys=True),
+         "live_groups": []},
     )
