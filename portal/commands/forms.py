@@ -29,6 +29,8 @@ def field_specs(action: actions.Action, hidden: dict | None = None) -> list[dict
             continue  # structured settings are for the API
         elif isinstance(field, serializers.CharField) and (field.max_length or 0) > 500:
             kind = "textarea"
+        if name in action.secret_params:
+            kind = "password"  # typed unseen, never echoed back
         initial = field.initial if field.initial not in (None, serializers.empty) else ""
         specs.append(
             {

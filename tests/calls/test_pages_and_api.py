@@ -238,3 +238,12 @@ def test_live_calls_fragment_renders_paginated_without_a_request(db, listen, dja
         publish_calls(dashboard=False)
     (html,) = listen.received("calls")
     assert 'href="?page=2"' in html
+
+
+def test_secret_parameters_are_password_inputs_on_the_call_page():
+    from portal.commands import actions
+    from portal.commands.forms import field_specs
+
+    streaming = actions.get("call.streaming_start")
+    token = next(spec for spec in field_specs(streaming) if spec["name"] == "stream_auth_token")
+    assert token["kind"] == "password"
