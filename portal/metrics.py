@@ -8,17 +8,23 @@ when scraped: cheap, and the same whichever process answers.
 """
 from __future__ import annotations
 
+import fcntl
+import glob
+import ipaddress
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings  # noqa: F401  (settings point PROMETHEUS_MULTIPROC_DIR at a folder first)
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and not getattr(values.ValueClass, "_multiprocess", False):
@@ -322,9 +328,86 @@ class DatabaseCollector:
         return {status: found.get(status, 0) for status in ("saved", "downloading", "failed")}
 
 
-def render() -> bytes:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to fold
+    return True
+
+
+def compact(directory: str) -> int:
+    """Fold the files of exited processes into one archive file per metric type; returns how many.
+
+    Every process that ever counted leaves a file (gunicorn recycles workers after max_requests, Celery
+    replaces prefork children), and a scrape reads them all. Counters and histograms are sums, so the
+    files of dead processes fold into one without changing any total. Call with the folder's lock held
+    exclusively (render() does), so no scrape reads a value twice or not at all.
+    """
+    folded = 0
+    for kind in ("counter", "histogram", "summary"):
+        dead = []
+        for path in glob.glob(os.path.join(directory, f"{kind}_*.db")):
+            ident = os.path.basename(path)[len(kind) + 1:-3]
+            if ident.isdigit() and int(ident) != os.getpid() and not _alive(int(ident)):
+                dead.append(path)
+        if not dead:
+            continue
+        archive = os.path.join(directory, f"{kind}_archive.db")
+        totals: dict[str, float] = defaultdict(float)
+        for path in ([archive] if os.path.exists(archive) else []) + dead:
+            for key, value, _timestamp, _position in MmapedDict.read_all_values_from_file(path):
+                totals[key] += value
+        staging = archive + ".new"  # not *.db: a scrape never reads it half-written
+        merged = MmapedDict(staging)
+        for key, value in totals.items():
+            merged.write_value(key, value, 0.0)
+        merged.close()
+        os.replace(staging, archive)
+        for path in dead:
+            os.unlink(path)
+        folded += len(dead)
+    return folded
+
+
+def render(*, database: bool = True) -> bytes:
     """The Prometheus text exposition: every process's counters summed, plus the database gauges."""
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry)
-    registry.register(DatabaseCollector())
-    return generate_latest(registry)
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    with open(os.path.join(directory, ".lock"), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                compact(directory)
+            except Exception:  # noqa: BLE001 - an unfolded file only costs time; the scrape goes on
+                log.warning("could not fold the metrics of exited processes", exc_info=True)
+        except BlockingIOError:
+            pass  # another scrape holds the lock: read beside it
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=directory)
+        if database:
+            registry.register(DatabaseCollector())
+        return generate_latest(registry)
+
+
+# A request that came through a proxy is not a local caller, whatever address the proxy has.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def access_refusal(meta: Mapping[str, str]) -> tuple[int, str] | None:
+    """None if this request (WSGI environ / request.META) may read metrics, else (status, why)."""
+    token = settings.METRICS_TOKEN
+    if token:
+        if constant_time_compare(meta.get("HTTP_AUTHORIZATION", ""), f"Bearer {token}"):
+            return None
+        return 401, "A valid bearer token is required."
+    if any(meta.get(header) for header in FORWARDING_HEADERS):
+        return 403, "Metrics are served to loopback callers only; set METRICS_TOKEN to scrape from elsewhere."
+    try:
+        if ipaddress.ip_address(meta.get("REMOTE_ADDR", "")).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return 403, "Metrics are served to loopback callers only; set METRICS_TOKEN to scrape from elsewhere."

@@ -116,3 +116,11 @@ def test_readyz_reveals_no_secret_host_or_version(client, alive, settings):
     text = client.get("/readyz").content.decode()
     for secret in ("s3cret-pass", settings.SECRET_KEY, django.get_version(), str(settings.DATABASES["default"]["NAME"])):
         assert secret not in text
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_probes_over_plain_http_are_not_redirected_to_https(client, settings, alive, path):
+    alive()
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get(path, REMOTE_ADDR="127.0.0.1").status_code in (200, 503)
+    assert client.get("/login/").status_code == 301  # everything else still goes to HTTPS

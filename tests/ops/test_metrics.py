@@ -82,12 +82,50 @@ def test_commands_count_by_action_and_outcome_and_telnyx_errors_by_status(
     assert delta("portal_telnyx_errors_total") == 1
 
 
-def test_counters_from_another_process_are_summed_and_survive_its_exit(scrape):
+def test_counters_from_another_process_are_summed_survive_its_exit_and_fold_into_an_archive(scrape):
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     before = total(scrape(), "portal_webhooks_refused_total", reason="bad_base64")
-    code = "import django; django.setup(); from portal import metrics; [metrics.webhook_refused('bad_base64') for _ in range(2)]"
+    code = (
+        "import os, django; django.setup(); from portal import metrics; "
+        "[metrics.webhook_refused('bad_base64', metrics.clock()) for _ in range(2)]; print(os.getpid())"
+    )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"}
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
-    assert total(scrape(), "portal_webhooks_refused_total", reason="bad_base64") - before == 2
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60,
+                          capture_output=True, text=True)
+    child = done.stdout.split()[-1]
+    assert (directory / f"counter_{child}.db").exists()  # the exited process left its counts behind
+
+    after = scrape()
+    assert total(after, "portal_webhooks_refused_total", reason="bad_base64") - before == 2
+    # Its files were folded into the archive by that scrape: the total did not move, and does not on the next.
+    assert not (directory / f"counter_{child}.db").exists() and not (directory / f"histogram_{child}.db").exists()
+    assert (directory / "counter_archive.db").exists()
+    again = scrape()
+    assert total(again, "portal_webhooks_refused_total", reason="bad_base64") - before == 2
+    assert total(again, "portal_webhook_intake_seconds_count") == total(after, "portal_webhook_intake_seconds_count")
+
+
+def test_the_worker_machine_exporter_serves_counters_with_the_same_access_rule(settings):
+    from wsgiref.util import setup_testing_defaults
+
+    from portal.management.commands.serve_metrics import application
+
+    def call(path="/metrics", **environ):
+        setup_testing_defaults(environ)
+        environ["PATH_INFO"] = path
+        answered = {}
+        body = b"".join(application(environ, lambda status, headers: answered.update(status=status)))
+        return answered["status"], body.decode()
+
+    settings.METRICS_TOKEN = ""
+    status, body = call(REMOTE_ADDR="127.0.0.1")
+    assert status == "200 OK" and "# TYPE portal_webhooks_refused_total counter" in body
+    assert "portal_database_gauges_up" not in body  # state gauges come from the web's /metrics only
+    assert call(REMOTE_ADDR="10.0.0.8")[0] == "403 Forbidden"
+    assert call("/", REMOTE_ADDR="127.0.0.1")[0] == "404 Not Found"
+    settings.METRICS_TOKEN = "tok-xyz-123"
+    assert call(REMOTE_ADDR="127.0.0.1")[0] == "401 Unauthorized"
+    assert call(REMOTE_ADDR="10.0.0.8", HTTP_AUTHORIZATION="Bearer tok-xyz-123")[0] == "200 OK"
 
 
 def test_state_gauges_are_read_from_the_database(scrape, alive):
