@@ -5,6 +5,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from portal import gateway
+from portal.sync import record_sync
 from queues import services
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,10 @@ def fetch_and_sync() -> dict:
 def sync_queues() -> dict | None:
     """Sync now (on demand, or from the periodic beat entry)."""
     try:
-        return fetch_and_sync()
+        counts = fetch_and_sync()
     except gateway.GatewayError as error:
         log.warning("queue sync skipped: %s", error)
+        record_sync("queues", "failed", error=error)
         return None
+    record_sync("queues", "ok", **counts)
+    return counts

@@ -4,6 +4,7 @@ import logging
 from celery import shared_task
 
 from portal import gateway
+from portal.sync import record_sync
 from recordings import services
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ def catch_up_recordings() -> dict:
         counts.update(sync_recent())
     except gateway.GatewayError as error:
         log.warning("recordings catch-up could not list Telnyx's recordings: %s", error)
+        for name in ("recordings", "transcriptions"):
+            record_sync(name, "failed", error=error)
+    else:
+        for name in ("recordings", "transcriptions"):
+            record_sync(name, "ok", **counts)
     counts["gone"] = services.recordings_reconcile_gone()
     counts["queued"] = services.recordings_catch_up()
     return counts

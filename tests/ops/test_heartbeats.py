@@ -147,3 +147,33 @@ def test_conference_sync_records_its_outcome(telnyx):
     sync_conferences()
     row = {row["name"]: row for row in selectors.last_syncs()}["conferences"]
     assert row["outcome"] == "failed" and "Service unavailable" in row["error"]
+
+
+EMPTY_PAGE = {"data": [], "meta": {"total_pages": 1, "page_number": 1, "total_results": 0}}
+
+
+@pytest.mark.django_db
+def test_queue_sync_records_its_outcome(telnyx):
+    from queues.tasks import sync_queues
+
+    telnyx.get("/queues").respond(200, json=EMPTY_PAGE)
+    sync_queues()
+    assert {row["name"]: row for row in selectors.last_syncs()}["queues"]["outcome"] == "ok"
+    telnyx.get("/queues").respond(500, json={"errors": [{"title": "Server error"}]})
+    sync_queues()
+    assert {row["name"]: row for row in selectors.last_syncs()}["queues"]["outcome"] == "failed"
+
+
+@pytest.mark.django_db
+def test_recordings_catch_up_records_both_lists(telnyx):
+    from recordings.tasks import catch_up_recordings
+
+    telnyx.get("/recordings").respond(200, json=EMPTY_PAGE)
+    telnyx.get("/recording_transcriptions").respond(200, json=EMPTY_PAGE)
+    catch_up_recordings()
+    rows = {row["name"]: row for row in selectors.last_syncs()}
+    assert rows["recordings"]["outcome"] == rows["transcriptions"]["outcome"] == "ok"
+    telnyx.get("/recordings").respond(401, json={"errors": [{"title": "Unauthorized"}]})
+    catch_up_recordings()
+    rows = {row["name"]: row for row in selectors.last_syncs()}
+    assert rows["recordings"]["outcome"] == "failed" and "Unauthorized" in rows["recordings"]["error"]
