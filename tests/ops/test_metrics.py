@@ -213,3 +213,12 @@ def test_a_proxied_request_is_not_loopback(client, settings):
     settings.METRICS_TOKEN = ""
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4")
     assert response.status_code == 403
+
+
+def test_django_requests_are_counted_by_view(scrape, client, administrator):
+    before = scrape()
+    client.force_login(administrator)
+    assert client.get("/").status_code == 200
+    after = scrape()
+    name = "django_http_requests_latency_seconds_by_view_method_count"
+    assert total(after, name, view="dashboard", method="GET") - total(before, name, view="dashboard", method="GET") == 1
