@@ -220,6 +220,8 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=200)
 WEBHOOK_DRAIN_SECONDS = env.float("WEBHOOK_DRAIN_SECONDS", default=10.0)
 WEBHOOK_NUDGE_TTL_SECONDS = env.int("WEBHOOK_NUDGE_TTL_SECONDS", default=5)
+# A web process that saw the drain flag set this recently skips the Redis round trip (webhooks/services.py).
+WEBHOOK_NUDGE_SKIP_SECONDS = env.float("WEBHOOK_NUDGE_SKIP_SECONDS", default=0.02 if env.str("REDIS_URL", default="") else 0.0)
 # A drain sends what its batches published at most this often, one message per group (0: after every batch).
 LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_SECONDS", default=0.05)
 COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)

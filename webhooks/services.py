@@ -1,16 +1,19 @@
 """Every write to webhook events: store on arrival, process by handlers, re-queue."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import time
 import traceback
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -47,6 +50,7 @@ def _resource_keys(payload: dict) -> dict:
 
 
 NUDGE_KEY = "webhooks:drain-requested"
+_flag_seen_at = float("-inf")
 # Pending columns the processor reads; the raw body is for people, handlers use the parsed payload.
 _INSERT_COLUMNS = (
     "event_id", "event_type", "occurred_at", "received_at", "raw_body", "payload", "call_control_id",
@@ -60,11 +64,20 @@ def processing_nudge() -> None:
     The flag is cleared by the drain *before* it claims, so an event committed before the clearing is
     claimed by that drain, and one whose nudge comes after it sends a new task (issue 13). A lost task
     (broker down) leaves the flag until it expires; the sweeper finds anything left pending.
+
+    A process that saw the flag set less than WEBHOOK_NUDGE_SKIP_SECONDS ago does not ask again: the
+    drain that clears that flag keeps claiming until that long after clearing it, so it still sees
+    this event (one Redis round trip per window per process instead of one per delivery).
     """
     from webhooks.tasks import process_pending
 
+    global _flag_seen_at
+    now = time.monotonic()
+    if now - _flag_seen_at < settings.WEBHOOK_NUDGE_SKIP_SECONDS:
+        return  # this process saw the flag set a moment ago: a drain still to come will claim this event
+    _flag_seen_at = now  # the time *before* asking: the safe side of the window
     try:
-        if not cache.add(NUDGE_KEY, 1, timeout=settings.WEBHOOK_NUDGE_TTL_SECONDS):
+        if not _flag_set():
             return
     except Exception:  # noqa: BLE001 - cache down: the event is stored and will be swept
         log.warning("could not flag webhook processing; the sweeper will pick events up", exc_info=True)
@@ -73,10 +86,39 @@ def processing_nudge() -> None:
         process_pending.delay()
     except Exception:  # noqa: BLE001 - any broker failure; the event is stored and will be swept
         log.warning("could not queue webhook processing; the sweeper will pick events up", exc_info=True)
+        _flag_seen_at = float("-inf")  # no drain is coming: the next delivery must try again
         try:
-            cache.delete(NUDGE_KEY)
+            _flag_clear()
         except Exception:  # noqa: BLE001
             pass
+
+
+def _flag_set() -> bool:
+    """Set the drain flag unless it is set; True if this call set it."""
+    client = _redis_client()
+    if client is not None:
+        return bool(client.set(cache.make_key(NUDGE_KEY), 1, nx=True, ex=settings.WEBHOOK_NUDGE_TTL_SECONDS))
+    return cache.add(NUDGE_KEY, 1, timeout=settings.WEBHOOK_NUDGE_TTL_SECONDS)
+
+
+def _flag_clear() -> None:
+    client = _redis_client()
+    if client is not None:
+        client.delete(cache.make_key(NUDGE_KEY))
+    else:
+        cache.delete(NUDGE_KEY)
+
+
+def _redis_client():
+    """The Redis cache's client, kept per process: Django's RedisCache builds a client object on every
+    call, which cost more than the round trip itself on the intake's hot path. None for other caches."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    kept = getattr(backend, "_webhooks_client", None)
+    if kept is None or kept[0] != os.getpid():
+        kept = backend._webhooks_client = (os.getpid(), backend._cache.get_client(write=True))
+    return kept[1]
 
 
 def queue_processing(event_pk: int) -> None:
@@ -96,26 +138,43 @@ def event_store(*, data: dict, raw_body: bytes) -> tuple[str, bool]:
     failed makes it pending again: dedupe the insert, not the processing (dj-stripe once dropped such
     retries). Nothing is published or queued per event here: the processor does that in batches.
     """
+    db = connections["default"]  # once: every `connection.x` goes through a context-local lookup
     payload = data.get("payload") or {}
     keys = _resource_keys(payload)
-    ops = connection.ops
+    ops = db.ops
     values = (
         data["id"], data["event_type"], ops.adapt_datetimefield_value(_occurred_at(data)),
         ops.adapt_datetimefield_value(timezone.now()), raw_body.decode("utf-8"), ops.adapt_json_value(payload, None),
         keys["call_control_id"], keys["call_session_id"], keys["conference_id"], keys["queue_name"],
         keys["recording_id"], WebhookEvent.Status.PENDING, 0, "",
     )
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), values)
-        created = cursor.fetchone() is not None
-        if not created:
-            cursor.execute(_requeue_sql(), (data["id"],))
-            if cursor.fetchone() is None:
-                return data["id"], False
+    created = _execute_returning(db, _insert_sql(), values)
+    if not created and not _execute_returning(db, _requeue_sql(), (data["id"],)):
+        return data["id"], False
     transaction.on_commit(processing_nudge)
     return data["id"], created
 
 
+def _execute_returning(db, sql: str, params: tuple) -> bool:
+    """Run one statement with RETURNING; True if it returned a row.
+
+    On PostgreSQL through a server-side binding cursor, prepared once per connection: Django's default
+    client-side binding quotes every parameter into the SQL text in Python and has the server parse
+    and plan it again on every delivery (issue 13). Driver errors still surface as Django's.
+    """
+    if db.vendor == "postgresql":
+        import psycopg
+
+        db.ensure_connection()
+        with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchone() is not None
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+@functools.cache
 def _insert_sql() -> str:
     table = connection.ops.quote_name(WebhookEvent._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
@@ -125,6 +184,7 @@ def _insert_sql() -> str:
     return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
 
 
+@functools.cache
 def _requeue_sql() -> str:
     table = connection.ops.quote_name(WebhookEvent._meta.db_table)
     return (
@@ -173,16 +233,23 @@ def events_drain(*, batch_size: int | None = None, max_seconds: float | None = N
     batch_size = batch_size or settings.WEBHOOK_BATCH_SIZE
     deadline = time.monotonic() + (settings.WEBHOOK_DRAIN_SECONDS if max_seconds is None else max_seconds)
     try:
-        cache.delete(NUDGE_KEY)  # before claiming: see processing_nudge
+        _flag_clear()  # before claiming: see processing_nudge
     except Exception:  # noqa: BLE001 - without the cache, every event nudges; still correct
         log.warning("could not clear the webhook processing flag", exc_info=True)
+    # Claim until an empty claim at least WEBHOOK_NUDGE_SKIP_SECONDS after the clearing (processing_nudge).
+    linger_until = time.monotonic() + settings.WEBHOOK_NUDGE_SKIP_SECONDS
     total = 0
     with live.coalescing():
         while True:
             claimed = events_process_batch(limit=batch_size)
             total += claimed
             if claimed < batch_size:
-                break
+                wait = linger_until - time.monotonic()
+                if wait <= 0:
+                    break
+                live.flush(force=True)  # what is applied is shown now, not after the wait
+                time.sleep(wait)
+                continue
             live.flush()
             if time.monotonic() >= deadline:
                 # Leave the worker to other tasks; a fresh drain takes the rest.

@@ -49,8 +49,9 @@ def wsgi(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def lost_nudges(monkeypatch):
-    """Count drain tasks the intake queues, without running them."""
+def lost_nudges(monkeypatch, settings):
+    """Count drain tasks the intake queues, without running them (and ask the flag every time)."""
+    settings.WEBHOOK_NUDGE_SKIP_SECONDS = 0
     sent = []
     monkeypatch.setattr(process_pending, "delay", lambda *a, **k: sent.append(1))
     return sent
