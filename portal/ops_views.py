@@ -35,7 +35,10 @@ def readyz(request):
         "checks": {check.name: check.as_json() for check in results},
         "failed": failed,
     }
-    return JsonResponse(document, status=503 if failed else 200)
+    response = JsonResponse(document, status=503 if failed else 200)
+    # A failing probe every few seconds must not flood the error log: the System page and /metrics say why.
+    response._has_been_logged = True
+    return response
 
 
 @login_not_required

@@ -124,3 +124,11 @@ def test_probes_over_plain_http_are_not_redirected_to_https(client, settings, al
     settings.SECURE_SSL_REDIRECT = True
     assert client.get(path, REMOTE_ADDR="127.0.0.1").status_code in (200, 503)
     assert client.get("/login/").status_code == 301  # everything else still goes to HTTPS
+
+
+def test_a_failing_probe_does_not_flood_the_error_log(client, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        assert client.get("/readyz").status_code == 503
+    assert not [record for record in caplog.records if record.name == "django.request"]
