@@ -323,6 +323,8 @@ X_FRAME_OPTIONS = "DENY"
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+_PER_EVENT_LEVEL = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -336,9 +338,14 @@ LOGGING = {
         },
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "httpx": {"level": "WARNING"},
+        # One line per delivery or per drained batch is what made `make run` print ~500 lines a minute
+        # (issue 9): by default only refusals and failures; LOG_LEVEL=DEBUG shows every one.
+        "webhooks.intake": {"level": _PER_EVENT_LEVEL},
+        "webhooks.processing": {"level": _PER_EVENT_LEVEL},
+        "celery.beat": {"level": _PER_EVENT_LEVEL},
         # Access logs and per-task "received / succeeded" lines: one per webhook is noise, not news.
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},

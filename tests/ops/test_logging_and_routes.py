@@ -113,3 +113,22 @@ def test_the_procfiles_worker_consumes_every_queue(procfile):
 
 def test_a_worker_without_q_consumes_every_queue_too():
     assert sorted(celery_app.amqp.queues) == sorted(settings.PORTAL_TASK_QUEUES)
+
+
+def test_per_event_lines_are_quiet_by_default_and_shown_with_debug():
+    """`make run` prints what matters (commands, syncs, refusals), not a line per delivery (issue 9)."""
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('webhooks.intake').info('webhook call.answered stored'); "
+        "logging.getLogger('webhooks.processing').info('events applied: 1 processed'); "
+        "logging.getLogger('webhooks.intake').warning('webhook rejected: signature_mismatch'); "
+        "logging.getLogger('portal.commands').info('command conference.mute #1 succeeded in 5 ms')"
+    )
+    shown = {}
+    for level in ("INFO", "DEBUG"):
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_FORMAT": "plain", "LOG_LEVEL": level}
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        shown[level] = done.stderr
+    assert "stored" not in shown["INFO"] and "events applied" not in shown["INFO"]
+    assert "rejected" in shown["INFO"] and "conference.mute #1 succeeded" in shown["INFO"]
+    assert "stored" in shown["DEBUG"] and "events applied" in shown["DEBUG"]
