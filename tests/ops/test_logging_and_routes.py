@@ -35,7 +35,11 @@ def json_lines():
 
 
 @pytest.mark.django_db
-def test_a_stored_webhook_is_one_json_line_with_its_request_id_and_event_id(post_webhook, event_doc, json_lines):
+def test_a_stored_webhook_is_one_json_line_with_its_request_id_and_event_id(post_webhook, event_doc, json_lines, monkeypatch):
+    import logging
+
+    # Per-delivery lines are DEBUG-only by default (see the test below); turn them on as LOG_LEVEL=DEBUG does.
+    monkeypatch.setattr(logging.getLogger("webhooks.intake"), "level", logging.DEBUG)
     response = post_webhook(event_doc("call.answered", id="log-ev-1"))
     request_id = response["X-Request-ID"]
     stored = [line for line in json_lines() if line["message"] == "webhook call.answered stored"]
