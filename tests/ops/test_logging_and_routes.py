@@ -39,7 +39,9 @@ def test_a_stored_webhook_is_one_json_line_with_its_request_id_and_event_id(post
     import logging
 
     # Per-delivery lines are DEBUG-only by default (see the test below); turn them on as LOG_LEVEL=DEBUG does.
-    monkeypatch.setattr(logging.getLogger("webhooks.intake"), "level", logging.DEBUG)
+    intake_log = logging.getLogger("webhooks.intake")
+    monkeypatch.setattr(intake_log, "level", intake_log.level)  # restored after the test...
+    intake_log.setLevel(logging.DEBUG)  # ...and setLevel clears logging's cached level checks
     response = post_webhook(event_doc("call.answered", id="log-ev-1"))
     request_id = response["X-Request-ID"]
     stored = [line for line in json_lines() if line["message"] == "webhook call.answered stored"]
