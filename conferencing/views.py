@@ -105,12 +105,9 @@ def conference_controls(request, conference_id):
 def conference_sync(request):
     """Ask for a sync with Telnyx now (the periodic one runs every minute while any is active)."""
     from conferencing.tasks import sync_conferences
+    from portal.sync import request_sync_now
 
-    try:
-        sync_conferences.delay()
-        messages.success(request, "Sync with Telnyx requested; the list updates as it lands.")
-    except Exception:  # noqa: BLE001 - broker down: say so rather than fail the page
-        messages.error(request, "Could not queue the sync: the task queue is unavailable. Try again shortly.")
+    request_sync_now(request, sync_conferences, what="list")
     return redirect("conference-list")
 
 

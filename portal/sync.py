@@ -37,3 +37,14 @@ def full_syncs() -> dict[str, Callable[[], dict]]:
             continue
         found.update(getattr(module, "SYNCS", {}))
     return found
+
+
+def request_sync_now(request, task, *, what: str) -> None:
+    """Queue a sync task for a page's "Sync with Telnyx now" button and tell the user how it went."""
+    from django.contrib import messages
+
+    try:
+        task.delay()
+        messages.success(request, f"Sync with Telnyx requested; the {what} updates as it lands.")
+    except Exception:  # noqa: BLE001 - broker down: say so rather than fail the page
+        messages.error(request, "Could not queue the sync: the task queue is unavailable. Try again shortly.")

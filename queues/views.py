@@ -155,9 +155,7 @@ def _sync(request):
 
     if not request.user.has_perm("queues.control_queue"):
         raise PermissionDenied("You do not have permission to sync queues.")
-    try:
-        sync_queues.delay()
-        messages.success(request, "Sync with Telnyx requested; the board updates as it lands.")
-    except Exception:  # noqa: BLE001 - broker down: say so rather than fail the page
-        messages.error(request, "Could not queue the sync: the task queue is unavailable. Try again shortly.")
+    from portal.sync import request_sync_now
+
+    request_sync_now(request, sync_queues, what="board")
     return redirect("queue-list")
