@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint browser-test clean
+.PHONY: install run test lint browser-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ test: install
 
 browser-test: install
 	$(BIN)/python -m pytest -q -m browser tests/browser
+
+# Benchmarks of the production profile (bench/README.md): PostgreSQL on 127.0.0.1:5432 (user postgres),
+# Redis on 127.0.0.1:6379; minutes, not seconds. BENCH_ARGS="--parts ingest --rounds 1" for a part.
+bench: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	command -v wrk >/dev/null || (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)) || echo "no wrk: the asyncio client measures saturation"
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

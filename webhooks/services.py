@@ -50,6 +50,8 @@ def _resource_keys(payload: dict) -> dict:
 
 
 NUDGE_KEY = "webhooks:drain-requested"
+AGAIN_KEY = "webhooks:drain-again"
+DRAIN_LOCK = 0x5745424B  # pg_advisory_lock key of the single active drain ("WEBK")
 _flag_seen_at = float("-inf")
 # Pending columns the processor reads; the raw body is for people, handlers use the parsed payload.
 _INSERT_COLUMNS = (
@@ -148,11 +150,17 @@ def event_store(*, data: dict, raw_body: bytes) -> tuple[str, bool]:
         keys["call_control_id"], keys["call_session_id"], keys["conference_id"], keys["queue_name"],
         keys["recording_id"], WebhookEvent.Status.PENDING, 0, "",
     )
-    created = _execute_returning(db, _insert_sql(), values)
-    if not created and not _execute_returning(db, _requeue_sql(), (data["id"],)):
-        return data["id"], False
-    transaction.on_commit(processing_nudge)
-    return data["id"], created
+    if _execute_returning(db, _insert_sql(), values):
+        transaction.on_commit(processing_nudge)
+        return data["id"], True
+    # A redelivery. Pending: make sure a drain comes. Failed: pending again, unless a drain holds it
+    # right now (SKIP LOCKED: never wait for a batch to finish while Telnyx waits for the answer).
+    status = WebhookEvent.objects.filter(event_id=data["id"]).values_list("status", flat=True).first()
+    if status == WebhookEvent.Status.PENDING or (
+        status == WebhookEvent.Status.FAILED and _execute_returning(db, _requeue_sql(db.vendor), (data["id"],))
+    ):
+        transaction.on_commit(processing_nudge)
+    return data["id"], False
 
 
 def _execute_returning(db, sql: str, params: tuple) -> bool:
@@ -185,10 +193,12 @@ def _insert_sql() -> str:
 
 
 @functools.cache
-def _requeue_sql() -> str:
+def _requeue_sql(vendor: str) -> str:
     table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
     return (
-        f"UPDATE {table} SET status = 'pending' WHERE event_id = %s AND status IN ('pending', 'failed') RETURNING id"
+        f"UPDATE {table} SET status = 'pending' WHERE id = "
+        f"(SELECT id FROM {table} WHERE event_id = %s AND status = 'failed'{lock}) RETURNING id"
     )
 
 
@@ -229,9 +239,40 @@ def events_process_batch(*, limit: int) -> int:
 
 
 def events_drain(*, batch_size: int | None = None, max_seconds: float | None = None) -> int:
-    """Process pending events in batches until none is left (or time is up); returns how many."""
+    """Process pending events in batches until none is left (or time is up); returns how many.
+
+    One drain at a time (a PostgreSQL advisory lock): two drains' batch transactions would lock the
+    same calls and conferences in different orders and deadlock. A drain that finds the lock taken
+    leaves a note first (AGAIN_KEY) and goes; the holder reads the note after releasing the lock
+    and drains once more, so whatever made the second drain start is still claimed.
+    """
     batch_size = batch_size or settings.WEBHOOK_BATCH_SIZE
     deadline = time.monotonic() + (settings.WEBHOOK_DRAIN_SECONDS if max_seconds is None else max_seconds)
+    _note(AGAIN_KEY, True)  # before trying the lock: see the docstring
+    if not _drain_lock(True):
+        return 0
+    total, locked = 0, True
+    try:
+        while True:
+            _note(AGAIN_KEY, False)
+            claimed, timed_out = _drain_pass(batch_size, deadline)
+            total += claimed
+            _drain_lock(False)
+            locked = False
+            if timed_out:
+                _drain_again()  # leave the worker to other tasks; a fresh drain takes the rest
+                break
+            if not _note(AGAIN_KEY) or not _drain_lock(True):
+                break
+            locked = True
+    finally:
+        if locked:
+            _drain_lock(False)
+    return total
+
+
+def _drain_pass(batch_size: int, deadline: float) -> tuple[int, bool]:
+    """Claim and apply batches until none is pending; (events applied, stopped for the deadline)."""
     try:
         _flag_clear()  # before claiming: see processing_nudge
     except Exception:  # noqa: BLE001 - without the cache, every event nudges; still correct
@@ -246,16 +287,41 @@ def events_drain(*, batch_size: int | None = None, max_seconds: float | None = N
             if claimed < batch_size:
                 wait = linger_until - time.monotonic()
                 if wait <= 0:
-                    break
+                    return total, False
                 live.flush(force=True)  # what is applied is shown now, not after the wait
                 time.sleep(wait)
                 continue
             live.flush()
             if time.monotonic() >= deadline:
-                # Leave the worker to other tasks; a fresh drain takes the rest.
-                transaction.on_commit(_drain_again)
-                break
-    return total
+                return total, True
+
+
+def _drain_lock(acquire: bool) -> bool:
+    """Take (without waiting) or release the drains' session lock; SQLite serializes writers by itself."""
+    db = connections["default"]
+    if db.vendor != "postgresql":
+        return True
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)" if acquire else "SELECT pg_advisory_unlock(%s)", [DRAIN_LOCK])
+        return bool(cursor.fetchone()[0])
+
+
+def _note(key: str, value: bool | None = None) -> bool:
+    """Read (value None), set or clear a shared note in the cache.
+
+    A broken cache reads as unset: without it no delivery can nudge either, and the sweeper drains.
+    """
+    try:
+        if value is None:
+            return bool(cache.get(key))
+        if value:
+            cache.set(key, 1, timeout=settings.WEBHOOK_DRAIN_SECONDS * 6)
+        else:
+            cache.delete(key)
+    except Exception:  # noqa: BLE001 - the sweeper covers for a broken cache
+        log.warning("webhook drain note %s unavailable", key, exc_info=True)
+        return False
+    return True
 
 
 def _drain_again() -> None:

@@ -207,3 +207,32 @@ def test_a_drain_publishes_one_message_per_group(client, listen, lost_nudges):
     assert len(events) == 1
     assert all(f"v3%3Alive-{i}" in events[0] for i in range(3))
     assert len(listen.received("calls")) == 1
+
+
+def test_a_drain_that_finds_another_running_leaves_a_note_and_the_holder_drains_again(
+    post_webhook, event_doc, lost_nudges, monkeypatch
+):
+    from django.core.cache import cache
+
+    post_webhook(event_doc("call.initiated", id="first"))
+    monkeypatch.setattr(services, "_drain_lock", lambda acquire: not acquire)  # another drain holds it
+    assert services.events_drain() == 0
+    assert cache.get(services.AGAIN_KEY)
+    monkeypatch.undo()
+
+    original = registry.handlers_for
+    arrived = []
+
+    def handlers_for(event_type):
+        def meanwhile(event):
+            # While the holder applies "first", a delivery is stored and its drain finds the lock taken.
+            if not arrived:
+                arrived.append(services.event_store(data=json.loads(body_of("call.hangup", id="late"))["data"],
+                                                    raw_body=body_of("call.hangup", id="late")))
+                cache.set(services.AGAIN_KEY, 1)
+        return [meanwhile, *original(event_type)]
+
+    monkeypatch.setattr(registry, "handlers_for", handlers_for)
+    assert services.events_drain(batch_size=10) == 2
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
+    assert not cache.get(services.AGAIN_KEY)

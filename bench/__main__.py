@@ -1,0 +1,160 @@
+"""`python -m bench` (or `make bench`): run the benchmarks of issue 13 and write bench/results/.
+
+Everything runs on loopback against processes this command starts and stops: a throw-away PostgreSQL
+database (BENCH_DB_NAME, default portal_bench), Redis db 13 (BENCH_REDIS_URL), gunicorn, daphne, a
+Celery worker and a fake Telnyx. Every loop is bounded in count and time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import traceback
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import parts, report, scale
+from bench.stack import PORTS, Stack
+
+ALL = ["ceilings", "ingest", "live", "commands", "pages", "sync"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--parts", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
+    parser.add_argument("--scale", type=float, default=1.0, help="data sizes of the page and sync benchmarks (1 = issue 13's)")
+    parser.add_argument("--small-scale", type=float, default=0.01, help="the size pages are first measured at")
+    parser.add_argument("--ingest-seconds", type=float, default=8)
+    parser.add_argument("--rounds", type=int, default=2, help="reference/intake alternations")
+    parser.add_argument("--live-seconds", type=float, default=6)
+    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args(argv)
+    chosen = [p for p in args.parts.split(",") if p]
+    load = os.getloadavg()[0]
+    results: dict = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"), "args": {k: str(v) for k, v in vars(args).items()},
+        "machine": f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_before": round(load, 2), "notes": [],
+    }
+    if load > 1.0:
+        results["notes"].append(f"1-minute load was {load:.1f} before the run: other work shared the cores")
+    full = scale.sizes(args.scale)
+    stack = Stack(web_workers=args.web_workers, worker_concurrency=args.worker_concurrency)
+    say(f"creating the bench database and starting the stack (process logs in {stack.log_dir})")
+    stack.create_database()
+    stack.use_in_process()
+    try:
+        stack.start_telnyx(delay=0.05, conferences=full["conferences"], queues=full["queues"],
+                           recordings=full["recordings"])
+        stack.start_web()
+        stack.start_worker()
+        for part in chosen:
+            say(f"part: {part}")
+            began = time.monotonic()
+            try:
+                run_part(part, stack, args, results)
+            except Exception:  # noqa: BLE001 - one broken part must not hide the others' results
+                results["notes"].append(f"{part} failed: {traceback.format_exc(limit=3)[-800:]}")
+                traceback.print_exc()
+            say(f"  {part} took {time.monotonic() - began:.0f} s")
+        for name in list(stack.processes):
+            stack.record_peak(name)
+        results["memory"] = {**stack.peaks, "bench_process_kib": _self_hwm()}
+    finally:
+        stack.stop_all()
+        if not args.keep:
+            stack.drop_database()
+    results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    report.save(results, args.out)
+    print("\n".join(report.lines(results)))
+    return 0
+
+
+def run_part(part: str, stack: Stack, args, results: dict) -> None:
+    if part == "ceilings":
+        results["client_ceilings"] = parts.client_ceilings()
+    elif part == "ingest":
+        results["ingest"] = parts.ingest(stack, seconds=args.ingest_seconds, rounds=args.rounds)
+    elif part == "live":
+        _, cookie = session("bench-viewer", role="Viewer")
+        results["live"] = parts.live(stack, f"sessionid={cookie}", seconds=args.live_seconds)
+        try:
+            results["live_dom"] = parts.live_dom(stack, cookie)
+        except Exception as exc:  # noqa: BLE001 - no Chromium here: say so, keep the rest
+            results["notes"].append(f"live to the DOM not measured: {type(exc).__name__}: {exc}"[:300])
+    elif part == "commands":
+        token, conference_id = operator()
+        results["commands"] = parts.commands(stack, token, conference_id)
+        stack.stop("worker")
+        stack.start_worker()
+    elif part == "pages":
+        results["pages"] = scale.pages(small_scale=args.small_scale, scale=args.scale, log=say)
+        # Once through gunicorn too, so the web processes' peak memory includes the largest pages.
+        _, cookie = session("bench-admin", superuser=True)
+        for row in results["pages"]["pages"]:
+            request = urllib.request.Request(f"http://127.0.0.1:{PORTS['web']}{row['url']}",
+                                             headers={"Cookie": f"sessionid={cookie}"})
+            try:
+                urllib.request.urlopen(request, timeout=60).read()
+            except Exception:  # noqa: BLE001, S110 - only memory is wanted here
+                pass
+    elif part == "sync":
+        results["sync"] = scale.syncs()
+        expected = {"conferences", "queues", "recordings"}
+        missing = expected - {row["name"] for row in results["sync"]}
+        if missing:
+            results["notes"].append(f"no sync registered for {', '.join(sorted(missing))}: not measured")
+    else:
+        raise ValueError(f"unknown part {part!r}")
+
+
+def session(username: str, *, role: str | None = None, superuser: bool = False) -> tuple[object, str]:
+    """A user and a session key for it (as if logged in), for the websocket and page clients."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth.models import Group
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user, _ = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_staff": superuser, "is_superuser": superuser})
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return user, store.session_key
+
+
+def operator() -> tuple[str, str]:
+    """An Operator's API token and a conference in progress to mute."""
+    from rest_framework.authtoken.models import Token
+
+    from conferencing.models import Conference
+
+    user, _ = session("bench-operator", role="Operator")
+    token, _ = Token.objects.get_or_create(user=user)
+    status = {"status": "in_progress"} if "in_progress" in scale._choices(Conference, "status") else {}
+    scale._bulk(Conference, 1, 1, lambda i: {"conference_id": "bench-commands", "name": "Bench", **status})
+    return token.key, "bench-commands"
+
+
+def _self_hwm() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+"""Benchmarks 1-3 over HTTP against the running stack: ingest, live latency, command throughput."""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import urllib.request
+
+from bench import events, load
+from bench.stack import PORTS, Stack
+from bench.ws import Socket
+
+HOST = "127.0.0.1"
+MARKER = re.compile(r"call_control_id=v3%3A([A-Za-z0-9_-]+)")
+
+
+def _web() -> str:
+    return f"{HOST}:{PORTS['web']}"
+
+
+def client_ceilings(seconds: float = 3) -> dict:
+    """What the load clients themselves can do against a server that answers at once."""
+    body = events.mix(50, prefix="null")
+    requests = [d.http(f"{HOST}:{PORTS['null']}") for d in body]
+    with load.NullServer(PORTS["null"]):
+        out = {"asyncio_closed_loop_per_s": load.run(
+            load.closed_loop(HOST, PORTS["null"], requests, concurrency=16, seconds=seconds))["accepted_per_s"]}
+        if load.wrk_available():
+            out["wrk_per_s"] = load.wrk(f"http://{HOST}:{PORTS['null']}/", requests, seconds=seconds)["accepted_per_s"]
+    return out
+
+
+# --- 1. ingest ----------------------------------------------------------------------------------
+def ingest(stack: Stack, *, seconds: float = 8, rounds: int = 2, rate_cap: int = 6000, paced_rate: int = 1000,
+           paced_seconds: float = 5, drain_timeout: float = 600) -> dict:
+    """The intake against the bare verify-and-insert view, alternating, same server, same run."""
+    from django.db import connection
+
+    from webhooks.models import WebhookEvent
+
+    runs = {"reference": [], "intake": [], "intake_worker_paused": []}
+    checks = []
+    count = int(rate_cap * seconds)
+    kinds = [("reference", "/bench/bare-webhook/"), ("intake", "/webhooks/telnyx/"),
+             ("intake_worker_paused", "/webhooks/telnyx/")]
+    for r in range(rounds):
+        for kind, path in kinds:
+            _truncate(connection)
+            prefix = f"{''.join(w[0] for w in kind.split('_'))}{r}"
+            deliveries = [d.signed(stack.key) for d in events.mix(count, prefix=prefix, seed=r)]
+            raw = [d.http(_web(), path) for d in deliveries]
+            if kind == "intake_worker_paused":
+                stack.stop("worker")  # applying events waits: the intake alone, as with workers on other cores
+            result = load.wrk(f"http://{_web()}{path}", raw, seconds=seconds) if load.wrk_available() else load.run(
+                load.closed_loop(HOST, PORTS["web"], raw, concurrency=16, seconds=seconds))
+            finished = time.monotonic()
+            if kind == "intake_worker_paused":
+                stack.start_worker()
+            if kind != "reference":
+                result["lag_s"] = _wait_processed(finished, drain_timeout)
+                checks.append(_check(deliveries, result, f"{prefix}-"))
+            result.pop("sent_indexes", None)
+            runs[kind].append(result)
+    best = {k: max(v, key=lambda x: x["accepted_per_s"]) for k, v in runs.items()}
+    median = {k: sorted(x["accepted_per_s"] for x in v)[len(v) // 2] for k, v in runs.items()}
+    # p99 at a fixed, realistic rate (open loop: a stall shows up, it is not hidden by the client slowing down).
+    _truncate(connection)
+    deliveries = [d.signed(stack.key) for d in events.mix(int(paced_rate * paced_seconds), prefix="paced")]
+    paced = load.run(load.paced(HOST, PORTS["web"], [d.http(_web()) for d in deliveries], paced_rate))
+    paced["lag_s"] = _wait_processed(time.monotonic(), drain_timeout)
+    _truncate(connection)
+    return {
+        "runs": runs, "checks": checks, "paced": paced,
+        "reference_per_s": median["reference"], "intake_per_s": median["intake"],
+        "intake_worker_paused_per_s": median["intake_worker_paused"],
+        "ratio": median["intake"] / median["reference"] if median["reference"] else None,
+        "ratio_worker_paused": median["intake_worker_paused"] / median["reference"] if median["reference"] else None,
+        "best_ratio": best["intake"]["accepted_per_s"] / best["reference"]["accepted_per_s"],
+        "lost": sum(c["lost"] for c in checks), "applied_twice": sum(c["applied_twice"] for c in checks),
+        "pending_left": sum(c["pending"] for c in checks), "failed": sum(c["failed"] for c in checks),
+        "total_events": WebhookEvent.objects.count(),
+    }
+
+
+def _truncate(connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE webhooks_webhookevent")
+
+
+def _wait_processed(since: float, timeout: float) -> float | None:
+    """Seconds from `since` until no event is pending (None if not within `timeout`)."""
+    from webhooks.models import WebhookEvent
+
+    deadline = since + timeout
+    while time.monotonic() < deadline:
+        if not WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).exists():
+            return round(time.monotonic() - since, 2)
+        time.sleep(0.1)
+    return None
+
+
+def _check(deliveries: list[events.Delivery], result: dict, prefix: str) -> dict:
+    """Lost and applied-twice, from the database: every accepted delivery is stored, each applied once."""
+    from webhooks.models import WebhookEvent
+
+    sent = {deliveries[i].event_id for i in result.get("sent_indexes", range(len(deliveries)))}
+    rows = WebhookEvent.objects.filter(event_id__startswith=prefix)
+    stored = set(rows.values_list("event_id", flat=True))
+    missing = len(sent - stored)
+    unanswered = max(0, len(result.get("sent_indexes", [])) - result.get("ok", 0) - result.get("other", 0))
+    return {
+        "sent_distinct": len(sent), "stored": len(stored), "missing": missing, "unanswered_at_stop": unanswered,
+        # A request still in flight when the client stopped may never have reached the server.
+        "lost": max(0, missing - unanswered),
+        "applied_twice": rows.filter(attempts__gt=1).count(),
+        "pending": rows.filter(status=WebhookEvent.Status.PENDING).count(),
+        "failed": rows.filter(status=WebhookEvent.Status.FAILED).count(),
+        "duplicates_sent": sum(d.duplicate for d in deliveries),
+    }
+
+
+# --- 2. live latency ----------------------------------------------------------------------------
+def live(stack: Stack, cookie: str, *, rates=(10, 100, 500), clients=(1, 50), seconds: float = 6,
+         settle: float = 15) -> list[dict]:
+    """POST (to gunicorn) to websocket frame (from daphne) for every marker and every subscribed socket."""
+    return load.run(_live(stack, cookie, rates, clients, seconds, settle))
+
+
+async def _live(stack, cookie, rates, clients, seconds, settle) -> list[dict]:
+    out = []
+    for n in clients:
+        sockets = [Socket(HOST, PORTS["ws"], "/ws/live/?subscribe=events", cookie) for _ in range(n)]
+        await asyncio.gather(*(s.connect() for s in sockets))
+        await asyncio.sleep(1.0)  # subscriptions settle
+        for rate in rates:
+            for s in sockets:
+                s.frames.clear()
+            prefix = f"L{n}r{rate}x"
+            deliveries = [d.signed(stack.key) for d in events.marked(int(rate * seconds), prefix=prefix)]
+            markers = [d.marker.removeprefix("v3:") for d in deliveries]
+            sent_at: dict[str, float] = {}
+
+            def on_sent(i: int, t: float, sent_at=sent_at, markers=markers) -> None:
+                sent_at[markers[i]] = t
+
+            result = await load.paced(HOST, PORTS["web"], [d.http(_web()) for d in deliveries], rate, on_sent=on_sent)
+            wanted = set(markers)
+            deadline = time.monotonic() + settle
+            while time.monotonic() < deadline and not all(wanted <= _seen(s) for s in sockets):
+                await asyncio.sleep(0.1)
+            latencies, received = [], 0
+            for s in sockets:
+                first: dict[str, float] = {}
+                for arrived, text in s.frames:
+                    for marker in MARKER.findall(text):
+                        first.setdefault(marker, arrived)
+                for marker in wanted & first.keys():
+                    latencies.append(first[marker] - sent_at[marker])
+                received += len(wanted & first.keys())
+            out.append({
+                "clients": n, "rate": rate, "events": len(deliveries), "post_p99_ms": result["p99_ms"],
+                "frames": sum(len(s.frames) for s in sockets), "dropped": len(deliveries) * n - received,
+                **load.percentiles(latencies),
+            })
+        await asyncio.gather(*(s.close() for s in sockets))
+    return out
+
+
+def _seen(socket: Socket) -> set[str]:
+    found: set[str] = set()
+    for _, text in socket.frames:
+        found.update(MARKER.findall(text))
+    return found
+
+
+def live_dom(stack: Stack, cookie_value: str, *, count: int = 20, interval: float = 0.5) -> dict:
+    """Once in headless Chromium: POST to the row appearing in the Events page's DOM (page served by daphne)."""
+    import http.client
+
+    from playwright.sync_api import sync_playwright
+
+    deliveries = [d.signed(stack.key) for d in events.marked(count, prefix="DOMx")]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        context = browser.new_context()
+        context.add_cookies([{"name": "sessionid", "value": cookie_value, "domain": HOST, "path": "/"}])
+        page = context.new_page()
+        page.goto(f"http://{HOST}:{PORTS['ws']}/events/")
+        page.wait_for_selector('body[data-live="connected"]', timeout=20000)
+        page.wait_for_timeout(1500)  # the refresh on open settles
+        page.evaluate("""() => {
+            window.__seen = {};
+            const scan = () => document.querySelectorAll('a[href*="call_control_id=v3%3ADOMx"]').forEach(a => {
+                const m = decodeURIComponent(a.getAttribute('href').split('call_control_id=')[1]);
+                if (!(m in window.__seen)) window.__seen[m] = Date.now();
+            });
+            new MutationObserver(scan).observe(document.body, {subtree: true, childList: true});
+        }""")
+        sent = {}
+        for d in deliveries:
+            connection = http.client.HTTPConnection(HOST, PORTS["web"], timeout=10)
+            sent[d.marker] = time.time() * 1000
+            connection.request("POST", "/webhooks/telnyx/", body=d.body, headers={"Content-Type": "application/json", **d.headers})
+            connection.getresponse().read()
+            connection.close()
+            time.sleep(interval)
+        page.wait_for_timeout(3000)
+        seen = page.evaluate("() => window.__seen")
+        browser.close()
+    latencies = [(seen[m] - sent[m]) / 1000 for m in sent if m in seen]
+    return {"events": count, "dropped": count - len(latencies), **load.percentiles(latencies)}
+
+
+# --- 3. commands --------------------------------------------------------------------------------
+def commands(stack: Stack, token: str, conference_id: str, *, workers=(1, 4), idle: int = 30, burst: int = 200,
+             delay: float = 0.05) -> list[dict]:
+    """Commands issued through the API against a fake Telnyx that answers in `delay` seconds."""
+    from portal.models import Command
+
+    path = f"/api/v1/conferences/{conference_id}/actions/mute/"
+    body = b"{}"
+    raw = (f"POST {path} HTTP/1.1\r\nHost: {_web()}\r\nContent-Type: application/json\r\n"
+           f"Authorization: Token {token}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    out = []
+    for n in workers:
+        stack.stop("worker")
+        stack.start_worker(concurrency=n)
+        _fake("DELETE")
+        # Idle queue: one command at a time, API call to Telnyx request.
+        issued = []
+        for _ in range(idle):
+            started = time.time()
+            status, _ = load.run(load.request(HOST, PORTS["web"], raw))
+            assert status == 202, status
+            issued.append(started)
+            expected = len(issued)
+            _wait(lambda expected=expected: len(_fake()) >= expected, 5)
+        arrivals = [a[0] for a in _fake()]
+        idle_latency = load.percentiles([a - s for a, s in zip(arrivals, issued, strict=False)])
+        # Throughput: `burst` commands at once from 8 clients, until every one has succeeded.
+        _fake("DELETE")
+        before = Command.objects.filter(status=Command.Status.SUCCEEDED).count()
+        started = time.monotonic()
+
+        async def issue_all() -> list[int]:
+            sem = asyncio.Semaphore(8)
+
+            async def one() -> int:
+                async with sem:
+                    return (await load.request(HOST, PORTS["web"], raw))[0]
+
+            return await asyncio.gather(*(one() for _ in range(burst)))
+
+        statuses = load.run(issue_all())
+        api_done = time.monotonic() - started
+        ok = _wait(lambda before=before: Command.objects.filter(status=Command.Status.SUCCEEDED).count() - before >= burst, 120)
+        elapsed = time.monotonic() - started
+        out.append({
+            "workers": n, "idle_api_to_telnyx": idle_latency, "burst": burst,
+            "accepted_202": sum(s == 202 for s in statuses), "api_seconds": round(api_done, 2),
+            "completed_per_s": round(burst / elapsed, 1) if ok else None,
+            # The reference: what Telnyx's latency allows with n workers doing nothing else.
+            "bound_per_s": round(n / delay, 1),
+            "telnyx_requests": len(_fake()),
+        })
+        stack.record_peak("worker")
+    return out
+
+
+def _fake(method: str = "GET"):
+    request = urllib.request.Request(f"http://{HOST}:{PORTS['telnyx']}/_bench/requests", method=method)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _wait(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False

@@ -1,0 +1,117 @@
+"""Print the results next to their references, save them as JSON, and draw the chart (plain SVG)."""
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+
+
+def lines(results: dict) -> list[str]:
+    """A plain-text summary: each figure beside the reference measured in the same run."""
+    out = [f"benchmark run {results.get('started', '')} on {results.get('machine', '')}"]
+    ceilings = results.get("client_ceilings") or {}
+    if ceilings:
+        out.append("load clients' own ceiling (null server): " + ", ".join(f"{k} {v:,.0f}/s" for k, v in ceilings.items()))
+    ingest = results.get("ingest")
+    if ingest:
+        ref, got = ingest["reference_per_s"], ingest["intake_per_s"]
+        out.append(f"1 ingest: intake {got:,.0f} events/s vs bare view {ref:,.0f}/s -> {ingest['ratio']:.2f}x "
+                   f"(target >= 1.25x); lost {ingest['lost']}, applied twice {ingest['applied_twice']}, "
+                   f"left pending {ingest['pending_left']}")
+        out.append(f"    with the worker paused during the burst: {ingest['intake_worker_paused_per_s']:,.0f}/s -> "
+                   f"{ingest['ratio_worker_paused']:.2f}x")
+        for kind in ("reference", "intake", "intake_worker_paused"):
+            for run in ingest["runs"][kind]:
+                out.append(f"    {kind:20} {run['accepted_per_s']:8,.0f}/s  p50 {run['p50_ms']:.1f}  p95 {run['p95_ms']:.1f}  "
+                           f"p99 {run['p99_ms']:.1f} ms" + (f"  all processed {run['lag_s']} s after" if "lag_s" in run else ""))
+        paced = ingest["paced"]
+        out.append(f"    paced {paced['rate']:.0f}/s: p50 {paced['p50_ms']} p95 {paced['p95_ms']} p99 {paced['p99_ms']} ms "
+                   f"(target p99 < 50 ms), statuses {paced['statuses']}, processed {paced.get('lag_s')} s after")
+    for row in results.get("live") or []:
+        out.append(f"2 live {row['clients']:>2} client(s) @ {row['rate']:>3}/s: p50 {row['p50_ms']} p95 {row['p95_ms']} "
+                   f"p99 {row['p99_ms']} ms, dropped {row['dropped']} of {row['events'] * row['clients']}, "
+                   f"{row['frames']} frames")
+    dom = results.get("live_dom")
+    if dom:
+        out.append(f"2 live to the DOM (Chromium): p50 {dom['p50_ms']} p95 {dom['p95_ms']} ms, dropped {dom['dropped']}")
+    for row in results.get("commands") or []:
+        idle = row["idle_api_to_telnyx"]
+        out.append(f"3 commands, {row['workers']} worker(s): {row['completed_per_s']}/s vs bound {row['bound_per_s']}/s; "
+                   f"idle API->Telnyx p50 {idle['p50_ms']} p95 {idle['p95_ms']} ms (target p95 < 100 ms)")
+    pages = results.get("pages")
+    if pages:
+        out.append(f"4 pages at {pages['sizes']}: slowest p95 {pages['max_list_p95_ms']} ms (target < 150 ms); "
+                   f"query count grew on: {pages['grew'] or 'none'}")
+        for row in pages["pages"]:
+            out.append(f"    {row['url'][:60]:60} {row['status']}  p50 {row['p50_ms']:7.1f}  p95 {row['p95_ms'] or 0:7.1f} ms  "
+                       f"{row['queries']} queries (small data: {row['queries_small']})")
+    for row in results.get("sync") or []:
+        out.append(f"5 sync {row['name']}: {row['seconds']} s, {row['queries']:,} queries, RSS peak +{row['rss_growth_mib']} MiB"
+                   + (f", ERROR {row['error']}" if row["error"] else f", {row['result']}"))
+    memory = results.get("memory")
+    if memory:
+        out.append("6 peak RSS (MiB): " + ", ".join(f"{k} {v / 1024:.0f}" for k, v in memory.items() if k.endswith("kib")))
+    for note in results.get("notes") or []:
+        out.append(f"note: {note}")
+    return out
+
+
+def save(results: dict, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "latest.json").write_text(json.dumps(results, indent=2, default=str))
+    (folder / "latest.txt").write_text("\n".join(lines(results)) + "\n")
+    (folder / "chart.svg").write_text(chart(results))
+
+
+def chart(results: dict) -> str:
+    """Two bar panels: throughput against its reference, and latency percentiles against their targets."""
+    throughput: list[tuple[str, float, str]] = []
+    ingest = results.get("ingest")
+    if ingest:
+        throughput += [("bare view (reference)", ingest["reference_per_s"], "#9aa5b1"),
+                       ("portal intake", ingest["intake_per_s"], "#2f7ed8"),
+                       ("1.25x target", 1.25 * ingest["reference_per_s"], "#f0b429")]
+    for row in results.get("commands") or []:
+        throughput += [(f"commands bound, {row['workers']} worker(s)", row["bound_per_s"], "#9aa5b1"),
+                       (f"commands done, {row['workers']} worker(s)", row["completed_per_s"] or 0, "#2f7ed8")]
+    latency: list[tuple[str, float, str]] = []
+    if ingest:
+        paced = ingest["paced"]
+        latency += [(f"ingest p99 @ {paced['rate']:.0f}/s", paced["p99_ms"] or 0, "#2f7ed8")]
+    for row in results.get("live") or []:
+        latency.append((f"live p95, {row['clients']} client(s) @ {row['rate']}/s", row["p95_ms"] or 0, "#2f7ed8"))
+    dom = results.get("live_dom")
+    if dom:
+        latency.append(("live p95 to the DOM", dom["p95_ms"] or 0, "#2f7ed8"))
+    for row in results.get("commands") or []:
+        latency.append((f"command API->Telnyx p95, {row['workers']} worker(s)", row["idle_api_to_telnyx"]["p95_ms"] or 0, "#2f7ed8"))
+    pages = results.get("pages")
+    if pages:
+        latency.append(("slowest page p95", pages["max_list_p95_ms"], "#2f7ed8"))
+    width, row_height, label_width = 900, 22, 330
+    parts, y = [], 10
+
+    def panel(title: str, rows: list[tuple[str, float, str]], unit: str, marks: list[tuple[float, str]]) -> None:
+        nonlocal y
+        if not rows:
+            return
+        top = max([v for _, v, _ in rows] + [m for m, _ in marks]) or 1
+        scale = (width - label_width - 90) / top
+        parts.append(f'<text x="10" y="{y + 16}" font-size="15" font-weight="bold">{escape(title)}</text>')
+        y += 28
+        first = y
+        for label, value, colour in rows:
+            parts.append(f'<text x="{label_width - 8}" y="{y + 15}" font-size="12" text-anchor="end">{escape(label)}</text>')
+            parts.append(f'<rect x="{label_width}" y="{y + 3}" width="{max(1, value * scale):.1f}" height="{row_height - 6}" fill="{colour}"/>')
+            parts.append(f'<text x="{label_width + value * scale + 5:.1f}" y="{y + 15}" font-size="12">{value:,.1f} {unit}</text>')
+            y += row_height
+        for value, label in marks:
+            x = label_width + value * scale
+            parts.append(f'<line x1="{x:.1f}" y1="{first}" x2="{x:.1f}" y2="{y}" stroke="#d64545" stroke-dasharray="4 3"/>')
+            parts.append(f'<text x="{x + 3:.1f}" y="{first - 3}" font-size="11" fill="#d64545">{escape(label)}</text>')
+        y += 18
+
+    panel("Throughput (higher is better)", throughput, "/s", [])
+    panel("Latency (lower is better; dashed: targets)", latency, "ms", [(50, "50 ms"), (100, "100 ms"), (150, "150 ms")])
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 10}" font-family="sans-serif">'
+            f'<rect width="100%" height="100%" fill="white"/>{"".join(parts)}</svg>\n')
