@@ -271,8 +271,15 @@ def _supervising(params):
     return SUPERVISE if params.get("supervisor_role") in ("monitor", "whisper", "barge") else None
 
 
+def _refuse_when_ended(target: str, params: dict) -> None:
+    """Telnyx refuses commands to an ended conference (or worse, accepts and ignores them): say so first."""
+    if Conference.objects.filter(conference_id=target, status=Conference.Status.COMPLETED).exists():
+        raise serializers.ValidationError({"non_field_errors": ["This conference has ended; it takes no more commands."]})
+
+
 def _action(short, sdk, label, params, **options):
     options.setdefault("permission", CONTROL)
+    options.setdefault("check", _refuse_when_ended)
     return Action(
         name=f"conference.{short}", sdk=f"client.conferences.{sdk}", label=label, params=params,
         target_kind="conference", target_param=options.pop("target_param", "id"), **options,

@@ -273,8 +273,8 @@ def participants_set(*, conference: Conference, call_control_ids: list[str] | No
 
 
 def conference_set(*, conference: Conference, **changes) -> None:
-    """Apply a command's effect to the conference row (recording state...)."""
-    Conference.objects.filter(pk=conference.pk).update(**changes)
+    """Apply a command's effect to the conference row (recording state...), never reviving an ended one."""
+    Conference.objects.filter(pk=conference.pk).exclude(status=Conference.Status.COMPLETED).update(**changes)
     publish_conference(conference)
 
 

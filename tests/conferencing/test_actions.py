@@ -217,3 +217,34 @@ def test_ended_by_is_credited_from_the_end_command(operator, room, telnyx, post_
     post_webhook(event_doc("conference.ended", reason="ended_via_api"))
     room.refresh_from_db()
     assert room.ended_by == operator and room.status == Conference.Status.COMPLETED
+
+
+@pytest.mark.parametrize("door", ["api", "page"])
+def test_an_ended_conference_takes_no_more_commands(door, room, operator, client, telnyx):
+    """Every door refuses before queueing, so nothing reaches Telnyx and no badge is set on a finished room."""
+    route = telnyx.route().respond(200, json=OK)
+    Conference.objects.filter(pk=room.pk).update(status=Conference.Status.COMPLETED)
+    client.force_login(operator)
+    if door == "api":
+        response = client.post("/api/v1/conferences/conf-1/actions/record_start/", {"format": "mp3"},
+                               content_type="application/json")
+        assert response.status_code == 400
+        assert "has ended" in json.dumps(response.json()["extra"])
+    else:
+        response = client.post("/conferences/conf-1/actions/record_start/", {"format": "mp3"}, HTTP_HX_REQUEST="true")
+        assert b"has ended" in response.content
+    assert not Command.objects.exists() and route.call_count == 0
+    room.refresh_from_db()
+    assert room.recording_state == Conference.RecordingState.IDLE
+
+
+def test_a_recording_start_that_lands_after_the_end_does_not_mark_the_room_recording(room, telnyx):
+    from portal.commands import services
+
+    telnyx.post("/conferences/conf-1/actions/record_start").respond(200, json={"data": {"recording_id": "r1"}})
+    command = services.command_issue(action_name="conference.record_start", target="conf-1", params={"format": "mp3"},
+                                     user=None, door="system")
+    Conference.objects.filter(pk=room.pk).update(status=Conference.Status.COMPLETED)  # ended meanwhile
+    services.command_execute(command_pk=command.pk)
+    room.refresh_from_db()
+    assert room.recording_state == Conference.RecordingState.IDLE
