@@ -122,23 +122,52 @@ def coalescing():
     if getattr(_local, "buffer", None) is not None:  # nested: the outer block sends
         yield
         return
-    _local.buffer = {}
+    _local.buffer, _local.builds = {}, {}
     _local.since = time.monotonic()
     try:
         yield
     finally:
-        buffered, _local.buffer = _local.buffer, None
-        _send({group: list(fragments) for group, fragments in buffered.items()})
+        try:
+            flush(force=True)
+        finally:
+            _local.buffer = _local.builds = None
 
 
 def flush(*, force: bool = False) -> None:
-    """Send what the open coalescing block holds if it is older than LIVE_COALESCE_SECONDS (or `force`)."""
+    """Send what the open coalescing block holds if older than LIVE_COALESCE_SECONDS (or `force`).
+
+    Fragments already rendered leave first; then rendered-once builds (lists, counters: the costly
+    renders) run if their key was last rendered LIVE_RENDER_SECONDS ago or more, and leave at once;
+    the others wait for a later flush (the block's end forces all).
+    """
+    now = time.monotonic()
     buffered = getattr(_local, "buffer", None)
-    if not buffered:
-        return
-    if force or time.monotonic() - _local.since >= settings.LIVE_COALESCE_SECONDS:
-        _local.buffer, _local.since = {}, time.monotonic()
+    if buffered and (force or now - _local.since >= settings.LIVE_COALESCE_SECONDS):
+        _local.buffer, _local.since = {}, now
         _send({group: list(fragments) for group, fragments in buffered.items()})
+    builds = getattr(_local, "builds", None)
+    if not builds:
+        return
+    if len(_last_rendered) > 2000:  # only the last window matters: keep the map small
+        for key, when in list(_last_rendered.items()):
+            if now - when >= settings.LIVE_RENDER_SECONDS:
+                del _last_rendered[key]
+    rendered: dict[str, list[str]] = {}
+    for key in list(builds):
+        if force or now - _last_rendered.get(key, float("-inf")) >= settings.LIVE_RENDER_SECONDS:
+            build = builds.pop(key)
+            _last_rendered[key] = now
+            try:
+                for group, html in build():
+                    if not GROUP_NAME.match(group):
+                        raise ValueError(f"invalid group name {group!r}")
+                    rendered.setdefault(group, {})[html] = None
+            except Exception:  # noqa: BLE001 - one broken fragment must not hold back the others
+                log.warning("live render %s failed", key, exc_info=True)
+    _send({group: list(fragments) for group, fragments in rendered.items()})
+
+
+_last_rendered: dict[str, float] = {}  # key -> when this process last rendered it (coalescing only)
 
 
 def publish_on_commit(group: str, html: str) -> None:
@@ -168,6 +197,13 @@ def publish_rendered_once(key: str, build: Callable[[], list[tuple[str, str]]]) 
         cached = getattr(transaction.get_connection(), "_live_pending_keys", None)
         if cached is not None:
             cached[1].discard(key)
+        builds = getattr(_local, "builds", None)
+        if builds is not None:
+            # Inside a coalescing block (the webhook processor): render at most once per
+            # LIVE_RENDER_SECONDS per key, the latest state, however many batches asked (issue 13).
+            builds.pop(key, None)
+            builds[key] = build
+            return
         for group, html in build():
             send_now(group, html)
 

@@ -224,6 +224,8 @@ WEBHOOK_NUDGE_TTL_SECONDS = env.int("WEBHOOK_NUDGE_TTL_SECONDS", default=5)
 WEBHOOK_NUDGE_SKIP_SECONDS = env.float("WEBHOOK_NUDGE_SKIP_SECONDS", default=0.02 if env.str("REDIS_URL", default="") else 0.0)
 # A drain sends what its batches published at most this often, one message per group (0: after every batch).
 LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_SECONDS", default=0.05)
+# ...and renders each list or counter fragment (publish_rendered_once) at most this often.
+LIVE_RENDER_SECONDS = env.float("LIVE_RENDER_SECONDS", default=0.25)
 COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
 # Total retry time stays well inside Telnyx's duplicate-suppression window for command_id.
 COMMAND_MAX_RETRY_SECONDS = env.int("COMMAND_MAX_RETRY_SECONDS", default=120)

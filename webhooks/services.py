@@ -284,13 +284,15 @@ def _drain_pass(batch_size: int, deadline: float) -> tuple[int, bool]:
         while True:
             claimed = events_process_batch(limit=batch_size)
             total += claimed
-            if claimed < batch_size:
+            if not claimed:
                 wait = linger_until - time.monotonic()
                 if wait <= 0:
                     return total, False
                 live.flush(force=True)  # what is applied is shown now, not after the wait
                 time.sleep(wait)
                 continue
+            # Events keep coming: stay, so list and counter renders are shared by every batch of
+            # the next LIVE_RENDER_SECONDS instead of repeated per batch (portal/live.py).
             live.flush()
             if time.monotonic() >= deadline:
                 return total, True

@@ -190,3 +190,29 @@ def test_send_now_reaches_a_subscriber_through_the_configured_layer():
         return [m["html"] for m in messages]
 
     assert async_to_sync(round_trip)() == ["<p>first</p>", "<p>second</p>"]
+
+
+def test_costly_renders_are_shared_by_the_batches_of_one_window(listen, settings):
+    settings.LIVE_COALESCE_SECONDS = 0
+    settings.LIVE_RENDER_SECONDS = 3600
+    live._last_rendered.pop("counters", None)
+    listen("dashboard")
+    builds = []
+
+    def build():
+        builds.append(1)
+        return [("dashboard", f"<p>{len(builds)}</p>")]
+
+    with live.coalescing():
+        with transaction.atomic():
+            live.publish_rendered_once("counters", build)
+        live.flush()  # never rendered: rendered now
+        assert listen.received("dashboard") == ["<p>1</p>"]
+        for _ in range(3):  # three more batches inside the window
+            with transaction.atomic():
+                live.publish_rendered_once("counters", build)
+            live.flush()
+        assert builds == [1]
+    # The block's end renders the latest state once, whatever the window says.
+    assert builds == [1, 1]
+    assert listen.received("dashboard") == ["<p>2</p>"]
