@@ -49,6 +49,7 @@ def recording_save(
     created = recording is None
     if created:
         recording = Recording(recording_id=recording_id, provisional_id=provisional_id)
+    call_control_id = call_control_id or _call_control_id_of_leg(call_leg_id)
     _fill(recording, call_control_id=call_control_id, call_session_id=call_session_id, conference_id=conference_id,
           format=format, channels=channels, started_at=started_at, ended_at=ended_at, call_leg_id=call_leg_id,
           connection_id=connection_id)
@@ -124,6 +125,15 @@ def _recording_for_transcript(recording_id: str, call_session_id: str, call_cont
     queue_download_on_commit(recording.pk)  # the download asks Telnyx for its links
     publish_recording(recording, new=True)
     return recording
+
+
+def _call_control_id_of_leg(call_leg_id: str) -> str:
+    """call.recording.saved names the leg, not the call_control_id: find it from the call the portal knows."""
+    if not call_leg_id:
+        return ""
+    from calls.models import Call
+
+    return Call.objects.filter(call_leg_id=call_leg_id).values_list("call_control_id", flat=True).first() or ""
 
 
 def _fill(recording: Recording, **facts) -> None:

@@ -129,3 +129,20 @@ def test_redownload_from_the_page(client, supervisor, viewer, telnyx, django_cap
         client.post("/recordings/rec-again/redownload/")
     recording.refresh_from_db()
     assert recording.status == Recording.Status.STORED and recording.download_attempts == 1
+
+
+def test_a_call_recording_is_linked_to_its_call_by_leg_and_shown_with_links(db, post_webhook, event_doc, administrator, client):
+    """call.recording.saved names only the leg: the recording still points at its call, and every page links it."""
+    from calls.models import Call
+    from recordings.models import Recording
+
+    Call.objects.create(call_control_id="v3:leg-owner", call_leg_id="leg-77", call_session_id="sess-77")
+    doc = event_doc("call.recording.saved", id="rec-ev-77", call_leg_id="leg-77", call_session_id="sess-77")
+    doc.get("data", doc)["payload"].pop("call_control_id", None)
+    assert post_webhook(doc).status_code == 200
+    recording = Recording.objects.get(call_leg_id="leg-77")
+    assert recording.call_control_id == "v3:leg-owner"
+    client.force_login(administrator)
+    assert client.get("/api/v1/recordings/?call=v3:leg-owner").json()["count"] == 1
+    assert b'href="/calls/v3:leg-owner/"' in client.get("/recordings/").content
+    assert f'href="/recordings/{recording.recording_id}/"'.encode() in client.get("/calls/v3:leg-owner/").content
