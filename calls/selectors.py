@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import django_filters
-from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Q
 
 from calls.models import Call, TranscriptFragment
+from portal.filters import MomentFilter
 
 RECENT_PAGE_SIZE = 50
 ACTIVE_LIMIT = 200
@@ -22,10 +22,8 @@ class CallFilter(django_filters.FilterSet):
     active = django_filters.ChoiceFilter(
         method="only_active", label="Up now", choices=[("true", "Active only"), ("false", "Ended only")]
     )
-    since = django_filters.DateFilter(field_name="started_at", lookup_expr="date__gte", label="Started from",
-                                      widget=forms.DateInput(attrs={"type": "date"}))
-    until = django_filters.DateFilter(field_name="started_at", lookup_expr="date__lte", label="Started until",
-                                      widget=forms.DateInput(attrs={"type": "date"}))
+    since = MomentFilter(field_name="started_at", bound="start", label="Started from")
+    until = MomentFilter(field_name="started_at", bound="end", label="Started until")
 
     class Meta:
         model = Call

@@ -20,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from conferencing.models import Conference, Participant
+from portal.filters import MomentFilter
 from portal.models import Command
 
 PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
@@ -48,8 +49,8 @@ class ConferenceFilter(django_filters.FilterSet):
 
     status = django_filters.ChoiceFilter(choices=Conference.Status.choices)
     q = django_filters.CharFilter(method="search", label="Name")
-    since = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="From")
-    until = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="To")
+    since = MomentFilter(field_name="created_at", bound="start", label="From")
+    until = MomentFilter(field_name="created_at", bound="end", label="To")
 
     class Meta:
         model = Conference

@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from portal.filters import MomentFilter
 from recordings.models import Recording, RecordingAccess, Transcription
 
 SEARCH_CONFIG = "english"  # the PostgreSQL index (migration 0003) is built with the same configuration
@@ -97,10 +98,8 @@ class RecordingFilter(django_filters.FilterSet):
     """Filters for the Recordings page and GET /api/v1/recordings/."""
 
     q = django_filters.CharFilter(method="search", label="Transcript contains")
-    since = django_filters.DateFilter(field_name="recorded_at", lookup_expr="date__gte", label="From",
-                                      widget=forms.DateInput(attrs={"type": "date"}))
-    until = django_filters.DateFilter(field_name="recorded_at", lookup_expr="date__lte", label="To",
-                                      widget=forms.DateInput(attrs={"type": "date"}))
+    since = MomentFilter(field_name="recorded_at", bound="start", label="From")
+    until = MomentFilter(field_name="recorded_at", bound="end", label="To")
     source = django_filters.ChoiceFilter(choices=Recording.Source.choices)
     conference = django_filters.CharFilter(field_name="conference_id", label="Conference id")
     queue = django_filters.CharFilter(method="in_queue", label="Queue")
