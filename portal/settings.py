@@ -348,6 +348,10 @@ LOGGING = {
         "webhooks.intake": {"level": _PER_EVENT_LEVEL},
         "webhooks.processing": {"level": _PER_EVENT_LEVEL},
         "celery.beat": {"level": _PER_EVENT_LEVEL},
+        # Django's own console handler (DEBUG only) printed every line a second time through the root.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 403 or 404 is an answer, not an incident: no traceback per refused click; 5xx still logs.
+        "django.request": {"level": "ERROR" if LOG_LEVEL != "DEBUG" else "DEBUG"},
         # Access logs and per-task "received / succeeded" lines: one per webhook is noise, not news.
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},

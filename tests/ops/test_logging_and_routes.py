@@ -138,3 +138,19 @@ def test_per_event_lines_are_quiet_by_default_and_shown_with_debug():
     assert "stored" not in shown["INFO"] and "events applied" not in shown["INFO"]
     assert "rejected" in shown["INFO"] and "conference.mute #1 succeeded" in shown["INFO"]
     assert "stored" in shown["DEBUG"] and "events applied" in shown["DEBUG"]
+
+
+def test_a_refused_request_logs_no_traceback_and_nothing_twice():
+    code = (
+        "import django, logging; django.setup(); "
+        "from django.test import Client; from django.contrib.auth.models import User; "
+        "logging.getLogger('django.request').warning('Forbidden (Permission denied): /system/', exc_info=ValueError('x')); "
+        "logging.getLogger('django.request').error('Internal Server Error: /boom/'); "
+        "logging.getLogger('django.security.csrf').warning('Forbidden (CSRF cookie not set.): /x/')"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_FORMAT": "plain", "LOG_LEVEL": "INFO",
+           "DJANGO_DEBUG": "true"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert "Permission denied" not in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("Internal Server Error: /boom/") == 1
+    assert done.stderr.count("CSRF cookie not set") == 1
