@@ -42,3 +42,13 @@ def elapsed(start: datetime | None, end: datetime | None) -> str:
 def pretty_json(value) -> str:
     """Indented, key-sorted JSON for <pre> blocks."""
     return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+@register.filter
+def elapsed_now(start: datetime | None) -> str:
+    """How long since `start`, as h:mm:ss: the first text of a ticking `data-since` span."""
+    if not start:
+        return ""
+    from django.utils import timezone
+
+    return format_seconds((timezone.now() - start).total_seconds())

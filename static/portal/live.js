@@ -105,6 +105,8 @@
   }
   setInterval(tick, 1000);
   document.addEventListener("DOMContentLoaded", tick);
+  // A region swapped in by htmx (a refetch, a form result) shows its durations at once, not a second later.
+  document.addEventListener("htmx:afterSettle", tick);
 
   // Toasts dismiss themselves; failures stay until clicked.
   new MutationObserver(function (records) {

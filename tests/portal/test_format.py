@@ -15,3 +15,10 @@ def test_elapsed_between_two_moments():
     start = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     rendered = Template("{{ a|elapsed:b }}").render(Context({"a": start, "b": start + timedelta(seconds=4000)}))
     assert rendered == "1:06:40"
+
+
+def test_ticking_spans_start_with_the_duration_so_far():
+    from django.utils import timezone
+
+    rendered = Template("{{ v|elapsed_now }}").render(Context({"v": timezone.now() - timedelta(seconds=3725)}))
+    assert rendered in ("1:02:05", "1:02:06")
