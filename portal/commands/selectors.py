@@ -15,8 +15,10 @@ class CommandFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Command.Status.choices)
     action = django_filters.CharFilter(lookup_expr="startswith", label="Action")
     target = django_filters.CharFilter(label="Target")
+    # By username, as every door shows who asked (requested_by is a username in the API).
     user = django_filters.ModelChoiceFilter(
-        field_name="requested_by", queryset=get_user_model().objects.order_by("username"), label="User"
+        field_name="requested_by", queryset=get_user_model().objects.order_by("username"), label="User",
+        to_field_name="username",
     )
     door = django_filters.ChoiceFilter(choices=Command.Door.choices)
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="Since")

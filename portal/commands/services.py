@@ -151,7 +151,11 @@ def command_execute(*, command_pk: int) -> Outcome:
         command.response = response if isinstance(response, dict | list) or response is None else {"value": str(response)}
         command.error_status, command.error_title, command.error_detail = None, "", ""
         command.finished_at = timezone.now()
-        command.save(update_fields=["status", "response", "error_status", "error_title", "error_detail", "finished_at"])
+        # A secret is kept only until Telnyx has it: a succeeded command is never sent again.
+        command.sealed_params = {}
+        command.save(update_fields=[
+            "status", "response", "error_status", "error_title", "error_detail", "finished_at", "sealed_params",
+        ])
         _publish(command)
     metrics.command_outcome(command, "succeeded")
     if action.on_success:

@@ -197,3 +197,14 @@ def test_sdk_names_rename_a_parameter_and_secrets_are_sealed(telnyx, monkeypatch
     assert "s3cret" not in json.dumps(CommandSerializer(command).data)
     services.command_execute(command_pk=command.pk)
     assert json.loads(route.calls.last.request.content) == {"call_control_id": "v3:leg", "client_state": "s3cret"}
+    command.refresh_from_db()
+    assert command.sealed_params == {}  # forgotten once Telnyx has it
+
+
+def test_commands_filter_by_the_username_the_api_shows(operator, viewer, client):
+    CommandFactory(requested_by=operator)
+    CommandFactory(requested_by=viewer)
+    client.force_login(viewer)
+    response = client.get("/api/v1/commands/?user=operator")
+    assert response.status_code == 200
+    assert [row["requested_by"] for row in response.json()["results"]] == ["operator"]
