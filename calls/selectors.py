@@ -105,7 +105,8 @@ def _call_events(call: Call):
     condition = Q(call_control_id=call.call_control_id)
     if call.call_session_id and call.call_leg_id:
         condition |= Q(call_control_id="", call_session_id=call.call_session_id, payload__call_leg_id=call.call_leg_id)
-    return WebhookEvent.objects.filter(condition).defer("raw_body")
+    # Speaker changes come every few seconds and belong to the conference page's speaker highlight.
+    return WebhookEvent.objects.filter(condition).exclude(event_type="conference.floor.changed").defer("raw_body")
 
 
 def call_timeline(call: Call, limit: int = TIMELINE_LIMIT) -> dict:

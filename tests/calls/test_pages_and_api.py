@@ -247,3 +247,15 @@ def test_secret_parameters_are_password_inputs_on_the_call_page():
     streaming = actions.get("call.streaming_start")
     token = next(spec for spec in field_specs(streaming) if spec["name"] == "stream_auth_token")
     assert token["kind"] == "password"
+
+
+def test_speaker_changes_stay_off_the_call_timeline(db, post_webhook, event_doc):
+    """conference.floor.changed every few seconds is the conference page's speaker highlight, not call news."""
+    from calls import selectors
+    from calls.models import Call
+
+    post_webhook(event_doc("call.initiated", id="tl-1", call_control_id="v3:tl"))
+    for n in range(3):
+        post_webhook(event_doc("conference.floor.changed", id=f"tl-floor-{n}", call_control_id="v3:tl"))
+    titles = [item["title"] for item in selectors.call_timeline(Call.objects.get(call_control_id="v3:tl"))["items"]]
+    assert titles == ["call.initiated"]
