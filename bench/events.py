@@ -12,6 +12,9 @@ from pathlib import Path
 from nacl.signing import SigningKey
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "events"
+# Recording links in the fixtures point at example.com: every link is rewritten to the fake Telnyx on
+# loopback, so a worker capturing recordings during a benchmark never reaches out of the machine.
+MEDIA_BASE = "http://127.0.0.1:8612/media"
 # How often each type shows up in a call centre's stream, relative to one: the call lifecycle and the
 # conference roster dominate; the rarer types still appear in every mix of a few hundred events.
 WEIGHTS = {
@@ -85,6 +88,11 @@ def mix(count: int, *, prefix: str, seed: int = 13, duplicates: float = 0.05, re
             payload["queue"] = f"queue-{call % 20}"
         if "recording_id" in payload:
             payload["recording_id"] = f"rec-{prefix}-{i}"
+        for key, value in list(payload.items()):
+            if "url" in key and isinstance(value, dict):
+                payload[key] = {fmt: f"{MEDIA_BASE}/{prefix}-{i}.{fmt}" for fmt in value}
+            elif "url" in key and isinstance(value, str):
+                payload[key] = f"{MEDIA_BASE}/{prefix}-{i}"
         out.append(Delivery(data["id"], event_type, json.dumps(document).encode(), marker))
     for i in range(len(out) - 1):  # late arrivals: swap with the next one
         if rng.random() < reorder:

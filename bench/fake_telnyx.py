@@ -59,7 +59,12 @@ def recording(i: int) -> dict:
     }
 
 
-def create_app(*, delay: float, conferences: int, participants: int, queues: int, recordings: int) -> Starlette:
+# A few bytes with an MP3 frame header: enough for a capture to store and for nobody to play.
+MP3 = b"\xff\xfb\x90\x64" + bytes(413)
+
+
+def create_app(*, delay: float, conferences: int, participants: int, queues: int, recordings: int,
+               port: int = 8612) -> Starlette:
     arrivals: list[tuple[float, str, str | None]] = []
     counts = {"conferences": conferences, "queues": queues, "recordings": recordings, "recording_transcriptions": 0}
     makers = {"conferences": conference, "queues": queue, "recordings": recording}
@@ -80,7 +85,20 @@ def create_app(*, delay: float, conferences: int, participants: int, queues: int
 
     async def listing(request: Request) -> Response:
         number, size = paging(request)
+        if any(k.startswith("filter[") for k in request.query_params):
+            # Searches (a recording by call, recent items) match nothing here: a full list is only
+            # what the sync benchmark asks for, unfiltered.
+            return JSONResponse({"data": [], "meta": {"page_number": 1, "page_size": size, "total_pages": 1,
+                                                      "total_results": 0}})
         return Response(list_page(request.path_params["kind"], number, size), media_type="application/json")
+
+    async def recording_retrieve(request: Request) -> Response:
+        rid = request.path_params["id"]
+        item = recording(0) | {"id": rid, "download_urls": {"mp3": f"http://127.0.0.1:{port}/media/{rid}.mp3"}}
+        return JSONResponse({"data": item})
+
+    async def media(request: Request) -> Response:
+        return Response(MP3, media_type="audio/mpeg")
 
     async def conference_participants(request: Request) -> Response:
         number, size = paging(request)
@@ -119,6 +137,8 @@ def create_app(*, delay: float, conferences: int, participants: int, queues: int
         Route("/v2/conferences/{id}/participants", conference_participants),
         Route("/v2/conferences/{id}", conference_retrieve),
         Route("/v2/queues/{name}/calls", queue_calls),
+        Route("/v2/recordings/{id}", recording_retrieve),
+        Route("/media/{name}", media),
         Route("/v2/{kind}", listing),
         Route("/v2/{path:path}/actions/{action}", action, methods=["POST"]),
     ])
@@ -136,7 +156,7 @@ def main() -> None:
     import uvicorn
 
     app = create_app(delay=args.delay, conferences=args.conferences, participants=args.participants,
-                     queues=args.queues, recordings=args.recordings)
+                     queues=args.queues, recordings=args.recordings, port=args.port)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

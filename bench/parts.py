@@ -256,8 +256,9 @@ def commands(stack: Stack, token: str, conference_id: str, *, workers=(1, 4), id
         api_done = time.monotonic() - started
         ok = _wait(lambda before=before: Command.objects.filter(status=Command.Status.SUCCEEDED).count() - before >= burst, 120)
         elapsed = time.monotonic() - started
+        reference = _bare_commands(idle, burst, delay)
         out.append({
-            "workers": n, "idle_api_to_telnyx": idle_latency, "burst": burst,
+            "workers": n, "idle_api_to_telnyx": idle_latency, "burst": burst, "reference": reference,
             "accepted_202": sum(s == 202 for s in statuses), "api_seconds": round(api_done, 2),
             "completed_per_s": round(burst / elapsed, 1) if ok else None,
             # The reference: what Telnyx's latency allows with n workers doing nothing else.
@@ -266,6 +267,29 @@ def commands(stack: Stack, token: str, conference_id: str, *, workers=(1, 4), id
         })
         stack.record_peak("worker")
     return out
+
+
+def _bare_commands(idle: int, burst: int, delay: float) -> dict:
+    """The same worker, broker and fake Telnyx with a task that does nothing but the request."""
+    from bench.tasks import bare_command
+
+    url = f"http://{HOST}:{PORTS['telnyx']}/v2/conferences/bare/actions/mute"
+    _fake("DELETE")
+    issued = []
+    for _ in range(idle):
+        issued.append(time.time())
+        bare_command.delay(url)
+        expected = len(issued)
+        _wait(lambda expected=expected: len(_fake()) >= expected, 5)
+    arrivals = [a[0] for a in _fake()]
+    idle_latency = load.percentiles([a - s for a, s in zip(arrivals, issued, strict=False)])
+    _fake("DELETE")
+    started = time.monotonic()
+    for _ in range(burst):
+        bare_command.delay(url)
+    ok = _wait(lambda: len(_fake()) >= burst, 120)
+    elapsed = time.monotonic() - started + delay  # the last answer comes `delay` after its request
+    return {"idle_call_to_telnyx": idle_latency, "completed_per_s": round(burst / elapsed, 1) if ok else None}
 
 
 def _fake(method: str = "GET"):

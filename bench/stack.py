@@ -129,8 +129,10 @@ class Stack:
             return
         self.record_peak(name, process)
         try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(20)
+            # The main process only: gunicorn and Celery then stop their children after the request
+            # or task at hand (a signal to the whole group would kill a drain mid-batch).
+            os.kill(process.pid, signal.SIGTERM)
+            process.wait(30)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             try:
                 os.killpg(process.pid, signal.SIGKILL)

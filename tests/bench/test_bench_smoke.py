@@ -14,8 +14,12 @@ from webhooks.models import WebhookEvent
 pytestmark = pytest.mark.django_db
 
 
-def test_the_ingest_mix_is_signed_accepted_and_applied_once(client, django_capture_on_commit_callbacks):
+def test_the_ingest_mix_is_signed_accepted_and_applied_once(client, django_capture_on_commit_callbacks, settings):
+    settings.RECORDING_CAPTURE = False  # no fake Telnyx here to download from
     deliveries = [d.signed(SIGNING_KEY) for d in events.mix(120, prefix="smoke")]
+    links = [v for d in deliveries for v in json.loads(d.body).get("data", {}).get("payload", {}).values()
+             if isinstance(v, dict) and any("://" in str(x) for x in v.values())]
+    assert links and all(str(x).startswith("http://127.0.0.1:") for link in links for x in link.values())
     assert {d.event_type for d in deliveries} == set(events.fixture_types())  # all 46 types
     assert sum(d.duplicate for d in deliveries) == 6  # 5% redelivered
     for delivery in deliveries:
@@ -90,11 +94,12 @@ def test_the_report_prints_each_figure_beside_its_reference(tmp_path):
         "live": [{"clients": 50, "rate": 100, "events": 10, "p50_ms": 20, "p95_ms": 40, "p99_ms": 60,
                   "dropped": 0, "frames": 20, "post_p99_ms": 9}],
         "commands": [{"workers": 1, "completed_per_s": 18.0, "bound_per_s": 20.0,
-                      "idle_api_to_telnyx": {"p50_ms": 20, "p95_ms": 40}}],
+                      "idle_api_to_telnyx": {"p50_ms": 20, "p95_ms": 40},
+                      "reference": {"completed_per_s": 19.0, "idle_call_to_telnyx": {"p50_ms": 5, "p95_ms": 9}}}],
         "memory": {"web_total_kib": 400 * 1024},
     }
     text = "\n".join(report.lines(results))
-    assert "1.50x" in text and "bare view 1,000/s" in text and "vs bound 20.0/s" in text
+    assert "1.50x" in text and "bare view 1,000/s" in text and "18.0/s vs bare task 19.0/s" in text
     report.save(results, tmp_path)
     assert json.loads((tmp_path / "latest.json").read_text())["ingest"]["ratio"] == 1.5
     assert (tmp_path / "chart.svg").read_text().startswith("<svg")
