@@ -83,6 +83,23 @@ def ingest(stack: Stack, *, seconds: float = 8, rounds: int = 2, rate_cap: int =
     }
 
 
+def servers(stack: Stack, *, seconds: float = 5) -> dict:
+    """The routing split checked: the same bare view under gunicorn (WSGI) and under daphne (ASGI)."""
+    from django.db import connection
+
+    out = {}
+    for name, port in (("gunicorn", PORTS["web"]), ("daphne", PORTS["ws"])):
+        _truncate(connection)
+        host = f"{HOST}:{port}"
+        raw = [d.signed(stack.key).http(host, "/bench/bare-webhook/")
+               for d in events.mix(int(4000 * seconds), prefix=f"srv{name}")]
+        result = load.wrk(f"http://{host}/bench/bare-webhook/", raw, seconds=seconds)
+        out[name] = {k: result[k] for k in ("accepted_per_s", "p50_ms", "p99_ms")}
+    _truncate(connection)
+    out["ratio"] = out["gunicorn"]["accepted_per_s"] / max(1.0, out["daphne"]["accepted_per_s"])
+    return out
+
+
 def _truncate(connection) -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE webhooks_webhookevent")

@@ -12,6 +12,10 @@ def lines(results: dict) -> list[str]:
     ceilings = results.get("client_ceilings") or {}
     if ceilings:
         out.append("load clients' own ceiling (null server): " + ", ".join(f"{k} {v:,.0f}/s" for k, v in ceilings.items()))
+    servers = results.get("servers")
+    if servers:
+        out.append(f"0 the bare view under gunicorn {servers['gunicorn']['accepted_per_s']:,.0f}/s vs daphne "
+                   f"{servers['daphne']['accepted_per_s']:,.0f}/s -> WSGI {servers['ratio']:.1f}x")
     ingest = results.get("ingest")
     if ingest:
         ref, got = ingest["reference_per_s"], ingest["intake_per_s"]
@@ -46,6 +50,8 @@ def lines(results: dict) -> list[str]:
     if pages:
         out.append(f"4 pages at {pages['sizes']}: slowest p95 {pages['max_list_p95_ms']} ms (target < 150 ms); "
                    f"query count grew on: {pages['grew'] or 'none'}")
+        if pages.get("not_measured"):
+            out.append(f"    not a GET page (skipped): {', '.join(pages['not_measured'])}")
         for row in pages["pages"]:
             out.append(f"    {row['url'][:60]:60} {row['status']}  p50 {row['p50_ms']:7.1f}  p95 {row['p95_ms'] or 0:7.1f} ms  "
                        f"{row['queries']} queries (small data: {row['queries_small']})")
