@@ -30,6 +30,8 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [
+            # The Events page and API read newest first: without it every page sorted the whole table.
+            models.Index(fields=["-received_at", "-id"], name="event_newest_first"),
             models.Index(fields=["status", "received_at"], name="event_status_received"),
             models.Index(fields=["event_type", "received_at"], name="event_type_received"),
             models.Index(fields=["call_control_id"], name="event_call_control"),
