@@ -4,22 +4,11 @@ import pytest
 
 from calls import selectors
 from calls.models import Call
-from portal import gateway
 from portal.commands import services
 from portal.models import Command
-from sandbox.webhooks import public_key_b64
-from tests.sandbox.conftest import running_sandbox, sandbox  # noqa: F401 - fixtures
-from tests.sandbox.test_portal_through_sandbox import forward
+from tests.sandbox.conftest import forward
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def wired(sandbox, settings):  # noqa: F811 - the imported fixture
-    settings.TELNYX_BASE_URL = f"{sandbox.server.url}/v2"
-    settings.TELNYX_PUBLIC_KEY = public_key_b64(sandbox.key)
-    gateway._client.cache_clear()
-    return sandbox
 
 
 def issue(action, target, params, user, capture):

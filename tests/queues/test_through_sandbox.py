@@ -1,32 +1,13 @@
 """Queues end to end against the sandbox over HTTP: its webhooks, its lists (sync) and every queue command."""
 import pytest
 
-from portal import gateway
 from portal.commands import services
 from portal.models import Command
 from queues.models import Queue, QueuedCall
 from queues.tasks import fetch_and_sync
-from sandbox.webhooks import public_key_b64
+from tests.sandbox.conftest import forward
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def wired(sandbox, settings):
-    settings.TELNYX_BASE_URL = f"{sandbox.server.url}/v2"
-    settings.TELNYX_PUBLIC_KEY = public_key_b64(sandbox.key)
-    gateway._client.cache_clear()
-    return sandbox
-
-
-def forward(sandbox, client, capture, count):
-    """Hand the sandbox's webhook deliveries to the portal byte for byte."""
-    sandbox.receiver.events(wait_for=count)
-    for delivery in list(sandbox.receiver.deliveries):
-        headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in delivery["headers"].items() if k.startswith("telnyx-")}
-        with capture(execute=True):
-            assert client.post("/webhooks/telnyx/", data=delivery["body"], content_type="application/json", **headers).status_code == 200
-    sandbox.receiver.deliveries.clear()
 
 
 def issue(action, target, params, user, capture):

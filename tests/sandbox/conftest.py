@@ -106,3 +106,28 @@ def sandbox(running_sandbox):
     time.sleep(0.05)  # let stragglers from the previous test land before clearing
     sandbox.receiver.deliveries.clear()
     return sandbox
+
+
+@pytest.fixture
+def wired(sandbox, settings):
+    """Point the portal's gateway at the sandbox and trust the sandbox's signing key."""
+    from portal import gateway
+    from sandbox.webhooks import public_key_b64
+
+    settings.TELNYX_BASE_URL = f"{sandbox.server.url}/v2"
+    settings.TELNYX_PUBLIC_KEY = public_key_b64(sandbox.key)
+    gateway._client.cache_clear()
+    return sandbox
+
+
+def forward(sandbox, client, capture, count) -> list[int]:
+    """Hand the sandbox's webhook deliveries to the portal byte for byte; every one must be accepted."""
+    sandbox.receiver.events(wait_for=count)
+    statuses = []
+    for delivery in list(sandbox.receiver.deliveries):
+        headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in delivery["headers"].items() if k.startswith("telnyx-")}
+        with capture(execute=True):
+            statuses.append(client.post("/webhooks/telnyx/", data=delivery["body"], content_type="application/json", **headers).status_code)
+    sandbox.receiver.deliveries.clear()
+    assert set(statuses) <= {200}, statuses
+    return statuses

@@ -2,33 +2,11 @@
 import pytest
 
 from conferencing.models import Conference, Participant
-from portal import gateway
 from portal.commands import services
 from portal.models import Command
-from sandbox.webhooks import public_key_b64
+from tests.sandbox.conftest import forward
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def wired(sandbox, settings):
-    """Point the portal's gateway at the sandbox and trust the sandbox's signing key."""
-    settings.TELNYX_BASE_URL = f"{sandbox.server.url}/v2"
-    settings.TELNYX_PUBLIC_KEY = public_key_b64(sandbox.key)
-    gateway._client.cache_clear()
-    return sandbox
-
-
-def forward(sandbox, client, django_capture_on_commit_callbacks, count):
-    """Hand the sandbox's deliveries to the portal's webhook endpoint byte for byte."""
-    sandbox.receiver.events(wait_for=count)
-    statuses = []
-    for delivery in list(sandbox.receiver.deliveries):
-        headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in delivery["headers"].items() if k.startswith("telnyx-")}
-        with django_capture_on_commit_callbacks(execute=True):
-            statuses.append(client.post("/webhooks/telnyx/", data=delivery["body"], content_type="application/json", **headers).status_code)
-    sandbox.receiver.deliveries.clear()
-    return statuses
 
 
 def test_operator_builds_a_conference_through_the_sandbox(wired, client, operator, django_capture_on_commit_callbacks):
