@@ -59,15 +59,14 @@ def fetch_and_sync(*, everything: bool = False) -> dict:
     return counts
 
 
-@shared_task(bind=True, max_retries=3)
-def fetch_conference_name(self, conference_id: str) -> str | None:
+@shared_task
+def fetch_conference_name(conference_id: str) -> str | None:
     """conference.created carries no name: read the conference from Telnyx and fill it in."""
     try:
         record = (gateway.call("client.conferences.retrieve", id=conference_id) or {}).get("data") or {}
     except gateway.GatewayError as error:
-        if error.retryable and self.request.retries < self.max_retries:
-            raise self.retry(countdown=2 ** self.request.retries * 5) from error
-        # The periodic sync lists names too; a missing name is cosmetic, not worth an error.
+        # One attempt: the periodic sync lists names too, and delayed retries of a cosmetic lookup would
+        # hold worker slots that event drains need while Telnyx is unreachable.
         log.warning("conference %s: name lookup failed: %s", conference_id, error)
         return None
     conference = services.conference_name_fill(
