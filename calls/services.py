@@ -1,6 +1,7 @@
 """Every write to call legs: from webhooks and from commands Telnyx confirms without a webhook."""
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 
 from django.template.loader import render_to_string
@@ -268,16 +269,22 @@ def publish_call(call: Call, *, event=None, list_changed: bool = True, dashboard
 
         return build
 
-    live.publish_rendered_once(f"call:{pk}", part("calls/_call_live.html"))
+    live.publish_rendered_once(f"call:{pk}", part("calls/_call_live.html"), groups=[group])
     if dtmf:
-        live.publish_rendered_once(f"call-dtmf:{pk}", part("calls/_call_dtmf.html", lambda c: {"digits": selectors.call_dtmf(c)}))
+        live.publish_rendered_once(
+            f"call-dtmf:{pk}", part("calls/_call_dtmf.html", lambda c: {"digits": selectors.call_dtmf(c)}), groups=[group]
+        )
     if transcript:
         live.publish_rendered_once(
-            f"call-transcript:{pk}", part("calls/_call_transcript.html", lambda c: {"transcript": selectors.call_transcript(c)})
+            f"call-transcript:{pk}",
+            part("calls/_call_transcript.html", lambda c: {"transcript": selectors.call_transcript(c)}),
+            groups=[group],
         )
     if event is not None:
-        html = render_to_string("calls/_timeline_append.html", {"item": selectors.event_item(event)})
-        live.publish_on_commit(group, html)
+        snapshot = copy.copy(event)  # rendered after commit (if watched): as it is now
+        live.publish_on_commit(
+            group, lambda: render_to_string("calls/_timeline_append.html", {"item": selectors.event_item(snapshot)})
+        )
     if list_changed:
         publish_calls(dashboard=dashboard)
 
@@ -289,6 +296,7 @@ def publish_calls(dashboard: bool = True) -> None:
     live.publish_rendered_once(
         "calls",
         lambda: [("calls", render_to_string("calls/_call_tables.html", {**selectors.call_list_context(), "oob": True}))],
+        groups=["calls"],
     )
     live.publish_admin_changed("calls", "call")
     if dashboard:

@@ -306,10 +306,11 @@ def publish_conference(conference: Conference) -> None:
             context = {"conference_id": conference_id, "name": name, "ended": status == Conference.Status.COMPLETED}
             return [(group, render_to_string("conferencing/_refresh.html", context))]
 
-        live.publish_rendered_once(f"conference:{conference_id}", build)
+        live.publish_rendered_once(f"conference:{conference_id}", build, groups=[group])
     live.publish_rendered_once(
         "conferences",
         lambda: [("conferences", render_to_string("conferencing/_conference_table.html", {"conferences": conference_list(), "oob": True}))],
+        groups=["conferences"],
     )
     live.publish_admin_changed("conferencing", "conference")
     live.publish_admin_changed("conferencing", "participant")

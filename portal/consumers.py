@@ -1,11 +1,14 @@
 """The live websocket: joins only the groups its user may view and forwards HTML fragments."""
+import asyncio
+import contextlib
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from portal import metrics
-from portal.live import group_permission, user_group
+from portal.live import awatch, group_permission, user_group
 
 MAX_GROUPS = 20
 
@@ -24,6 +27,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.groups_joined.append(user_group(user.pk))
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        await awatch(self.groups_joined)  # publishers render for these groups from now on
+        self.presence = asyncio.create_task(self._renew_presence())
         await self.accept()
         self.counted = True
         metrics.socket_opened()
@@ -37,7 +42,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 allowed.append(group)
         return allowed
 
+    async def _renew_presence(self):
+        """Keep this socket's groups marked as watched while it stays open."""
+        while True:
+            await asyncio.sleep(settings.LIVE_PRESENCE_SECONDS / 3)
+            with contextlib.suppress(Exception):  # a cache hiccup: the next round renews
+                await awatch(self.groups_joined)
+
     async def disconnect(self, code):
+        presence = getattr(self, "presence", None)
+        if presence is not None:
+            presence.cancel()
         if getattr(self, "counted", False):
             self.counted = False
             metrics.socket_closed()

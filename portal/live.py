@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 GROUP_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,99}$")
 PUBLISH_TIMEOUT_SECONDS = 5
 _local = threading.local()
+# Presence: a cache key per group some open page watches. Publishing skips the others' renders (most
+# events touch a call page nobody has open; rendering those was most of applying an event, issue 13).
+PRESENCE_PREFIX = "live:watched:"
 
 # Which permission lets a socket join a group, by the group's first dotted part.
 GROUP_PERMISSIONS = {
@@ -54,7 +58,36 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def send_now(group: str, html: str) -> None:
+# A fragment is HTML, or a callable rendering it: callables run only if the group has a watcher.
+Fragment = str | Callable[[], str]
+
+
+def watch(groups: list[str]) -> None:
+    """Mark groups as watched by an open page for PRESENCE_SECONDS (sockets renew while they stay open)."""
+    if groups:
+        cache.set_many({PRESENCE_PREFIX + group: 1 for group in groups}, timeout=settings.LIVE_PRESENCE_SECONDS)
+
+
+async def awatch(groups: list[str]) -> None:
+    """`watch` for the websocket consumer."""
+    if groups:
+        await cache.aset_many({PRESENCE_PREFIX + group: 1 for group in groups}, timeout=settings.LIVE_PRESENCE_SECONDS)
+
+
+def watched(groups) -> set[str]:
+    """Which of `groups` some open page watches (all of them if presence cannot be read)."""
+    groups = set(groups)
+    if not groups:
+        return groups
+    try:
+        found = cache.get_many([PRESENCE_PREFIX + group for group in groups])
+    except Exception:  # noqa: BLE001 - without presence, publish everything (the old behaviour)
+        log.warning("live presence unreadable: publishing to every group", exc_info=True)
+        return groups
+    return {key.removeprefix(PRESENCE_PREFIX) for key in found}
+
+
+def send_now(group: str, html: Fragment) -> None:
     """Send one HTML fragment to a group now (or into the open coalescing buffer); never raises."""
     if not GROUP_NAME.match(group):
         raise ValueError(f"invalid group name {group!r}")
@@ -65,8 +98,23 @@ def send_now(group: str, html: str) -> None:
     _send({group: [html]})
 
 
-def _send(messages: dict[str, list[str]]) -> None:
-    """One message per group (fragments joined: htmx swaps every out-of-band element of a message)."""
+def _render(messages: dict[str, list[Fragment]]) -> dict[str, list[str]]:
+    """Only the watched groups' fragments, rendered (a render that fails drops that fragment alone)."""
+    out: dict[str, list[str]] = {}
+    for group in watched(messages):
+        for fragment in messages[group]:
+            try:
+                out.setdefault(group, []).append(fragment() if callable(fragment) else fragment)
+            except Exception:  # noqa: BLE001 - one broken fragment must not hold back the others
+                log.warning("live render for %s failed", group, exc_info=True)
+    return out
+
+
+def _send(messages: dict[str, list[Fragment]]) -> None:
+    """One message per watched group (fragments joined: htmx swaps every out-of-band element of a message)."""
+    if not messages:
+        return
+    messages = _render(messages)
     if not messages:
         return
     try:
@@ -152,36 +200,49 @@ def flush(*, force: bool = False) -> None:
         for key, when in list(_last_rendered.items()):
             if now - when >= settings.LIVE_RENDER_SECONDS:
                 del _last_rendered[key]
+    due = [key for key in builds if force or now - _last_rendered.get(key, float("-inf")) >= settings.LIVE_RENDER_SECONDS]
+    if not due:
+        return
+    looked_up = watched({group for key in due for group in (builds[key][1] or ())})
     rendered: dict[str, list[str]] = {}
-    for key in list(builds):
-        if force or now - _last_rendered.get(key, float("-inf")) >= settings.LIVE_RENDER_SECONDS:
-            build = builds.pop(key)
-            _last_rendered[key] = now
-            try:
-                for group, html in build():
-                    if not GROUP_NAME.match(group):
-                        raise ValueError(f"invalid group name {group!r}")
-                    rendered.setdefault(group, {})[html] = None
-            except Exception:  # noqa: BLE001 - one broken fragment must not hold back the others
-                log.warning("live render %s failed", key, exc_info=True)
+    for key in due:
+        build, groups = builds.pop(key)
+        if groups is not None and not looked_up.intersection(groups):
+            continue  # nobody watches what it renders: not rendered, not counted as rendered
+        _last_rendered[key] = now
+        _run_build(key, build, rendered)
     _send({group: list(fragments) for group, fragments in rendered.items()})
+
+
+def _run_build(key: str, build, into: dict) -> None:
+    try:
+        for group, html in build():
+            if not GROUP_NAME.match(group):
+                raise ValueError(f"invalid group name {group!r}")
+            into.setdefault(group, {})[html] = None
+    except Exception:  # noqa: BLE001 - one broken fragment must not hold back the others
+        log.warning("live render %s failed", key, exc_info=True)
 
 
 _last_rendered: dict[str, float] = {}  # key -> when this process last rendered it (coalescing only)
 
 
-def publish_on_commit(group: str, html: str) -> None:
-    """Queue an HTML fragment (with hx-swap-oob targets) for `group` once the transaction commits."""
+def publish_on_commit(group: str, html: Fragment) -> None:
+    """Queue an HTML fragment (with hx-swap-oob targets) for `group` once the transaction commits.
+
+    Pass a callable to render only if some page watches `group` when it leaves.
+    """
     if not GROUP_NAME.match(group):
         raise ValueError(f"invalid group name {group!r}")
     transaction.on_commit(lambda: send_now(group, html))
 
 
-def publish_rendered_once(key: str, build: Callable[[], list[tuple[str, str]]]) -> None:
+def publish_rendered_once(key: str, build: Callable[[], list[tuple[str, str]]], *, groups: list[str] | None = None) -> None:
     """Render and publish once per transaction, however many writes asked for it.
 
     `build` runs after commit and returns (group, html) pairs; repeated calls with the same key inside
     one transaction are folded into one (Django drops the callback on rollback, so nothing is lost).
+    `groups` names the groups `build` publishes to: if no open page watches any of them, it never runs.
     """
     connection = transaction.get_connection()
     if connection.in_atomic_block:
@@ -202,7 +263,9 @@ def publish_rendered_once(key: str, build: Callable[[], list[tuple[str, str]]]) 
             # Inside a coalescing block (the webhook processor): render at most once per
             # LIVE_RENDER_SECONDS per key, the latest state, however many batches asked (issue 13).
             builds.pop(key, None)
-            builds[key] = build
+            builds[key] = (build, groups)
+            return
+        if groups is not None and not watched(groups):
             return
         for group, html in build():
             send_now(group, html)
@@ -233,13 +296,11 @@ def oob(template: str, context: dict) -> str:
 
 def publish_admin_changed(app_label: str, model: str) -> None:
     """Tell open admin changelists of a model that rows changed."""
-    publish_rendered_once(
-        f"admin.{app_label}.{model}",
-        lambda: [(f"admin.{app_label}.{model}", render_to_string("admin/_live_changed.html", {"model": model}))],
-    )
+    group = f"admin.{app_label}.{model}"
+    publish_rendered_once(group, lambda: [(group, render_to_string("admin/_live_changed.html", {"model": model}))], groups=[group])
 
 
-def publish_toast(user_id: int | None, html: str) -> None:
+def publish_toast(user_id: int | None, html: Fragment) -> None:
     """Send a toast to one user's open pages after commit."""
     if user_id:
         publish_on_commit(user_group(user_id), html)
@@ -254,4 +315,4 @@ def publish_dashboard() -> None:
         html = render_to_string("portal/_counters.html", {"counters": dashboard_counters(), "oob": True})
         return [("dashboard", html)]
 
-    publish_rendered_once("dashboard", build)
+    publish_rendered_once("dashboard", build, groups=["dashboard"])

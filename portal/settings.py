@@ -228,6 +228,9 @@ WEBHOOK_NUDGE_SKIP_SECONDS = env.float("WEBHOOK_NUDGE_SKIP_SECONDS", default=0.0
 LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_SECONDS", default=0.05)
 # ...and renders each list or counter fragment (publish_rendered_once) at most this often.
 LIVE_RENDER_SECONDS = env.float("LIVE_RENDER_SECONDS", default=0.25)
+# An open socket marks its groups as watched for this long and renews the mark while open; live
+# fragments are rendered only for watched groups (portal/live.py, "Presence").
+LIVE_PRESENCE_SECONDS = env.int("LIVE_PRESENCE_SECONDS", default=120)
 COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
 # Total retry time stays well inside Telnyx's duplicate-suppression window for command_id.
 COMMAND_MAX_RETRY_SECONDS = env.int("COMMAND_MAX_RETRY_SECONDS", default=120)

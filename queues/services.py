@@ -403,8 +403,9 @@ def _renumber(queue: Queue) -> None:
 def publish_queue(queue: Queue) -> None:
     """After commit: the queue's open pages re-fetch their own rendering; the board, admin and dashboard redraw."""
     group = f"queue.{queue.pk}"
-    html = render_to_string("queues/_queue_refresh.html", {"queue": queue})
-    live.publish_rendered_once(f"queue:{queue.pk}", lambda: [(group, html)])
+    live.publish_rendered_once(
+        f"queue:{queue.pk}", lambda: [(group, render_to_string("queues/_queue_refresh.html", {"queue": queue}))], groups=[group]
+    )
     publish_board()
 
 
@@ -416,7 +417,7 @@ def publish_board() -> None:
 
         return [("queues", render_to_string("queues/_queue_board.html", {**board_context(), "oob": True}))]
 
-    live.publish_rendered_once("queues", build)
+    live.publish_rendered_once("queues", build, groups=["queues"])
     live.publish_admin_changed("queues", "queue")
     live.publish_admin_changed("queues", "queuedcall")
     live.publish_dashboard()

@@ -634,7 +634,8 @@ def publish_recording(recording: Recording, *, new: bool = False, list_too: bool
         pieces.append((recording_group(fresh), trigger))
         return pieces
 
-    live.publish_rendered_once(f"recording:{pk}:{int(new)}:{int(list_too)}", build)
+    groups = [f"recording.{pk}", *(["recordings"] if list_too else [])]
+    live.publish_rendered_once(f"recording:{pk}:{int(new)}:{int(list_too)}", build, groups=groups)
     if list_too:
         live.publish_admin_changed("recordings", "recording")
         live.publish_dashboard()
@@ -664,7 +665,7 @@ def publish_recordings_list() -> None:
         html = render_to_string("recordings/_recording_rows.html", {"recordings": recording_list(), "oob": True})
         return [("recordings", html)]
 
-    live.publish_rendered_once("recordings-list", build)
+    live.publish_rendered_once("recordings-list", build, groups=["recordings"])
     live.publish_admin_changed("recordings", "recording")
     live.publish_dashboard()
 

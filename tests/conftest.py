@@ -127,8 +127,11 @@ def listen():
     channels = {}
 
     def join(group: str) -> str:
+        from portal import live
+
         name = async_to_sync(layer.new_channel)()
         async_to_sync(layer.group_add)(group, name)
+        live.watch([group])  # as the page's socket does: publishers render for watched groups only
         channels[group] = name
         return name
 

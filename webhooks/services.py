@@ -1,6 +1,7 @@
 """Every write to webhook events: store on arrival, process by handlers, re-queue."""
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -415,8 +416,10 @@ def events_sweep(*, older_than_seconds: int) -> int:
 def _publish(event: WebhookEvent, *, new: bool = False) -> None:
     from django.template.loader import render_to_string
 
-    html = render_to_string("webhooks/_event_row.html", {"event": event, "oob": True, "new": new})
-    live.publish_on_commit("events", html)
+    event = copy.copy(event)  # rendered after commit (if watched): as it is now
+    live.publish_on_commit(
+        "events", lambda: render_to_string("webhooks/_event_row.html", {"event": event, "oob": True, "new": new})
+    )
     live.publish_admin_changed("webhooks", "webhookevent")
     if event.status == WebhookEvent.Status.FAILED:
         live.publish_dashboard()

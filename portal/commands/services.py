@@ -1,6 +1,7 @@
 """Every write to commands: issue, execute an attempt, retry, sweep."""
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import traceback
@@ -257,11 +258,12 @@ def commands_sweep_stuck(*, stuck_after_seconds: int) -> int:
 def _publish(command: Command) -> None:
     """One element per command, replaced in place as its status moves: list row, detail, target's page."""
     new = command.status == Command.Status.QUEUED and command.attempts == 0
+    command = copy.copy(command)  # rendered after commit (if watched): as it is now, not as it will be
     action = actions.get(command.action)
     context = {"command": command, "action": action, "oob": True, "new": new}
     live.publish_on_commit(
         "commands",
-        render_to_string("portal/commands/_command_row.html", context)
+        lambda: render_to_string("portal/commands/_command_row.html", context)
         + render_to_string("portal/commands/_command_detail_body.html", context),
     )
     live.publish_admin_changed("portal", "command")
@@ -269,6 +271,6 @@ def _publish(command: Command) -> None:
         kind = actions.kind(action.target_kind)
         group = kind.live_group(command.target) if kind else f"{action.target_kind}.{command.target}"
         if group and live.GROUP_NAME.match(group):
-            live.publish_on_commit(group, render_to_string("portal/commands/_command_outcome.html", context))
+            live.publish_on_commit(group, lambda: render_to_string("portal/commands/_command_outcome.html", context))
     if command.requested_by_id and command.is_finished:
-        live.publish_toast(command.requested_by_id, render_to_string("portal/commands/_toast.html", context))
+        live.publish_toast(command.requested_by_id, lambda: render_to_string("portal/commands/_toast.html", context))

@@ -62,6 +62,9 @@ async def test_socket_joins_only_groups_its_user_may_view(url_router):
     assert await communicator.receive_from() == "<p>toast</p>"
     await communicator.send_to(text_data="ignored")
     assert await communicator.receive_nothing(timeout=0.1)
+    # The groups it joined are marked watched, so publishers render for them; refused ones are not.
+    watched = await database_sync_to_async(live.watched)(["dashboard", "conference.c1", f"user.{viewer.pk}", "admin.auth.user"])
+    assert watched == {"dashboard", "conference.c1", f"user.{viewer.pk}"}
     await communicator.disconnect()
 
 
@@ -182,6 +185,7 @@ def test_send_now_reaches_a_subscriber_through_the_configured_layer():
     async def round_trip():
         channel = await layer.new_channel()
         await layer.group_add("calls", channel)
+        await live.awatch(["calls"])
         await asyncio.sleep(0.2)  # pub/sub subscription settles
         await asyncio.to_thread(live.send_now, "calls", "<p>first</p>")
         await asyncio.to_thread(live.send_now, "calls", "<p>second</p>")
@@ -216,3 +220,43 @@ def test_costly_renders_are_shared_by_the_batches_of_one_window(listen, settings
     # The block's end renders the latest state once, whatever the window says.
     assert builds == [1, 1]
     assert listen.received("dashboard") == ["<p>2</p>"]
+
+
+def test_nothing_is_rendered_or_sent_for_a_group_no_page_watches(listen):
+    """Presence: lazy fragments and declared builds of unwatched groups never run (issue 13)."""
+    listen("calls")  # watched; "call.v3:x" is not
+    rendered = []
+
+    def fragment(name):
+        def render():
+            rendered.append(name)
+            return f"<p>{name}</p>"
+        return render
+
+    def build():
+        rendered.append("build")
+        return [("call.v3-x", "<p>page</p>")]
+
+    with transaction.atomic():
+        live.publish_on_commit("calls", fragment("list"))
+        live.publish_on_commit("call.v3-x", fragment("timeline"))
+        live.publish_rendered_once("call:1", build, groups=["call.v3-x"])
+    assert rendered == ["list"]
+    assert listen.received("calls") == ["<p>list</p>"]
+
+    live.watch(["call.v3-x"])
+    listen("call.v3-x")
+    with live.coalescing(), transaction.atomic():  # as a drain does
+        live.publish_rendered_once("call:1", build, groups=["call.v3-x"])
+        live.publish_on_commit("call.v3-x", fragment("timeline"))
+    assert sorted(rendered) == ["build", "list", "timeline"]
+    assert listen.received("call.v3-x") == ["<p>timeline</p>", "<p>page</p>"]
+
+
+def test_presence_expires_unless_renewed(settings):
+    from django.core.cache import cache
+
+    live.watch(["queues"])
+    assert live.watched(["queues", "calls"]) == {"queues"}
+    cache.delete(live.PRESENCE_PREFIX + "queues")  # what expiry does after LIVE_PRESENCE_SECONDS
+    assert live.watched(["queues"]) == set()
