@@ -2,34 +2,60 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Value
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 
 from queues.metrics import queue_metrics
 from queues.models import Queue, QueuedCall
 
-WAITING = Q(calls__left_at__isnull=True)
-ALIVE_WAITING = WAITING & Q(calls__is_alive=True)
+BOARD_PAGE_SIZE = 48
+
+
+def _waiting(**extra):
+    return QueuedCall.objects.filter(queue_id=OuterRef("pk"), left_at__isnull=True, **extra).order_by().values("queue_id")
 
 
 def queue_queryset(*, include_deleted: bool = False):
-    """Queues with callers waiting now counted (alive, and kept after hangup) and the oldest alive wait's start."""
+    """Queues with callers waiting now counted (alive, and kept after hangup) and the oldest alive wait's start.
+
+    Correlated subqueries, not a JOIN + GROUP BY over every stay: the database orders and limits the
+    queues first and counts only the page's (the aggregate took ~90 ms at 200,000 stays; issue 13).
+    """
+    def count(**extra):
+        return Coalesce(Subquery(_waiting(**extra).annotate(n=Count("id")).values("n"), output_field=IntegerField()), Value(0))
+
     queryset = Queue.objects.annotate(
-        waiting=Count("calls", filter=ALIVE_WAITING),
-        waiting_dead=Count("calls", filter=WAITING & Q(calls__is_alive=False)),
-        oldest=Min("calls__enqueued_at", filter=ALIVE_WAITING),
+        waiting=count(is_alive=True),
+        waiting_dead=count(is_alive=False),
+        oldest=Subquery(_waiting(is_alive=True).annotate(first=Min("enqueued_at")).values("first")),
     ).order_by("name")
     return queryset if include_deleted else queryset.filter(deleted_at__isnull=True)
 
 
-def board_context(*, now=None) -> dict:
-    """The queue board: each queue with today's metrics, and the queues deleted but kept for history."""
-    queues = list(queue_queryset())
+def board_context(*, page_number=1, search: str = "", now=None) -> dict:
+    """One page of the queue board (by name, optionally filtered): each queue with today's metrics.
+
+    Live: the unfiltered first page is re-rendered and pushed ("patch"); a filtered or later page
+    re-fetches itself when the board changes ("refetch"), since a pushed first page is not what it shows.
+    """
+    queryset = queue_queryset()
+    if search:
+        queryset = queryset.filter(name__icontains=search)
+    page = Paginator(queryset, BOARD_PAGE_SIZE).get_page(page_number)
+    queues = list(page.object_list)
     today = queue_metrics(window="today", queues=queues, now=now)
     for queue in queues:
         queue.today = today[queue.pk]
     deleted = Queue.objects.filter(deleted_at__isnull=False).order_by("name").only("name", "deleted_at")
-    return {"queues": queues, "deleted_queues": deleted}
+    return {
+        "queues": queues, "page_obj": page, "search": search,
+        "live_mode": "patch" if page.number == 1 and not search else "refetch",
+        "deleted_queues": deleted[:DELETED_SHOWN], "deleted_count": deleted.count(),
+    }
+
+
+DELETED_SHOWN = 20
 
 
 def queue_detail(name: str):

@@ -49,7 +49,7 @@ def queue_list(request):
             messages.success(request, f"Queue requested (command #{command.pk}). It appears here when Telnyx confirms it.")
             return redirect("queue-list")
     context = {
-        **selectors.board_context(),
+        **_board(request),
         "create_form": _create_form(request, errors),
         "windows": metrics.WINDOWS,
         "can_sync": request.user.has_perm("queues.control_queue"),
@@ -61,7 +61,12 @@ def queue_list(request):
 @permission_required(VIEW, raise_exception=True)
 def wallboard(request):
     """The board alone, large, for a wall display."""
-    return render(request, "queues/wallboard.html", {**selectors.board_context(), "live_groups": ["queues"]})
+    return render(request, "queues/wallboard.html", {**_board(request), "live_groups": ["queues"]})
+
+
+def _board(request) -> dict:
+    """The board page asked for: `?q=` filters queue names, `?page=` pages them."""
+    return selectors.board_context(page_number=request.GET.get("page"), search=request.GET.get("q", "").strip()[:64])
 
 
 def _queue_or_404(name):

@@ -66,6 +66,25 @@ def test_wallboard_shows_the_same_board(client, viewer, support):
     assert "subscribe=queues" in html
 
 
+@pytest.mark.parametrize("url", ["/queues/", "/wallboard/queues/"])
+def test_board_pages_queues_by_name_and_filters_them(client, viewer, url):
+    from queues.selectors import BOARD_PAGE_SIZE
+
+    for i in range(BOARD_PAGE_SIZE + 2):
+        QueueFactory(name=f"q-{i:03d}")
+    client.force_login(viewer)
+    first = client.get(url).content.decode()
+    assert first.count('class="queue-card sl-') == BOARD_PAGE_SIZE
+    assert f"1–{BOARD_PAGE_SIZE} of {BOARD_PAGE_SIZE + 2} queues" in first and "Next ›" in first
+    assert "data-live-refetch" not in first  # the first page is patched by pushed fragments
+    second = client.get(f"{url}?page=2").content.decode()
+    assert 'data-queue="q-048"' in second and 'data-queue="q-049"' in second and 'data-queue="q-000"' not in second
+    assert "data-live-refetch" in second and "subscribe=queues" in second  # later pages re-fetch themselves
+    found = client.get(f"{url}?q=q-01").content.decode()
+    assert found.count('class="queue-card sl-') == 10 and "data-live-refetch" in found
+    assert "No queue name contains “nothing”" in client.get(f"{url}?q=nothing").content.decode()
+
+
 def test_board_csv_export(client, viewer, support):
     client.force_login(viewer)
     response = client.get("/queues/", {"format": "csv", "window": "hour"})
