@@ -182,6 +182,29 @@ def queue_download(recording_pk: int, countdown: float | None = None) -> None:
         log.warning("could not queue the download of recording %s", recording_pk, exc_info=True)
 
 
+# Captures queued together (a sync page, the catch-up) leave as one task per this many recordings:
+# one message per recording made a 100,000-recording sync spend most of its time publishing (issue 13).
+DOWNLOAD_BATCH = 50
+
+
+def queue_downloads_on_commit(recording_pks: list[int]) -> None:
+    """After commit, hand many captures to workers, DOWNLOAD_BATCH recordings per task."""
+    if settings.RECORDING_CAPTURE and recording_pks:
+        transaction.on_commit(lambda: queue_downloads(recording_pks))
+
+
+def queue_downloads(recording_pks: list[int]) -> None:
+    """Hand many captures to workers in batches; each recording still retries on its own."""
+    from recordings.tasks import download_recordings
+
+    for start in range(0, len(recording_pks), DOWNLOAD_BATCH):
+        chunk = list(recording_pks[start:start + DOWNLOAD_BATCH])
+        try:
+            download_recordings.apply_async((chunk,))
+        except Exception:  # noqa: BLE001 - any broker failure; the rows stay saved and are caught up
+            log.warning("could not queue the download of %s recordings", len(chunk), exc_info=True)
+
+
 def download_backoff(attempts: int) -> float:
     """15 s, 30 s, 1 min... up to 15 min, with jitter (Telnyx's file servers are rarely down for long)."""
     base = min(900.0, 15.0 * 2 ** max(0, attempts - 1))
@@ -375,8 +398,7 @@ def recordings_catch_up() -> int:
     pks = list(due.values_list("pk", flat=True)[:500])
     # A new series of attempts for those that ran out, so the task's backoff starts over.
     Recording.objects.filter(pk__in=pks, status=Recording.Status.FAILED).update(download_attempts=0)
-    for pk in pks:
-        queue_download(pk)
+    queue_downloads(pks)
     return len(pks)
 
 
@@ -432,8 +454,9 @@ def recordings_sync_page(*, telnyx_recordings: list[dict]) -> dict:
     Recording.objects.bulk_create(created)
     Recording.objects.bulk_update(updated, SYNCED_FIELDS)
     if created:
-        for pk in Recording.objects.filter(recording_id__in=[r.recording_id for r in created]).values_list("pk", flat=True):
-            queue_download_on_commit(pk)
+        queue_downloads_on_commit(
+            list(Recording.objects.filter(recording_id__in=[r.recording_id for r in created]).values_list("pk", flat=True))
+        )
         publish_recordings_list()
     elif updated:
         publish_recordings_list()
@@ -454,8 +477,7 @@ def transcriptions_sync_page(*, telnyx_transcriptions: list[dict]) -> dict:
     Recording.objects.bulk_create(missing)
     if missing:
         recordings.update({r.recording_id: r for r in Recording.objects.filter(recording_id__in=[m.recording_id for m in missing])})
-        for recording in missing:
-            queue_download_on_commit(recordings[recording.recording_id].pk)
+        queue_downloads_on_commit([recordings[recording.recording_id].pk for recording in missing])
     existing = {t.transcription_id: t for t in Transcription.objects.filter(transcription_id__in=[t["id"] for t in items])}
     created, updated = [], []
     for data in items:

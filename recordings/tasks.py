@@ -19,6 +19,19 @@ def download_recording(self, recording_pk: int) -> str | None:
     return outcome.recording.status if outcome.recording else None
 
 
+@shared_task(acks_late=True)
+def download_recordings(recording_pks: list[int]) -> int:
+    """A batch of first attempts, one after another; each one that is due again retries as its own task."""
+    stored = 0
+    for pk in recording_pks:
+        outcome = services.recording_download(recording_pk=pk)
+        if outcome.retry_in is not None:
+            services.queue_download(pk, countdown=outcome.retry_in)
+        elif outcome.recording is not None and outcome.recording.status == outcome.recording.Status.STORED:
+            stored += 1
+    return stored
+
+
 @shared_task
 def catch_up_recordings() -> dict:
     """Recent recordings and transcripts from Telnyx's lists, then every capture not done yet."""

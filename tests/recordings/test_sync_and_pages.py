@@ -146,3 +146,29 @@ def test_a_call_recording_is_linked_to_its_call_by_leg_and_shown_with_links(db, 
     assert client.get("/api/v1/recordings/?call=v3:leg-owner").json()["count"] == 1
     assert b'href="/calls/v3:leg-owner/"' in client.get("/recordings/").content
     assert f'href="/recordings/{recording.recording_id}/"'.encode() in client.get("/calls/v3:leg-owner/").content
+
+
+def test_sync_queues_captures_in_batches_and_each_batch_captures_its_recordings(telnyx, settings, monkeypatch,
+                                                                               django_capture_on_commit_callbacks):
+    """One task per DOWNLOAD_BATCH new recordings, not one per recording; a failed one retries alone."""
+    from recordings import services
+    from recordings.tasks import download_recordings
+
+    monkeypatch.setattr(services, "DOWNLOAD_BATCH", 2)
+    items = [item(f"rec-{i}", download_urls={"mp3": f"https://f.test/rec-{i}.mp3"}) for i in range(5)]
+    telnyx.get("/recordings").respond(200, json=page(items))
+    for i in range(4):
+        telnyx.get(f"https://f.test/rec-{i}.mp3").respond(200, content=AUDIO)
+    telnyx.get("https://f.test/rec-4.mp3").respond(503)
+    telnyx.get("/recordings/rec-4").respond(503)
+    batches, retries = [], []
+    real_batch = download_recordings.apply_async
+    monkeypatch.setattr(download_recordings, "apply_async", lambda args, **kw: (batches.append(args[0]), real_batch(args, **kw)))
+    monkeypatch.setattr(services, "queue_download", lambda pk, countdown=None: retries.append((pk, countdown)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync_recordings() == {"created": 5, "updated": 0}
+    assert [len(b) for b in batches] == [2, 2, 1]
+    statuses = dict(Recording.objects.values_list("recording_id", "status"))
+    assert [statuses[f"rec-{i}"] for i in range(4)] == [Recording.Status.STORED] * 4
+    failed = Recording.objects.get(recording_id="rec-4")
+    assert statuses["rec-4"] == Recording.Status.FAILED and retries == [(failed.pk, retries[0][1])] and retries[0][1] > 0
