@@ -308,9 +308,33 @@ def queues_sync_missing(*, listed_names: set[str], started_at: datetime) -> int:
         Q(last_seen_at__lt=started_at) | Q(last_seen_at__isnull=True)
     )
     names = list(missing.values_list("name", flat=True))
-    for name in names:
-        queue_mark_deleted(name=name, reason=Reason.GONE, at=started_at)
-    return len(names)
+    gone = 0
+    for start in range(0, len(names), GONE_BATCH):
+        gone += queues_mark_gone(names=names[start:start + GONE_BATCH], at=started_at)
+    return gone
+
+
+GONE_BATCH = 500
+
+
+def queues_mark_gone(*, names: list[str], at: datetime) -> int:
+    """Many queues gone from Telnyx at once: one transaction, stays closed in bulk, the board published once.
+
+    The same outcome as queue_mark_deleted for each; one by one, 2,000 missing queues took minutes.
+    """
+    with transaction.atomic():
+        queues = list(Queue.objects.select_for_update().filter(name__in=names, deleted_at__isnull=True))
+        if not queues:
+            return 0
+        Queue.objects.filter(pk__in=[q.pk for q in queues]).update(deleted_at=at)
+        stays = list(QueuedCall.objects.filter(queue__in=queues, left_at__isnull=True, enqueued_at__lte=at))
+        for stay in stays:
+            _close(stay, left_at=at, reason=Reason.GONE, save=False)
+        QueuedCall.objects.bulk_update(stays, ["left_at", "leave_reason", "wait_time_secs", "position"], batch_size=500)
+        for queue in queues:
+            queue.deleted_at = at
+            publish_queue(queue)  # each open queue page hears; the board renders once (publish_rendered_once)
+    return len(queues)
 
 
 # --- helpers --------------------------------------------------------------------------------------

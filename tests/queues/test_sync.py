@@ -111,3 +111,32 @@ def test_sync_now_button(operator, viewer, client, telnyx):
     client.force_login(operator)
     assert client.post("/queues/", {"op": "sync"}).status_code == 302
     assert Queue.objects.get().telnyx_id == "id-support"
+
+
+def test_queues_gone_from_telnyx_are_closed_in_bulk(listen, django_capture_on_commit_callbacks):
+    """Missing queues are marked gone together: their stays closed, history kept, queries not per queue."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from queues.services import queues_sync_missing
+
+    started = timezone.now()
+
+    def missing(count, prefix):
+        for i in range(count):
+            queue = QueueFactory(name=f"{prefix}-{i}")
+            QueuedCallFactory(queue=queue, call_control_id=f"v3:{prefix}{i}", enqueued_at=started - timedelta(minutes=2))
+
+    missing(3, "few")
+    listen("queues")
+    with CaptureQueriesContext(connection) as few, django_capture_on_commit_callbacks(execute=True):
+        assert queues_sync_missing(listed_names=set(), started_at=started) == 3
+    listen.received("queues")  # the first board: not counted below
+    missing(30, "many")
+    with CaptureQueriesContext(connection) as many, django_capture_on_commit_callbacks(execute=True):
+        assert queues_sync_missing(listed_names={"few-0"}, started_at=started) == 30
+    assert len(many) == len(few)
+    assert Queue.objects.filter(deleted_at__isnull=True).count() == 0
+    stays = QueuedCall.objects.filter(call_control_id__startswith="v3:many")
+    assert {(s.leave_reason, s.wait_time_secs >= 120, s.left_at == started) for s in stays} == {(QueuedCall.Reason.GONE, True, True)}
+    assert len(listen.received("queues")) == 1  # the board, once
