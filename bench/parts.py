@@ -248,9 +248,15 @@ def commands(stack: Stack, token: str, conference_id: str, *, workers=(1, 4), id
     out = []
     for n in workers:
         stack.stop("worker")
-        stack.start_worker(concurrency=n)
+        stack.start_worker(concurrency=n, queues="commands")  # README, "Running in production": command workers
+        # Warm-up, not measured: each new worker process's first task, and each web process's first
+        # command (its broker connection), pays imports and connections once.
+        for _ in range(2 * (n + stack.web_workers)):
+            assert load.run(load.request(HOST, PORTS["web"], raw))[0] == 202
+        _wait(lambda: not Command.objects.exclude(status__in=[Command.Status.SUCCEEDED, Command.Status.FAILED]).exists(), 30)
         _fake("DELETE")
-        # Idle queue: one command at a time, API call to Telnyx request.
+        # Idle queue: one command at a time, API call to Telnyx request; the next one leaves once the
+        # worker is free again (Telnyx answered), or it would wait behind the previous answer.
         issued = []
         for _ in range(idle):
             started = time.time()
@@ -259,6 +265,7 @@ def commands(stack: Stack, token: str, conference_id: str, *, workers=(1, 4), id
             issued.append(started)
             expected = len(issued)
             _wait(lambda expected=expected: len(_fake()) >= expected, 5)
+            _wait(lambda: not Command.objects.exclude(status__in=[Command.Status.SUCCEEDED, Command.Status.FAILED]).exists(), 5)
         arrivals = [a[0] for a in _fake()]
         idle_latency = load.percentiles([a - s for a, s in zip(arrivals, issued, strict=False)])
         # Throughput: `burst` commands at once from 8 clients, until every one has succeeded.
@@ -304,6 +311,7 @@ def _bare_commands(idle: int, burst: int, delay: float) -> dict:
         bare_command.delay(url)
         expected = len(issued)
         _wait(lambda expected=expected: len(_fake()) >= expected, 5)
+        time.sleep(delay + 0.02)  # the worker is free again once Telnyx has answered (as for the commands)
     arrivals = [a[0] for a in _fake()]
     idle_latency = load.percentiles([a - s for a, s in zip(arrivals, issued, strict=False)])
     _fake("DELETE")

@@ -101,11 +101,15 @@ class Stack:
         self.start("ws", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(PORTS["ws"]), "portal.asgi:application"],
                    PORTS["ws"])
 
-    def start_worker(self, concurrency: int | None = None) -> None:
+    def start_worker(self, concurrency: int | None = None, *, queues: str | None = None) -> None:
+        """The worker of every queue (niced), or with `queues` a dedicated one (README's layout: commands)."""
         concurrency = concurrency or self.worker_concurrency
         # Niced: on a shared box the intake (Telnyx is waiting) goes before applying events (which may lag).
-        self.start("worker", ["nice", "-n", os.environ.get("BENCH_WORKER_NICE", "10"), str(BIN / "celery"), "-A", "portal", "worker", "--loglevel", "WARNING",
-                              "--concurrency", str(concurrency), "-n", f"bench{concurrency}@%h"])
+        # A dedicated command worker is not: it mostly waits on Telnyx, and an operator waits on it.
+        nice = "0" if queues else os.environ.get("BENCH_WORKER_NICE", "10")
+        name = f"bench-{queues or 'all'}{concurrency}@%h"
+        self.start("worker", ["nice", "-n", nice, str(BIN / "celery"), "-A", "portal", "worker", "--loglevel", "WARNING",
+                              "--concurrency", str(concurrency), "-n", name, *(["-Q", queues] if queues else [])])
         self._wait_worker()
 
     def _wait_worker(self, timeout: float = 60) -> None:
