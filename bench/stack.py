@@ -50,6 +50,8 @@ class Stack:
             "PORTAL_DATA_DIR": str(self.data_dir),
             "PROMETHEUS_MULTIPROC_DIR": str(self.data_dir / "metrics"),
             "PYTHONPATH": str(ROOT),
+            # The niced event worker's PostgreSQL sessions run niced too (portal/db_priority.py): one host.
+            "DATABASE_SESSION_NICE": "true",
         }
         (self.data_dir / "metrics").mkdir(exist_ok=True)
 

@@ -17,3 +17,8 @@ class PortalConfig(AppConfig):
         # Permissions are created app by app after migrate (and after a test flush); re-sync after each
         # app so the groups end complete whatever the app order.
         post_migrate.connect(_sync_roles, dispatch_uid="portal.sync_roles")
+        from django.db.backends.signals import connection_created
+
+        from portal.db_priority import follow_process_nice
+
+        connection_created.connect(follow_process_nice, dispatch_uid="portal.follow_process_nice")

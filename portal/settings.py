@@ -105,6 +105,9 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'portal.sqlite3'}")}
 USING_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# A niced process (the event worker beside web on one host) gets its PostgreSQL sessions niced too
+# (portal/db_priority.py).
+DATABASE_SESSION_NICE = env.bool("DATABASE_SESSION_NICE", default=False)
 if USING_SQLITE:
     # Web, worker and beat share one file: WAL lets readers run beside the writer, and
     # IMMEDIATE transactions wait for the lock instead of failing with "database is locked".

@@ -132,11 +132,14 @@ def test_coalescing_sends_one_message_per_group_when_the_block_ends(listen, sett
     listen("calls")
     listen("events")
     with live.coalescing():
+        live.send_now("calls", "<tr id=z></tr>")
+        live.flush()  # leading edge: nothing was sent in the last LIVE_COALESCE_SECONDS, so this leaves now
+        assert listen.received("calls") == ["<tr id=z></tr>"]
         live.send_now("calls", "<tr id=a></tr>")
         live.send_now("events", "<tr id=e></tr>")
         live.send_now("calls", "<tr id=b></tr>")
         live.send_now("calls", "<tr id=a></tr>")  # the same fragment twice is sent once
-        live.flush()  # younger than LIVE_COALESCE_SECONDS: held back
+        live.flush()  # the last send was less than LIVE_COALESCE_SECONDS ago: held back
         assert listen.received("calls") == []
     assert listen.received("calls") == ["<tr id=a></tr><tr id=b></tr>"]
     assert listen.received("events") == ["<tr id=e></tr>"]
