@@ -71,7 +71,10 @@ class Recording(models.Model):
 
     class Meta:
         ordering = ["-saved_at", "-id"]
-        indexes = [models.Index(fields=["status", "last_attempt_at"], name="recording_status_attempt")]
+        indexes = [
+            models.Index(fields=["status", "last_attempt_at"], name="recording_status_attempt"),
+            models.Index(fields=["saved_at"], name="recording_saved"),  # the dashboard's "saved today"
+        ]
         permissions = [("listen_recording", "Can listen to and download recordings")]
 
     def __str__(self) -> str:

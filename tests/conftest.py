@@ -28,6 +28,8 @@ def portal_settings(settings, request):
     settings.TELNYX_TIMEOUT_SECONDS = 2
     # No live-socket reporter thread writing heartbeats into the test database behind the test's back.
     settings.HEARTBEAT_SECONDS = 0
+    # Drains end as soon as nothing is pending (the PostgreSQL profile would linger 0.25 s per drain).
+    settings.WEBHOOK_DRAIN_LINGER_SECONDS = 0
     # Recording capture downloads Telnyx's links: off unless a test serves them (tests/recordings does).
     settings.RECORDING_CAPTURE = False
     if "live_layer" not in request.keywords:

@@ -285,12 +285,16 @@ def _drain_pass(batch_size: int, deadline: float) -> tuple[int, bool]:
         while True:
             claimed = events_process_batch(limit=batch_size)
             total += claimed
-            if not claimed:
+            if claimed:
+                # Stay a moment after the last event: at a steady trickle the next one is applied by
+                # this drain at once, not by a new task the broker has to deliver first.
+                linger_until = max(linger_until, time.monotonic() + settings.WEBHOOK_DRAIN_LINGER_SECONDS)
+            else:
                 wait = linger_until - time.monotonic()
                 if wait <= 0:
                     return total, False
                 live.flush(force=True)  # what is applied is shown now, not after the wait
-                time.sleep(wait)
+                time.sleep(min(wait, settings.WEBHOOK_DRAIN_POLL_SECONDS))
                 continue
             # Events keep coming: stay, so list and counter renders are shared by every batch of
             # the next LIVE_RENDER_SECONDS instead of repeated per batch (portal/live.py).

@@ -193,6 +193,29 @@ def test_drains_stop_at_their_deadline_and_queue_the_rest(post_webhook, event_do
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).count() == 3
 
 
+def test_a_drain_lingers_after_its_last_event_and_applies_a_late_one_itself(post_webhook, event_doc, lost_nudges,
+                                                                            settings, monkeypatch):
+    """A steady trickle is applied by the running drain: no new task per event (WEBHOOK_DRAIN_LINGER_SECONDS)."""
+    import time
+    from types import SimpleNamespace
+
+    settings.WEBHOOK_DRAIN_LINGER_SECONDS = 0.05
+    settings.WEBHOOK_DRAIN_POLL_SECONDS = 0.005
+    post_webhook(event_doc("call.initiated", id="first", call_control_id="v3:l1"))
+    naps = []
+
+    def nap(seconds):
+        naps.append(seconds)
+        if len(naps) == 1:  # a delivery arrives while the drain waits
+            post_webhook(event_doc("call.initiated", id="late", call_control_id="v3:l2"))
+        time.sleep(seconds)
+
+    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=time.monotonic, sleep=nap))
+    assert services.events_drain() == 2
+    assert max(naps) <= 0.005 and len(naps) >= 10  # short polls until 50 ms after the last event
+    assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 2
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_drain_publishes_one_message_per_group(client, listen, lost_nudges):
     listen("events")
