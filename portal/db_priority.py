@@ -1,6 +1,6 @@
 """A niced process's PostgreSQL sessions run niced too, when the database shares the machine.
 
-On one host (the embedded layout, a small install, the benchmarks) the event worker runs at a lower
+On one host (a small install, the benchmarks) the event worker runs at a lower
 CPU priority than the web processes, so Telnyx's deliveries are answered first and applying events
 lags a burst instead. Its queries, though, burn CPU in PostgreSQL backends at normal priority, which
 undid most of that: with DATABASE_SESSION_NICE on, each session's backend gets the process's own
