@@ -98,13 +98,10 @@ def send_now(group: str, html: Fragment) -> None:
     _send({group: [html]})
 
 
-def _render(messages: dict[str, list[Fragment]], known: set[str]) -> dict[str, list[str]]:
-    """Only the watched groups' fragments, rendered (a render that fails drops that fragment alone).
-
-    `known`: groups already found watched by the caller, not looked up again.
-    """
+def _render(messages: dict[str, list[Fragment]]) -> dict[str, list[str]]:
+    """Only the watched groups' fragments, rendered (a render that fails drops that fragment alone)."""
     out: dict[str, list[str]] = {}
-    for group in (messages.keys() & known) | watched(messages.keys() - known):
+    for group in watched(messages):
         for fragment in messages[group]:
             try:
                 out.setdefault(group, []).append(fragment() if callable(fragment) else fragment)
@@ -113,11 +110,11 @@ def _render(messages: dict[str, list[Fragment]], known: set[str]) -> dict[str, l
     return out
 
 
-def _send(messages: dict[str, list[Fragment]], *, known: frozenset[str] = frozenset()) -> None:
+def _send(messages: dict[str, list[Fragment]]) -> None:
     """One message per watched group (fragments joined: htmx swaps every out-of-band element of a message)."""
     if not messages:
         return
-    messages = _render(messages, known)
+    messages = _render(messages)
     if not messages:
         return
     try:
@@ -215,11 +212,10 @@ def flush(*, force: bool = False) -> None:
             continue  # nobody watches what it renders: not rendered, not counted as rendered
         _last_rendered[key] = now
         _run_build(key, build, rendered)
-    _send({group: list(fragments) for group, fragments in rendered.items()}, known=looked_up)
+    _send({group: list(fragments) for group, fragments in rendered.items()})
 
 
 def _run_build(key: str, build, into: dict) -> None:
-    """Add a rendered-once build's (group, html) pairs to `into`; a failing build is logged and skipped."""
     try:
         for group, html in build():
             if not GROUP_NAME.match(group):
