@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -413,14 +413,21 @@ def _close(
 
 
 def _renumber(queue: Queue) -> None:
-    """Places in line follow arrival order, so they stay right whatever order the events came in."""
-    waiting = list(queue.calls.filter(left_at__isnull=True).order_by("enqueued_at", "pk").only("pk", "position"))
-    changed = []
-    for place, stay in enumerate(waiting, start=1):
-        if stay.position != place:
-            stay.position = place
-            changed.append(stay)
-    QueuedCall.objects.bulk_update(changed, ["position"])
+    """Places in line follow arrival order, so they stay right whatever order the events came in.
+
+    One statement, rows whose place changed only: loading the line through `queue.calls` cost a query
+    per waiting caller (the related manager reads each row's deferred `queue_id`), the slowest part of
+    applying an event once lines grew (issue 13).
+    """
+    table = connection.ops.quote_name(QueuedCall._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} SET position = ranked.place
+                FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
+                      FROM {table} WHERE queue_id = %s AND left_at IS NULL) AS ranked
+                WHERE {table}.id = ranked.id AND ({table}.position IS NULL OR {table}.position <> ranked.place)""",
+            [queue.pk],
+        )
 
 
 # --- live -----------------------------------------------------------------------------------------

@@ -150,3 +150,20 @@ def test_board_and_queue_page_are_published_after_commit(post_webhook, event_doc
     assert len(board) == 1 and 'id="queue-table"' in board[0] and "hx-swap-oob" in board[0] and "support" in board[0]
     page = listen.received(f"queue.{queue.pk}")
     assert len(page) == 1 and "/queues/support/live/" in page[0]
+
+
+
+@pytest.mark.parametrize("length", [3, 60])
+def test_renumbering_is_one_statement_however_long_the_line(length, django_assert_num_queries):
+    from queues.services import _renumber
+    from tests.queues.factories import QueueFactory, QueuedCallFactory
+
+    queue = QueueFactory(name="support")
+    for i in reversed(range(length)):  # stored newest first, every place wrong
+        QueuedCallFactory(queue=queue, call_control_id=f"v3:{i}", enqueued_at=T0 + timedelta(seconds=i), position=None)
+    QueuedCallFactory(queue=queue, call_control_id="v3:gone", enqueued_at=T0 - timedelta(seconds=5), position=7,
+                      left_at=T0)
+    with django_assert_num_queries(1):
+        _renumber(queue)
+    assert waiting_positions() == {f"v3:{i}": i + 1 for i in range(length)}
+    assert QueuedCall.objects.get(call_control_id="v3:gone").position == 7  # a left caller keeps its last place
