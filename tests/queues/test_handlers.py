@@ -156,7 +156,7 @@ def test_board_and_queue_page_are_published_after_commit(post_webhook, event_doc
 @pytest.mark.parametrize("length", [3, 60])
 def test_renumbering_is_one_statement_however_long_the_line(length, django_assert_num_queries):
     from queues.services import _renumber
-    from tests.queues.factories import QueueFactory, QueuedCallFactory
+    from tests.queues.factories import QueuedCallFactory, QueueFactory
 
     queue = QueueFactory(name="support")
     for i in reversed(range(length)):  # stored newest first, every place wrong
