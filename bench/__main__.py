@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="data sizes of the page and sync benchmarks (1 = issue 13's)")
     parser.add_argument("--small-scale", type=float, default=0.01, help="the size pages are first measured at")
     parser.add_argument("--ingest-seconds", type=float, default=8)
-    parser.add_argument("--rounds", type=int, default=2, help="reference/intake alternations")
+    parser.add_argument("--rounds", type=int, default=3, help="reference/intake alternations (the median is reported)")
     parser.add_argument("--live-seconds", type=float, default=6)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
