@@ -18,3 +18,19 @@ class NullsLastIndex(models.Index):
             OrderBy(e.expression, descending=e.descending) if isinstance(e, OrderBy) else e for e in self.expressions
         )
         return super(NullsLastIndex, plain).create_sql(model, schema_editor, using=using, **kwargs)
+
+
+class SparseIndex(models.Index):
+    """An index of only the rows its `condition` keeps (say, a key that is set) where that pays.
+
+    PostgreSQL proves `key = 'x'` implies `NOT key = ''` and uses the smaller index, whose entries are
+    also written for fewer rows. SQLite's planner cannot prove that (3.40: a full scan instead), so
+    there the same index is created whole.
+    """
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        whole = self.clone()
+        whole.condition = None
+        return super(SparseIndex, whole).create_sql(model, schema_editor, using=using, **kwargs)

@@ -1,5 +1,8 @@
 """Every webhook Telnyx delivered, stored as received before anything is applied."""
 from django.db import models
+from django.db.models import Q
+
+from portal.indexes import SparseIndex
 
 
 class WebhookEvent(models.Model):
@@ -35,9 +38,11 @@ class WebhookEvent(models.Model):
             models.Index(fields=["status", "received_at"], name="event_status_received"),
             models.Index(fields=["event_type", "received_at"], name="event_type_received"),
             models.Index(fields=["call_control_id"], name="event_call_control"),
-            models.Index(fields=["conference_id", "occurred_at"], name="event_conference"),
-            models.Index(fields=["queue_name"], name="event_queue"),
-            models.Index(fields=["recording_id"], name="event_recording"),
+            # Partial: most events name no conference, queue or recording, and every index entry is
+            # written on the intake's hot path and again when a drain records the outcome (issue 13).
+            SparseIndex(fields=["conference_id", "occurred_at"], name="event_conference", condition=~Q(conference_id="")),
+            SparseIndex(fields=["queue_name"], name="event_queue", condition=~Q(queue_name="")),
+            SparseIndex(fields=["recording_id"], name="event_recording", condition=~Q(recording_id="")),
         ]
         permissions = [("reprocess_webhookevent", "Can re-process webhook events")]
 
