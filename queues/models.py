@@ -95,6 +95,8 @@ class QueuedCall(models.Model):
         ]
         indexes = [
             models.Index(fields=["left_at", "enqueued_at"], name="queuedcall_waiting"),
+            # The dashboard's waiting count and longest wait read only callers still in line.
+            models.Index(fields=["enqueued_at"], name="queuedcall_alive_waiting", condition=Q(left_at__isnull=True, is_alive=True)),
             models.Index(fields=["queue", "enqueued_at"], name="queuedcall_queue_enqueued"),
             models.Index(fields=["call_control_id"], name="queuedcall_call"),
         ]
