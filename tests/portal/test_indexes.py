@@ -16,7 +16,7 @@ def _definition(name: str) -> str:
         return cursor.fetchone()[0]
 
 
-@pytest.mark.parametrize("name", ["event_conference", "event_queue", "event_recording"])
+@pytest.mark.parametrize("name", ["event_conference", "event_queue", "event_recording", "event_unprocessed"])
 def test_sparse_event_indexes_skip_empty_keys_on_postgresql_only(name):
     assert ("WHERE" in _definition(name).upper()) == (connection.vendor == "postgresql")
 
