@@ -178,3 +178,14 @@ def test_capture_goes_on_when_telnyx_cannot_name_the_recording(post_webhook, eve
     post_webhook(event_doc("call.recording.saved", recording_urls={"mp3": f"{FILES}/call.mp3"}))
     recording = Recording.objects.get()
     assert recording.status == Recording.Status.STORED and recording.provisional_id is True
+
+
+def test_downloads_share_one_http_client_per_process(monkeypatch):
+    """One client (one SSL context) per process, not per download; a forked worker makes its own."""
+    from recordings import download
+
+    monkeypatch.setattr(download, "_client", None)
+    first = download._http()
+    assert download._http() is first
+    monkeypatch.setattr(download.os, "getpid", lambda: -1)
+    assert download._http() is not first
