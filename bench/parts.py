@@ -168,6 +168,8 @@ async def _live(stack, cookie, rates, clients, seconds, settle) -> list[dict]:
         await asyncio.sleep(1.0)  # subscriptions settle
         for rate in rates:
             await asyncio.to_thread(_wait_processed, time.monotonic(), 300)  # start from an idle worker
+            # Captures the ingest part queued may still be running on the same worker: say how many.
+            capturing = await asyncio.to_thread(_recordings_to_capture)
             for s in sockets:
                 s.frames.clear()
             prefix = f"L{n}r{rate}x"
@@ -197,12 +199,18 @@ async def _live(stack, cookie, rates, clients, seconds, settle) -> list[dict]:
                 received += len(wanted & first.keys())
             out.append({
                 "clients": n, "rate": rate, "events": len(deliveries), "post_p99_ms": result["p99_ms"],
-                "applied_after_last_post_s": applied,
+                "applied_after_last_post_s": applied, "recordings_to_capture_at_start": capturing,
                 "frames": sum(len(s.frames) for s in sockets), "dropped": len(deliveries) * n - received,
                 **load.percentiles(latencies),
             })
         await asyncio.gather(*(s.close() for s in sockets))
     return out
+
+
+def _recordings_to_capture() -> int:
+    from recordings.models import Recording
+
+    return Recording.objects.filter(status__in=[Recording.Status.SAVED, Recording.Status.DOWNLOADING]).count()
 
 
 def _seen(socket: Socket) -> set[str]:
