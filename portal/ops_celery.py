@@ -145,3 +145,15 @@ def install(app) -> None:
     """Add the worker heartbeat and use Django's logging in every Celery process of `app`."""
     app.steps["worker"].add(WorkerHeartbeat)
     signals.setup_logging.connect(_django_logging, weak=False, dispatch_uid="portal.ops.logging")
+    signals.worker_init.connect(_preload_telnyx, weak=False, dispatch_uid="portal.ops.preload_telnyx")
+
+
+def _preload_telnyx(**kwargs) -> None:
+    """worker_init (the parent, before the pool forks): load the SDK modules every declared action uses."""
+    from portal import gateway
+    from portal.commands import actions
+
+    try:
+        gateway.preload(action.sdk for action in actions.all_actions())
+    except Exception:  # noqa: BLE001 - only a warm-up: the first command imports what it needs itself
+        log.warning("could not preload the Telnyx SDK", exc_info=True)
