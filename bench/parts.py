@@ -53,8 +53,7 @@ def ingest(stack: Stack, *, seconds: float = 8, rounds: int = 2, rate_cap: int =
             raw = [d.http(_web(), path) for d in deliveries]
             if kind == "intake_worker_paused":
                 stack.stop("worker")  # applying events waits: the intake alone, as with workers on other cores
-            result = load.wrk(f"http://{_web()}{path}", raw, seconds=seconds) if load.wrk_available() else load.run(
-                load.closed_loop(HOST, PORTS["web"], raw, concurrency=16, seconds=seconds))
+            result = _saturate(path, raw, seconds)
             finished = time.monotonic()
             if kind == "intake_worker_paused":
                 stack.start_worker()
@@ -91,12 +90,16 @@ def _warm_up(stack: Stack, paths: list[str], drain_timeout: float, seconds: floa
 
     for n, path in enumerate(paths):
         raw = [d.signed(stack.key).http(_web(), path) for d in events.mix(int(2000 * seconds), prefix=f"warm{n}")]
-        if load.wrk_available():
-            load.wrk(f"http://{_web()}{path}", raw, seconds=seconds)
-        else:
-            load.run(load.closed_loop(HOST, PORTS["web"], raw, concurrency=16, seconds=seconds))
+        _saturate(path, raw, seconds)
     _wait_processed(time.monotonic(), drain_timeout)
     _truncate(connection)
+
+
+def _saturate(path: str, raw: list[bytes], seconds: float) -> dict:
+    """As many requests as the web server takes, 16 connections: wrk if installed, else the asyncio client."""
+    if load.wrk_available():
+        return load.wrk(f"http://{_web()}{path}", raw, seconds=seconds)
+    return load.run(load.closed_loop(HOST, PORTS["web"], raw, concurrency=16, seconds=seconds))
 
 
 def servers(stack: Stack, *, seconds: float = 5) -> dict:

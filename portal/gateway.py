@@ -45,16 +45,13 @@ def preload(sdk_calls) -> int:
     starts with them loaded. The client built for it is thrown away: children make their own.
     """
     sdk = telnyx.Telnyx(api_key="preload", base_url="http://127.0.0.1:9", max_retries=0)
-    walked = 0
+    calls = set(sdk_calls)
     try:
-        for sdk_call in sorted(set(sdk_calls)):
-            target: Any = sdk
-            for part in sdk_call.removeprefix("client.").split(".")[:-1]:  # the resources, not the method
-                target = getattr(target, part)
-            walked += 1
+        for sdk_call in calls:
+            _walk(sdk, sdk_call)  # resolving the method imports every resource module on its path
     finally:
         sdk.close()
-    return walked
+    return len(calls)
 
 
 def client() -> telnyx.Telnyx:
@@ -63,7 +60,11 @@ def client() -> telnyx.Telnyx:
 
 
 def _resolve(sdk_call: str):
-    target: Any = client()
+    return _walk(client(), sdk_call)
+
+
+def _walk(target: Any, sdk_call: str) -> Any:
+    """The SDK method that "client.a.b.method" names, from the client `target`."""
     for part in sdk_call.removeprefix("client.").split("."):
         target = getattr(target, part)
     return target

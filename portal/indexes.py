@@ -3,24 +3,34 @@ from django.db import models
 from django.db.models.expressions import OrderBy
 
 
-class NullsLastIndex(models.Index):
+class _SQLiteVariantIndex(models.Index):
+    """An index created in another form on SQLite: subclasses say how in `for_sqlite`."""
+
+    def for_sqlite(self, index: models.Index) -> None:
+        raise NotImplementedError
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        variant = self.clone()
+        self.for_sqlite(variant)
+        return super(_SQLiteVariantIndex, variant).create_sql(model, schema_editor, using=using, **kwargs)
+
+
+class NullsLastIndex(_SQLiteVariantIndex):
     """An index ordered `DESC NULLS LAST` where the database allows it.
 
     SQLite refuses NULLS LAST in an index but sorts NULLs last in a descending order anyway, so there
     the same index is created with plain DESC and still serves the same ORDER BY.
     """
 
-    def create_sql(self, model, schema_editor, using="", **kwargs):
-        if schema_editor.connection.vendor != "sqlite":
-            return super().create_sql(model, schema_editor, using=using, **kwargs)
-        plain = self.clone()
-        plain.expressions = tuple(
-            OrderBy(e.expression, descending=e.descending) if isinstance(e, OrderBy) else e for e in self.expressions
+    def for_sqlite(self, index: models.Index) -> None:
+        index.expressions = tuple(
+            OrderBy(e.expression, descending=e.descending) if isinstance(e, OrderBy) else e for e in index.expressions
         )
-        return super(NullsLastIndex, plain).create_sql(model, schema_editor, using=using, **kwargs)
 
 
-class SparseIndex(models.Index):
+class SparseIndex(_SQLiteVariantIndex):
     """An index of only the rows its `condition` keeps (say, a key that is set) where that pays.
 
     PostgreSQL proves `key = 'x'` implies `NOT key = ''` and uses the smaller index, whose entries are
@@ -28,9 +38,5 @@ class SparseIndex(models.Index):
     there the same index is created whole.
     """
 
-    def create_sql(self, model, schema_editor, using="", **kwargs):
-        if schema_editor.connection.vendor != "sqlite":
-            return super().create_sql(model, schema_editor, using=using, **kwargs)
-        whole = self.clone()
-        whole.condition = None
-        return super(SparseIndex, whole).create_sql(model, schema_editor, using=using, **kwargs)
+    def for_sqlite(self, index: models.Index) -> None:
+        index.condition = None
