@@ -6,6 +6,7 @@ import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -19,6 +20,13 @@ pytestmark = [pytest.mark.browser]
 class Running:
     base: str
     sandbox: str
+    process: subprocess.Popen | None = None
+    log: Path | None = None
+
+    def assert_alive(self) -> None:
+        """Fail with the end of the run log if honcho has stopped (one process exiting stops them all)."""
+        if self.process is not None and self.process.poll() is not None:
+            pytest.fail(f"make run stopped (exit {self.process.returncode}):\n" + self.log.read_text()[-4000:])
 
     def sandbox_post(self, path: str, body: dict | None = None, token: str | None = None) -> dict:
         headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
@@ -45,7 +53,7 @@ def portal_with_sandbox(tmp_path_factory):
     log = open(data_dir / "run.log", "w")
     process = subprocess.Popen([*manage, "runportal", "--port", str(port), "--sandbox-port", str(sandbox_port)],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    running = Running(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}")
+    running = Running(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", process, data_dir / "run.log")
     wait_until_up(f"{running.base}/login/", data_dir / "run.log", process)
     wait_until_up(f"{running.sandbox}/", data_dir / "run.log", process)
     yield running
@@ -59,8 +67,12 @@ def portal_with_sandbox(tmp_path_factory):
 
 @pytest.fixture
 def admin_page(browser, portal_with_sandbox):
-    with logged_in(browser, portal_with_sandbox.base, "admin") as page:
-        yield page
+    portal_with_sandbox.assert_alive()
+    try:
+        with logged_in(browser, portal_with_sandbox.base, "admin") as page:
+            yield page
+    finally:
+        portal_with_sandbox.assert_alive()
 
 
 def test_dashboard_shows_simulated_activity(admin_page):
