@@ -340,16 +340,45 @@ def _drain_again() -> None:
         log.warning("could not queue the next webhook drain", exc_info=True)
 
 
+class _HandlerFailed(Exception):
+    """An event of an optimistic batch failed: the batch is rolled back and applied event by event."""
+
+
 def _apply(events: list[WebhookEvent], *, schedule_retries: bool = True) -> None:
-    """Run handlers in occurred_at order (unknown times last, in arrival order) and record each outcome."""
+    """Run handlers in occurred_at order (unknown times last, in arrival order) and record each outcome.
+
+    Optimistic first: the whole batch in one savepoint, so an event costs no savepoint round trips of
+    its own (two of the eight or so statements an event needs). If any handler fails, that savepoint
+    is rolled back (with the live updates and tasks queued on commit inside it) and the batch is
+    applied again with a savepoint per event, so the failing event is recorded and the others apply.
+    """
     now = timezone.now()
-    done, ignored, failed = [], [], []
     ordered = sorted(events, key=lambda e: (e.occurred_at is None, e.occurred_at or now))
     for event in ordered:
         event.first_time = event.attempts == 0 and event.status == WebhookEvent.Status.PENDING
+    try:
+        with transaction.atomic():
+            done, ignored, failed = _run_handlers(ordered, isolated=False)
+    except _HandlerFailed:
+        done, ignored, failed = _run_handlers(ordered, isolated=True)
+    _record(ordered, done, ignored, failed, now, schedule_retries=schedule_retries)
+
+
+def _run_handlers(ordered: list[WebhookEvent], *, isolated: bool) -> tuple[list, list, list]:
+    """Apply each event's handlers; (done, ignored, failed). Not isolated: the first failure raises."""
+    done, ignored, failed = [], [], []
+    for event in ordered:
         handlers = registry.handlers_for(event.event_type)
         if not handlers:
             ignored.append(event)
+            continue
+        if not isolated:
+            try:
+                for handler in handlers:
+                    handler(event)
+            except Exception as exc:  # noqa: BLE001 - redone event by event, where it is recorded
+                raise _HandlerFailed from exc
+            done.append(event)
             continue
         try:
             with transaction.atomic():
@@ -361,6 +390,11 @@ def _apply(events: list[WebhookEvent], *, schedule_retries: bool = True) -> None
             failed.append(event)
         else:
             done.append(event)
+    return done, ignored, failed
+
+
+def _record(ordered, done, ignored, failed, now, *, schedule_retries: bool) -> None:
+    """Store each event's outcome, publish its row, count it and schedule retries of the failed."""
     Status = WebhookEvent.Status
     if done:
         WebhookEvent.objects.filter(pk__in=[e.pk for e in done]).update(

@@ -175,6 +175,55 @@ def test_a_failing_event_does_not_undo_its_batch(post_webhook, event_doc, lost_n
     assert Call.objects.get(call_control_id="v3:other").state == Call.State.HANGUP
 
 
+def test_a_batch_without_failures_costs_no_savepoint_per_event(post_webhook, event_doc, lost_nudges):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    post_webhook(event_doc("call.initiated", id="start", call_control_id="v3:known"))
+    services.events_drain()
+
+    def savepoints_to_drain(count: int, tag: str) -> int:
+        for i in range(count):
+            post_webhook(event_doc("call.speak.started", id=f"{tag}-{i}", call_control_id="v3:known"))
+        with CaptureQueriesContext(connection) as queries:
+            assert services.events_drain() == count
+        return sum(q["sql"].startswith("SAVEPOINT") for q in queries)
+
+    assert savepoints_to_drain(4, "four") == savepoints_to_drain(1, "one")  # per batch, not per event
+    assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fails_midway_is_redone_event_by_event_and_published_once(client, listen, lost_nudges, monkeypatch,
+                                                                                settings):
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    listen("events")
+    original = registry.handlers_for
+    applied = []
+
+    def broken(event_type):
+        def bad(event):
+            if event.event_id == "mid":
+                raise RuntimeError("handler bug")
+        return [lambda event: applied.append(event.event_id), bad, *original(event_type)]
+
+    monkeypatch.setattr(registry, "handlers_for", broken)
+    for i, event_id in enumerate(["before", "mid", "after"]):
+        body = body_of("call.initiated", id=event_id, occurred_at=f"2026-11-23T09:0{i}:00Z")
+        body = body.replace(b"v3:cc-alice", f"v3:{event_id}".encode())
+        assert client.post("/webhooks/telnyx/", data=body, content_type="application/json", **sign(body)).status_code == 200
+    assert services.events_drain() == 3
+
+    # The optimistic pass stopped at "mid" and was rolled back; the isolated pass applied all three.
+    assert applied == ["before", "mid", "before", "mid", "after"]
+    assert dict(WebhookEvent.objects.values_list("event_id", "status")) == {
+        "before": "processed", "mid": "failed", "after": "processed"}
+    assert sorted(Call.objects.values_list("call_control_id", flat=True)) == ["v3:after", "v3:before"]
+    assert WebhookEvent.objects.get(event_id="before").attempts == 1
+    rows = "".join(listen.received("events"))
+    assert [rows.count(f"v3%3A{event_id}") for event_id in ("before", "mid", "after")] == [1, 1, 1]
+
+
 def test_claimed_events_are_applied_once(post_webhook, event_doc, lost_nudges):
     post_webhook(event_doc("call.initiated"))
     assert services.events_drain() == 1
