@@ -49,7 +49,12 @@ def call_seen(
 
     A leg first heard of by a mid-call event (DTMF, playback...) is answered: Telnyx sends those only then.
     """
-    call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults={"state": create_state})
+    defaults = {"state": create_state, **{name: facts[name] for name in FACT_FIELDS if facts.get(name) not in (None, "")}}
+    if client_state:
+        defaults.update(client_state=client_state, client_state_at=occurred_at)
+    call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults=defaults)
+    if created:
+        return call  # born with its facts: no second write
     changed = []
     for name in FACT_FIELDS:
         value = facts.get(name)

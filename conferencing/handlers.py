@@ -19,12 +19,15 @@ def on_call_leg(event):
     """call.initiated / call.answered: a leg became known, so participants on it get a name."""
     p = event.payload
     call_control_id = text(p, "call_control_id")
-    direction = text(p, "direction", 16)
-    if not direction:  # call.answered does not say; the leg's call.initiated did
-        from calls.models import Call
 
-        direction = Call.objects.filter(call_control_id=call_control_id).values_list("direction", flat=True).first() or ""
-    label = services.leg_label(from_number=text(p, "from"), to_number=text(p, "to"), direction=direction)
+    def label() -> str:
+        direction = text(p, "direction", 16)
+        if not direction:  # call.answered does not say; the leg's call.initiated did
+            from calls.models import Call
+
+            direction = Call.objects.filter(call_control_id=call_control_id).values_list("direction", flat=True).first() or ""
+        return services.leg_label(from_number=text(p, "from"), to_number=text(p, "to"), direction=direction)
+
     services.participants_label_from_call(call_control_id, label)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
@@ -180,16 +181,20 @@ def call_label(call_control_id: str) -> str:
     return leg_label(from_number=call.from_number, to_number=call.to_number, direction=call.direction) if call else ""
 
 
-def participants_label_from_call(call_control_id: str, label: str) -> int:
+def participants_label_from_call(call_control_id: str, label: str | Callable[[], str]) -> int:
     """A call leg became known (call.initiated / call.answered, or a Call row): label its unlabelled participants.
 
-    Returns how many participants got the label; each of their conferences is refreshed after commit.
+    `label` may be a callable, worked out only if the leg has unlabelled participants (most legs
+    are in no conference). Returns how many got the label; their conferences refresh after commit.
     """
-    if not call_control_id or not label:
+    if not call_control_id:
         return 0
     unlabelled = Participant.objects.filter(call_control_id=call_control_id, label="")
     conference_pks = list(unlabelled.values_list("conference_id", flat=True))
     if not conference_pks:
+        return 0
+    label = label() if callable(label) else label
+    if not label:
         return 0
     count = unlabelled.update(label=label[:255])
     for conference in Conference.objects.filter(pk__in=conference_pks).only("conference_id", "status"):

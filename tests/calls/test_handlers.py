@@ -279,3 +279,21 @@ def test_call_page_renders_after_any_single_event(event_type, post_webhook, even
     client.force_login(viewer)
     page = client.get("/calls/v3:cc-alice/")
     assert page.status_code == 200 and event_type in page.content.decode()
+
+
+def test_a_leg_first_heard_of_mid_call_is_born_with_its_facts_in_one_insert(post_webhook, event_doc):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from calls import services
+
+    with CaptureQueriesContext(connection) as queries:
+        created = services.call_seen(
+            call_control_id="v3:new-leg", occurred_at=None, client_state="aGk=",
+            facts={"call_leg_id": "leg-new", "from_number": "+15550003333", "to_number": ""},
+        )
+    writes = [q["sql"].split()[0] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE")]
+    assert writes == ["INSERT"]
+    stored = call("v3:new-leg")
+    assert (stored.pk, stored.state, stored.call_leg_id, stored.from_number, stored.to_number, stored.client_state) == (
+        created.pk, "answered", "leg-new", "+15550003333", "", "aGk=")
