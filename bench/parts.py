@@ -191,7 +191,7 @@ async def _live(stack, cookie, rates, clients, seconds, settle) -> list[dict]:
             deadline = time.monotonic() + settle
             while time.monotonic() < deadline and not all(wanted <= _seen(s) for s in sockets):
                 await asyncio.sleep(0.1)
-            latencies, received = [], 0
+            latencies, received, earliest = [], 0, {}
             for s in sockets:
                 first: dict[str, float] = {}
                 for arrived, text in s.frames:
@@ -199,12 +199,16 @@ async def _live(stack, cookie, rates, clients, seconds, settle) -> list[dict]:
                         first.setdefault(marker, arrived)
                 for marker in wanted & first.keys():
                     latencies.append(first[marker] - sent_at[marker])
+                    earliest[marker] = min(earliest.get(marker, first[marker]), first[marker])
                 received += len(wanted & first.keys())
+            # The first socket's arrival is the pipeline (intake, drain, publish); the rest is fan-out.
+            first_socket = load.percentiles([earliest[m] - sent_at[m] for m in earliest])
             out.append({
                 "clients": n, "rate": rate, "events": len(deliveries), "post_p99_ms": result["p99_ms"],
                 "applied_after_last_post_s": applied, "recordings_to_capture_at_start": capturing,
                 "frames": sum(len(s.frames) for s in sockets), "dropped": len(deliveries) * n - received,
                 **load.percentiles(latencies),
+                "first_socket_p50_ms": first_socket["p50_ms"], "first_socket_p95_ms": first_socket["p95_ms"],
             })
         await asyncio.gather(*(s.close() for s in sockets))
     return out

@@ -34,7 +34,9 @@ def lines(results: dict) -> list[str]:
     for row in results.get("live") or []:
         out.append(f"2 live {row['clients']:>2} client(s) @ {row['rate']:>3}/s: p50 {row['p50_ms']} p95 {row['p95_ms']} "
                    f"p99 {row['p99_ms']} ms, dropped {row['dropped']} of {row['events'] * row['clients']}, "
-                   f"{row['frames']} frames")
+                   f"{row['frames']} frames"
+                   + (f" (first socket p50 {row['first_socket_p50_ms']} p95 {row['first_socket_p95_ms']} ms)"
+                      if row.get("first_socket_p95_ms") is not None and row["clients"] > 1 else ""))
     dom = results.get("live_dom")
     if dom:
         out.append(f"2 live to the DOM (Chromium): p50 {dom['p50_ms']} p95 {dom['p95_ms']} ms, dropped {dom['dropped']}")
