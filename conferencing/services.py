@@ -207,7 +207,8 @@ def floor_changed(*, conference_id: str, call_control_id: str, occurred_at: date
     conference = conference_get_or_create(conference_id=conference_id)
     if is_stale(conference, occurred_at, "floor_changed_at"):
         return conference
-    with transaction.atomic():
+    # All or nothing; no savepoint of its own: in a webhook batch the batch is the unit (issue 13).
+    with transaction.atomic(savepoint=False):
         conference.participants.exclude(call_control_id=call_control_id).update(speaking=False)
         conference.participants.filter(call_control_id=call_control_id, status__in=PRESENT).update(speaking=True)
         Conference.objects.filter(pk=conference.pk).update(floor_changed_at=occurred_at)

@@ -30,7 +30,8 @@ def queued_call_enter(
     from_number: str = "", to_number: str = "",
 ) -> QueuedCall:
     """A caller entered a queue (call.enqueued): idempotent, and tolerant of any arrival order."""
-    with transaction.atomic():
+    # All or nothing; no savepoint of its own: in a webhook batch the batch is the unit (issue 13).
+    with transaction.atomic(savepoint=False):
         queue = _queue_for_update(queue_name, seen_at=occurred_at)
         _note_queue_event(queue, occurred_at, revive=True, average_wait_secs=average_wait_secs)
         stays = QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id)
@@ -71,7 +72,8 @@ def queued_call_leave(
     position: int | None = None, call_leg_id: str = "", call_session_id: str = "",
 ) -> QueuedCall:
     """A caller left a queue (call.dequeued), even if its call.enqueued has not arrived yet."""
-    with transaction.atomic():
+    # All or nothing; no savepoint of its own: in a webhook batch the batch is the unit (issue 13).
+    with transaction.atomic(savepoint=False):
         queue = _queue_for_update(queue_name, seen_at=occurred_at)
         _note_queue_event(queue, occurred_at)
         stays = QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id)
@@ -99,7 +101,8 @@ def queued_call_leave(
 
 def queued_call_hung_up(*, call_control_id: str, occurred_at: datetime) -> int:
     """A queued caller hung up (call.hangup): with keep_after_hangup it stays in line, no longer alive."""
-    with transaction.atomic():
+    # All or nothing; no savepoint of its own: in a webhook batch the batch is the unit (issue 13).
+    with transaction.atomic(savepoint=False):
         stays = list(
             QueuedCall.objects.filter(call_control_id=call_control_id, left_at__isnull=True, enqueued_at__lte=occurred_at, is_alive=True)
             .select_related("queue")
@@ -340,8 +343,11 @@ def queues_mark_gone(*, names: list[str], at: datetime) -> int:
 # --- helpers --------------------------------------------------------------------------------------
 def _queue_for_update(name: str, *, seen_at: datetime | None = None) -> Queue:
     """The queue named `name` (created if new), locked so its stays and positions change one event at a time."""
-    queue, _ = Queue.objects.get_or_create(name=name, defaults={"created_at": seen_at or timezone.now()})
-    return Queue.objects.select_for_update().get(pk=queue.pk)
+    queue = Queue.objects.select_for_update().filter(name=name).first()  # one statement for a known queue
+    if queue is None:
+        queue, _ = Queue.objects.get_or_create(name=name, defaults={"created_at": seen_at or timezone.now()})
+        queue = Queue.objects.select_for_update().get(pk=queue.pk)
+    return queue
 
 
 def _note_queue_event(queue: Queue, occurred_at: datetime, *, revive: bool = False, average_wait_secs: int | None = None) -> None:

@@ -167,3 +167,20 @@ def test_renumbering_is_one_statement_however_long_the_line(length, django_asser
         _renumber(queue)
     assert waiting_positions() == {f"v3:{i}": i + 1 for i in range(length)}
     assert QueuedCall.objects.get(call_control_id="v3:gone").position == 7  # a left caller keeps its last place
+
+
+def test_a_caller_entering_a_known_queue_locks_it_with_one_statement_and_no_savepoint():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from queues import services
+
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    services.queued_call_enter(queue_name="support", call_control_id="v3:first", occurred_at=at)
+    with CaptureQueriesContext(connection) as queries:
+        stay = services.queued_call_enter(queue_name="support", call_control_id="v3:second", occurred_at=at + timedelta(seconds=5))
+    statements = [q["sql"] for q in queries]
+    assert sum('FROM "queues_queue"' in sql and sql.startswith("SELECT") for sql in statements) == 1
+    assert not any(sql.startswith("SAVEPOINT") for sql in statements)
+    stay.refresh_from_db()
+    assert (stay.queue.name, stay.position, Queue.objects.count()) == ("support", 2, 1)
