@@ -1,6 +1,7 @@
 """Every write to webhook events: store on arrival, process by handlers, re-queue."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -372,19 +373,13 @@ def _run_handlers(ordered: list[WebhookEvent], *, isolated: bool) -> tuple[list,
         if not handlers:
             ignored.append(event)
             continue
-        if not isolated:
-            try:
-                for handler in handlers:
-                    handler(event)
-            except Exception as exc:  # noqa: BLE001 - redone event by event, where it is recorded
-                raise _HandlerFailed from exc
-            done.append(event)
-            continue
         try:
-            with transaction.atomic():
+            with transaction.atomic() if isolated else contextlib.nullcontext():
                 for handler in handlers:
                     handler(event)
-        except Exception:  # noqa: BLE001 - a handler bug must not stop other events
+        except Exception as exc:  # noqa: BLE001 - a handler bug must not stop other events
+            if not isolated:
+                raise _HandlerFailed from exc  # redone event by event, where it is recorded
             log.exception("handler failed for webhook event %s (%s)", event.event_id, event.event_type)
             event.last_error = traceback.format_exc()
             failed.append(event)
