@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import os
 import shutil
@@ -111,6 +113,24 @@ async def request(host: str, port: int, raw: bytes, timeout: float = 10) -> tupl
         return status, body
     finally:
         writer.close()
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """No garbage-collector pauses in this (the load) process while it times requests or frames.
+
+    A full collection over the client's deliveries and received frames stopped it for up to 160 ms
+    in the live part, stamping every frame that arrived meanwhile late (all sockets alike). Objects
+    that exist before the window are frozen out of later collections; the collector is off inside.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 async def paced(host: str, port: int, requests: list[bytes], rate: float, *, on_sent=None) -> dict:

@@ -67,7 +67,9 @@ def ingest(stack: Stack, *, seconds: float = 8, rounds: int = 2, rate_cap: int =
     # p99 at a fixed, realistic rate (open loop: a stall shows up, it is not hidden by the client slowing down).
     _truncate(connection)
     deliveries = [d.signed(stack.key) for d in events.mix(int(paced_rate * paced_seconds), prefix="paced")]
-    paced = load.run(load.paced(HOST, PORTS["web"], [d.http(_web()) for d in deliveries], paced_rate))
+    requests = [d.http(_web()) for d in deliveries]
+    with load.collector_paused():
+        paced = load.run(load.paced(HOST, PORTS["web"], requests, paced_rate))
     paced["lag_s"] = _wait_processed(time.monotonic(), drain_timeout)
     _truncate(connection)
     return {
@@ -183,14 +185,16 @@ async def _live(stack, cookie, rates, clients, seconds, settle) -> list[dict]:
             def on_sent(i: int, t: float, sent_at=sent_at, markers=markers) -> None:
                 sent_at[markers[i]] = t
 
-            result = await load.paced(HOST, PORTS["web"], [d.http(_web()) for d in deliveries], rate, on_sent=on_sent)
+            requests = [d.http(_web()) for d in deliveries]
             wanted = set(markers)
-            # Wait for every marker on every socket; a marker still missing `settle` seconds after
-            # the last event was applied counts as dropped (a backlog is latency, not loss).
-            applied = await asyncio.to_thread(_wait_processed, time.monotonic(), 300)
-            deadline = time.monotonic() + settle
-            while time.monotonic() < deadline and not all(wanted <= _seen(s) for s in sockets):
-                await asyncio.sleep(0.1)
+            with load.collector_paused():
+                result = await load.paced(HOST, PORTS["web"], requests, rate, on_sent=on_sent)
+                # Wait for every marker on every socket; a marker still missing `settle` seconds after
+                # the last event was applied counts as dropped (a backlog is latency, not loss).
+                applied = await asyncio.to_thread(_wait_processed, time.monotonic(), 300)
+                deadline = time.monotonic() + settle
+                while time.monotonic() < deadline and not all(wanted <= _seen(s) for s in sockets):
+                    await asyncio.sleep(0.1)
             latencies, received, earliest = [], 0, {}
             for s in sockets:
                 first: dict[str, float] = {}
