@@ -132,19 +132,38 @@ def _send(messages: dict[str, list[Fragment]]) -> None:
 
 
 class _Publisher:
-    """A daemon thread running one event loop, so a process keeps one channel-layer connection."""
+    """A daemon thread running one event loop, so a process keeps one channel-layer connection.
+
+    `send` hands the messages over and returns: the caller (a drain between two batches) does not
+    wait for Redis. One coroutine publishes them in the order they were handed over, so a newer
+    fragment never overtakes an older one.
+    """
+
+    MAX_WAITING = 10_000  # messages; beyond this (the layer is down or stuck) new ones are dropped
 
     def __init__(self):
         self.loop = asyncio.new_event_loop()
         self.pid = os.getpid()
+        self.waiting: asyncio.Queue = asyncio.Queue()
         threading.Thread(target=self.loop.run_forever, name="live-publisher", daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._publish_forever(), self.loop)
 
     def send(self, layer, messages: dict[str, list[str]]) -> None:
-        async def send_all():
-            for group, fragments in messages.items():
-                await layer.group_send(group, {"type": "live.html", "html": "".join(fragments)})
+        if self.waiting.qsize() >= self.MAX_WAITING:
+            log.warning("live publisher backlog full: dropped an update to %s", ", ".join(messages))
+            return
+        self.loop.call_soon_threadsafe(self.waiting.put_nowait, (layer, messages))
 
-        asyncio.run_coroutine_threadsafe(send_all(), self.loop).result(timeout=PUBLISH_TIMEOUT_SECONDS)
+    async def _publish_forever(self) -> None:
+        while True:
+            layer, messages = await self.waiting.get()
+            for group, fragments in messages.items():
+                try:
+                    await asyncio.wait_for(
+                        layer.group_send(group, {"type": "live.html", "html": "".join(fragments)}), PUBLISH_TIMEOUT_SECONDS
+                    )
+                except Exception:  # noqa: BLE001 - live updates are best effort; state is already committed
+                    log.warning("live update to %s failed", group, exc_info=True)
 
 
 _publisher_lock = threading.Lock()

@@ -263,3 +263,53 @@ def test_presence_expires_unless_renewed(settings):
     assert live.watched(["queues", "calls"]) == {"queues"}
     cache.delete(live.PRESENCE_PREFIX + "queues")  # what expiry does after LIVE_PRESENCE_SECONDS
     assert live.watched(["queues"]) == set()
+
+
+def test_the_publisher_returns_at_once_and_publishes_in_order():
+    """A drain hands its messages over without waiting for the layer; they leave in the order handed over."""
+    import asyncio
+    import time as clock
+
+    published = []
+
+    class SlowLayer:
+        async def group_send(self, group, message):
+            await asyncio.sleep(0.05 if message["html"] == "first" else 0)  # the first is slow to leave
+            published.append((group, message["html"]))
+
+    publisher = live._Publisher()
+    started = clock.monotonic()
+    publisher.send(SlowLayer(), {"calls": ["first"]})
+    publisher.send(SlowLayer(), {"calls": ["sec", "ond"], "events": ["row"]})
+    assert clock.monotonic() - started < 0.05  # not waiting for the 50 ms send
+    deadline = clock.monotonic() + 5
+    while len(published) < 3 and clock.monotonic() < deadline:
+        clock.sleep(0.01)
+    assert published == [("calls", "first"), ("calls", "second"), ("events", "row")]
+
+
+def test_the_publisher_drops_updates_beyond_its_backlog(monkeypatch, caplog):
+    """A stuck layer cannot make a process hold updates without bound."""
+    import asyncio
+    import time as clock
+
+    class StuckLayer:
+        async def group_send(self, group, message):
+            await asyncio.sleep(3600)
+
+    def until(condition) -> None:
+        deadline = clock.monotonic() + 5
+        while not condition() and clock.monotonic() < deadline:
+            clock.sleep(0.01)
+
+    publisher = live._Publisher()
+    monkeypatch.setattr(publisher, "MAX_WAITING", 2)
+    publisher.send(StuckLayer(), {"calls": ["m0"]})  # taken, and stuck in group_send
+    until(lambda: publisher.waiting.qsize() == 0)
+    publisher.send(StuckLayer(), {"calls": ["m1"]})
+    publisher.send(StuckLayer(), {"calls": ["m2"]})
+    until(lambda: publisher.waiting.qsize() == 2)
+    publisher.send(StuckLayer(), {"calls": ["m3"]})
+
+    assert "live publisher backlog full: dropped an update to calls" in caplog.text
+    assert publisher.waiting.qsize() == 2
