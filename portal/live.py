@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
 import logging
 import os
 import re
@@ -146,7 +148,22 @@ class _Publisher:
         self.pid = os.getpid()
         self.waiting: asyncio.Queue = asyncio.Queue()
         threading.Thread(target=self.loop.run_forever, name="live-publisher", daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self._publish_forever(), self.loop)
+        self.publishing = asyncio.run_coroutine_threadsafe(self._publish_forever(), self.loop)
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """At exit: send what is waiting (bounded), then stop publishing (no pending task left behind)."""
+        self.wait_sent()
+        self.publishing.cancel()
+        concurrent.futures.wait([self.publishing], timeout=1)
+
+    def wait_sent(self, timeout: float = PUBLISH_TIMEOUT_SECONDS) -> bool:
+        """Block until every message handed over has been published (or `timeout`); True if all were."""
+        try:
+            asyncio.run_coroutine_threadsafe(self.waiting.join(), self.loop).result(timeout=timeout)
+            return True
+        except Exception:  # noqa: BLE001 - best effort at exit
+            return False
 
     def send(self, layer, messages: dict[str, list[str]]) -> None:
         if self.waiting.qsize() >= self.MAX_WAITING:
@@ -164,6 +181,7 @@ class _Publisher:
                     )
                 except Exception:  # noqa: BLE001 - live updates are best effort; state is already committed
                     log.warning("live update to %s failed", group, exc_info=True)
+            self.waiting.task_done()
 
 
 _publisher_lock = threading.Lock()
