@@ -153,6 +153,8 @@ class _Publisher:
 
     def close(self) -> None:
         """At exit: send what is waiting (bounded), then stop publishing (no pending task left behind)."""
+        if self.pid != os.getpid():
+            return  # inherited through a fork: its thread did not come along, nothing of ours is waiting
         self.wait_sent()
         self.publishing.cancel()
         concurrent.futures.wait([self.publishing], timeout=1)

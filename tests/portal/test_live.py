@@ -314,3 +314,20 @@ def test_the_publisher_drops_updates_beyond_its_backlog(monkeypatch, caplog):
     assert publisher.waiting.qsize() == 2
     atexit.unregister(publisher.close)  # it will never be sent: do not hold the test run's exit
     publisher.publishing.cancel()
+
+
+def test_a_publisher_inherited_through_a_fork_does_not_hold_the_exit(monkeypatch):
+    import atexit
+    import os
+
+    publisher = live._Publisher()
+    atexit.unregister(publisher.close)
+    waited = []
+    monkeypatch.setattr(publisher, "wait_sent", lambda *a, **k: waited.append(1))
+    monkeypatch.setattr(publisher, "pid", os.getpid() + 1)  # as in a forked child: the thread did not come along
+    publisher.close()
+    assert waited == [] and not publisher.publishing.done()
+    monkeypatch.setattr(publisher, "pid", os.getpid())
+    publisher.close()  # its own process: it waits, then stops publishing
+    assert waited == [1]
+    assert publisher.publishing.cancelled() or publisher.publishing.done()
