@@ -19,6 +19,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from portal.redis_client import kept_redis_client
+
 log = logging.getLogger(__name__)
 GROUP_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,99}$")
 PUBLISH_TIMEOUT_SECONDS = 5
@@ -78,14 +80,18 @@ async def awatch(groups: list[str]) -> None:
 
 def watched(groups) -> set[str]:
     """Which of `groups` some open page watches (all of them if presence cannot be read)."""
-    groups = set(groups)
+    groups = list(set(groups))
     if not groups:
-        return groups
+        return set()
     try:
+        client = kept_redis_client()
+        if client is not None:  # one MGET on the kept client: cache.get_many builds a client per call
+            found = client.mget([cache.make_and_validate_key(PRESENCE_PREFIX + group) for group in groups])
+            return {group for group, value in zip(groups, found) if value is not None}
         found = cache.get_many([PRESENCE_PREFIX + group for group in groups])
     except Exception:  # noqa: BLE001 - without presence, publish everything (the old behaviour)
         log.warning("live presence unreadable: publishing to every group", exc_info=True)
-        return groups
+        return set(groups)
     return {key.removeprefix(PRESENCE_PREFIX) for key in found}
 
 
@@ -100,10 +106,16 @@ def send_now(group: str, html: Fragment) -> None:
     _send({group: [html]})
 
 
-def _render(messages: dict[str, list[Fragment]]) -> dict[str, list[str]]:
-    """Only the watched groups' fragments, rendered (a render that fails drops that fragment alone)."""
+def _render(messages: dict[str, list[Fragment]], asked: set[str] = frozenset(),
+            watching: set[str] = frozenset()) -> dict[str, list[str]]:
+    """Only the watched groups' fragments, rendered (a render that fails drops that fragment alone).
+
+    `asked`: groups whose presence the caller looked up already, `watching` those of them found
+    watched (one lookup per flush, not three); only the others are looked up here.
+    """
     out: dict[str, list[str]] = {}
-    for group in watched(messages):
+    unknown = messages.keys() - asked
+    for group in (messages.keys() & watching) | (watched(unknown) if unknown else set()):
         for fragment in messages[group]:
             try:
                 out.setdefault(group, []).append(fragment() if callable(fragment) else fragment)
@@ -112,11 +124,12 @@ def _render(messages: dict[str, list[Fragment]]) -> dict[str, list[str]]:
     return out
 
 
-def _send(messages: dict[str, list[Fragment]]) -> None:
+def _send(messages: dict[str, list[Fragment]], asked: set[str] = frozenset(),
+          watching: set[str] = frozenset()) -> None:
     """One message per watched group (fragments joined: htmx swaps every out-of-band element of a message)."""
     if not messages:
         return
-    messages = _render(messages)
+    messages = _render(messages, asked, watching)
     if not messages:
         return
     try:
@@ -230,20 +243,22 @@ def flush(*, force: bool = False) -> None:
     """
     now = time.monotonic()
     buffered = getattr(_local, "buffer", None)
-    if buffered and (force or now - _local.since >= settings.LIVE_COALESCE_SECONDS):
-        _local.buffer, _local.since = {}, now
-        _send({group: list(fragments) for group, fragments in buffered.items()})
-    builds = getattr(_local, "builds", None)
-    if not builds:
-        return
+    send_buffered = bool(buffered) and (force or now - _local.since >= settings.LIVE_COALESCE_SECONDS)
+    builds = getattr(_local, "builds", None) or {}
     if len(_last_rendered) > 2000:  # only the last window matters: keep the map small
         for key, when in list(_last_rendered.items()):
             if now - when >= settings.LIVE_RENDER_SECONDS:
                 del _last_rendered[key]
     due = [key for key in builds if force or now - _last_rendered.get(key, float("-inf")) >= settings.LIVE_RENDER_SECONDS]
-    if not due:
+    if not send_buffered and not due:
         return
-    looked_up = watched({group for key in due for group in (builds[key][1] or ())})
+    # One presence lookup for everything this flush may send (a round trip each was a third of a
+    # trickle batch's publishing cost).
+    asked = (set(buffered) if send_buffered else set()) | {group for key in due for group in (builds[key][1] or ())}
+    looked_up = watched(asked)
+    if send_buffered:
+        _local.buffer, _local.since = {}, now
+        _send({group: list(fragments) for group, fragments in buffered.items()}, asked, looked_up)
     rendered: dict[str, list[str]] = {}
     for key in due:
         build, groups = builds.pop(key)
@@ -251,7 +266,8 @@ def flush(*, force: bool = False) -> None:
             continue  # nobody watches what it renders: not rendered, not counted as rendered
         _last_rendered[key] = now
         _run_build(key, build, rendered)
-    _send({group: list(fragments) for group, fragments in rendered.items()})
+    # Groups only a build without declared groups names are looked up now.
+    _send({group: list(fragments) for group, fragments in rendered.items()}, asked, looked_up)
 
 
 def _run_build(key: str, build, into: dict) -> None:

@@ -6,14 +6,12 @@ import copy
 import functools
 import json
 import logging
-import os
 import time
 import traceback
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, connections, transaction
 from django.db.models import F
@@ -21,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from portal import live, metrics
+from portal.redis_client import kept_redis_client
 from webhooks import registry
 from webhooks.models import WebhookEvent
 
@@ -99,30 +98,18 @@ def processing_nudge() -> None:
 
 def _flag_set() -> bool:
     """Set the drain flag unless it is set; True if this call set it."""
-    client = _redis_client()
+    client = kept_redis_client()
     if client is not None:
         return bool(client.set(cache.make_key(NUDGE_KEY), 1, nx=True, ex=settings.WEBHOOK_NUDGE_TTL_SECONDS))
     return cache.add(NUDGE_KEY, 1, timeout=settings.WEBHOOK_NUDGE_TTL_SECONDS)
 
 
 def _flag_clear() -> None:
-    client = _redis_client()
+    client = kept_redis_client()
     if client is not None:
         client.delete(cache.make_key(NUDGE_KEY))
     else:
         cache.delete(NUDGE_KEY)
-
-
-def _redis_client():
-    """The Redis cache's client, kept per process: Django's RedisCache builds a client object on every
-    call, which cost more than the round trip itself on the intake's hot path. None for other caches."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None
-    kept = getattr(backend, "_webhooks_client", None)
-    if kept is None or kept[0] != os.getpid():
-        kept = backend._webhooks_client = (os.getpid(), backend._cache.get_client(write=True))
-    return kept[1]
 
 
 def queue_processing(event_pk: int) -> None:
@@ -165,6 +152,16 @@ def event_store(*, data: dict, raw_body: bytes) -> tuple[str, bool]:
     return data["id"], False
 
 
+def _fetch_prepared(db, sql: str, params: tuple) -> list[tuple]:
+    """Rows of one statement prepared once per PostgreSQL connection (see _execute_returning)."""
+    import psycopg
+
+    db.ensure_connection()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []
+
+
 def _execute_returning(db, sql: str, params: tuple) -> bool:
     """Run one statement with RETURNING; True if it returned a row.
 
@@ -173,12 +170,7 @@ def _execute_returning(db, sql: str, params: tuple) -> bool:
     and plan it again on every delivery (issue 13). Driver errors still surface as Django's.
     """
     if db.vendor == "postgresql":
-        import psycopg
-
-        db.ensure_connection()
-        with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchone() is not None
+        return bool(_fetch_prepared(db, sql, params))
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
@@ -229,15 +221,52 @@ def events_process_batch(*, limit: int) -> int:
     so one failing event does not undo the others.
     """
     with transaction.atomic():
-        events = list(
+        events = _claim_pending(limit)
+        if events:
+            _apply(events)
+    return len(events)
+
+
+def _claim_pending(limit: int) -> list[WebhookEvent]:
+    """Lock and load up to `limit` pending events, oldest first, without their raw body.
+
+    On PostgreSQL one prepared statement: a lingering drain claims every WEBHOOK_DRAIN_POLL_SECONDS,
+    and compiling the ORM query each time cost four times the round trip (issue 13).
+    """
+    db = connections["default"]
+    if db.vendor != "postgresql":
+        return list(
             WebhookEvent.objects.select_for_update(skip_locked=True)
             .filter(status=WebhookEvent.Status.PENDING)
             .order_by("received_at", "id")
             .defer("raw_body")[:limit]
         )
-        if events:
-            _apply(events)
-    return len(events)
+    fields = _claimed_fields()
+    names = [field.attname for field in fields]
+    converters = [(i, convert) for i, field in enumerate(fields) for convert in field.get_db_converters(db)]
+    events = []
+    for row in _fetch_prepared(db, _claim_sql(), (limit,)):
+        if converters:
+            row = list(row)
+            for i, convert in converters:
+                row[i] = convert(row[i], None, db)
+        events.append(WebhookEvent.from_db(db.alias, names, row))
+    return events
+
+
+@functools.cache
+def _claimed_fields() -> tuple:
+    return tuple(f for f in WebhookEvent._meta.concrete_fields if f.attname != "raw_body")
+
+
+@functools.cache
+def _claim_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _claimed_fields())
+    return (
+        f"SELECT {columns} FROM {quote(WebhookEvent._meta.db_table)} WHERE status = 'pending' "
+        "ORDER BY received_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
+    )
 
 
 def events_drain(*, batch_size: int | None = None, max_seconds: float | None = None) -> int:
@@ -392,9 +421,7 @@ def _record(ordered, done, ignored, failed, now, *, schedule_retries: bool) -> N
     """Store each event's outcome, publish its row, count it and schedule retries of the failed."""
     Status = WebhookEvent.Status
     if done:
-        WebhookEvent.objects.filter(pk__in=[e.pk for e in done]).update(
-            status=Status.PROCESSED, attempts=F("attempts") + 1, last_error="", processed_at=now
-        )
+        _record_processed([e.pk for e in done], now)
     if ignored:
         WebhookEvent.objects.filter(pk__in=[e.pk for e in ignored]).update(status=Status.IGNORED, processed_at=now)
     for event in failed:
@@ -414,6 +441,26 @@ def _record(ordered, done, ignored, failed, now, *, schedule_retries: bool) -> N
     for event in failed if schedule_retries else ():
         if event.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
             transaction.on_commit(lambda pk=event.pk, n=event.attempts: _retry_later(pk, n))
+
+
+def _record_processed(pks: list[int], now: datetime) -> None:
+    """Mark events processed: one prepared statement on PostgreSQL (every batch does this)."""
+    db = connections["default"]
+    if db.vendor == "postgresql":
+        _fetch_prepared(db, _processed_sql(), (now, pks))
+        return
+    WebhookEvent.objects.filter(pk__in=pks).update(
+        status=WebhookEvent.Status.PROCESSED, attempts=F("attempts") + 1, last_error="", processed_at=now
+    )
+
+
+@functools.cache
+def _processed_sql() -> str:
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    return (
+        f"UPDATE {table} SET status = 'processed', attempts = attempts + 1, last_error = '', processed_at = %s "
+        "WHERE id = ANY(%s::bigint[])"
+    )
 
 
 def _retry_later(event_pk: int, attempts: int) -> None:
