@@ -49,12 +49,29 @@ def call_seen(
 
     A leg first heard of by a mid-call event (DTMF, playback...) is answered: Telnyx sends those only then.
     """
+    call, changed = _call_seen_unsaved(
+        call_control_id=call_control_id, occurred_at=occurred_at, facts=facts, client_state=client_state,
+        create_state=create_state,
+    )
+    if changed:
+        call.save(update_fields=changed)
+    return call
+
+
+def _call_seen_unsaved(
+    *, call_control_id: str, occurred_at: datetime | None, facts: dict, client_state: str, create_state: str,
+) -> tuple[Call, list[str]]:
+    """`call_seen` leaving its changes unsaved: (the leg, fields the caller saves with its own write).
+
+    Every event carries client_state and a newer occurred_at, so a separate save cost each event a
+    second UPDATE of the same row (issue 13).
+    """
     defaults = {"state": create_state, **{name: facts[name] for name in FACT_FIELDS if facts.get(name) not in (None, "")}}
     if client_state:
         defaults.update(client_state=client_state, client_state_at=occurred_at)
     call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults=defaults)
     if created:
-        return call  # born with its facts: no second write
+        return call, []  # born with its facts: no second write
     changed = []
     for name in FACT_FIELDS:
         value = facts.get(name)
@@ -66,9 +83,7 @@ def call_seen(
         if (call.client_state, call.client_state_at) != (client_state, stamp):
             call.client_state, call.client_state_at = client_state, stamp
             changed += ["client_state", "client_state_at"]
-    if changed:
-        call.save(update_fields=changed)
-    return call
+    return call, changed
 
 
 def call_record_state(
@@ -83,11 +98,10 @@ def call_record_state(
     answered_at = details.pop("answered_at", None)
     ended_at = details.pop("ended_at", None)
     cause = {k: details.pop(k, "") for k in ("hangup_cause", "hangup_source")}
-    call = call_seen(
+    call, fields = _call_seen_unsaved(
         call_control_id=call_control_id, occurred_at=occurred_at, facts=details, client_state=client_state,
         create_state=Call.State.INITIATED,
     )
-    fields = []
     if answered_at and not call.answered_at:
         call.answered_at = answered_at
         fields.append("answered_at")
@@ -121,17 +135,19 @@ def _stamp(value: str | None) -> datetime | None:
 
 def call_apply(
     *, call: Call, feature: str, occurred_at: datetime | None, changes: dict | None = None,
-    details: dict | None = None, merge_details: bool = False, only_if: dict | None = None,
+    details: dict | None = None, merge_details: bool = False, only_if: dict | None = None, unsaved: list[str] = (),
 ) -> bool:
     """Apply `changes` (and `feature`'s details) unless a newer event already changed that feature.
 
     `only_if` = {field: allowed values}: apply only while the call shows one of them (leaving queue A
     does not take the call out of queue B). Once the call has hung up nothing starts running again.
+    `unsaved`: fields the caller changed on `call` already, saved with this write (or alone if none).
     """
     stamp = _stamp(call.activity_at.get(feature))
-    if stamp and occurred_at and occurred_at < stamp:
-        return False
-    if only_if and any(getattr(call, k) not in allowed for k, allowed in only_if.items()):
+    stale = stamp and occurred_at and occurred_at < stamp
+    if stale or (only_if and any(getattr(call, k) not in allowed for k, allowed in only_if.items())):
+        if unsaved:
+            call.save(update_fields=unsaved)
         return False
     changes = dict(changes or {})
     if call.state == Call.State.HANGUP:
@@ -143,7 +159,7 @@ def call_apply(
         call.activity = {**call.activity, feature: {**previous, **details}}
     when = occurred_at or timezone.now()
     call.activity_at = {**call.activity_at, feature: when.isoformat()}
-    call.save(update_fields=[*changes, "activity", "activity_at"])
+    call.save(update_fields=list(dict.fromkeys([*unsaved, *changes, "activity", "activity_at"])))
     return True
 
 
@@ -152,12 +168,12 @@ def call_event_applied(
     only_if: dict | None = None, create: bool = True, list_changed: bool = True,
 ) -> Call | None:
     """Apply one webhook to its leg (found by control id, else leg or session) and publish after commit."""
-    call = _call_for_event(event, create=create)
+    call, unsaved = _call_for_event_unsaved(event, create=create)
     if call is None:
         return None
     call_apply(
         call=call, feature=feature, occurred_at=event.occurred_at, changes=changes, details=details,
-        merge_details=merge_details, only_if=only_if,
+        merge_details=merge_details, only_if=only_if, unsaved=unsaved,
     )
     publish_call(call, event=event, list_changed=list_changed)
     return call
@@ -165,20 +181,30 @@ def call_event_applied(
 
 def _call_for_event(event, *, create: bool = True) -> Call | None:
     """The leg an event is about: created from its call_control_id, or only looked up (`create=False`)."""
+    call, unsaved = _call_for_event_unsaved(event, create=create)
+    if unsaved:
+        call.save(update_fields=unsaved)
+    return call
+
+
+def _call_for_event_unsaved(event, *, create: bool = True) -> tuple[Call | None, list[str]]:
+    """`_call_for_event` leaving what the event changed on the leg unsaved: (leg, fields to save)."""
     from webhooks.payloads import text
 
     p = event.payload
     call_control_id = text(p, "call_control_id")
     if not (call_control_id and create):
-        return call_find(
+        found = call_find(
             call_control_id=call_control_id, call_leg_id=text(p, "call_leg_id"), call_session_id=text(p, "call_session_id")
         )
-    return call_seen(
+        return found, []
+    return _call_seen_unsaved(
         call_control_id=call_control_id, occurred_at=event.occurred_at, client_state=text(p, "client_state", 10_000),
         facts={
             "call_leg_id": text(p, "call_leg_id"), "call_session_id": text(p, "call_session_id"),
             "connection_id": text(p, "connection_id"), "from_number": text(p, "from", 64), "to_number": text(p, "to", 64),
         },
+        create_state=Call.State.ANSWERED,
     )
 
 

@@ -126,11 +126,11 @@ def participant_joined(
     if conference.status == Conference.Status.INIT:
         apply_if_newer(conference, occurred_at, {"status": Conference.Status.IN_PROGRESS})
     participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
-    _fill(
+    filled = _fill(
         participant, call_leg_id=call_leg_id, call_session_id=call_session_id, joined_at=occurred_at,
-        label="" if participant.label else call_label(call_control_id),
+        label="" if participant.label else call_label(call_control_id), save=False,
     )
-    apply_if_newer(participant, occurred_at, {"status": Participant.Status.JOINED})
+    apply_if_newer(participant, occurred_at, {"status": Participant.Status.JOINED}, unsaved=filled)
     publish_conference(conference)
     return participant
 
@@ -142,21 +142,26 @@ def participant_left(
     """conference.participant.left, even if its join has not arrived yet."""
     conference = conference_get_or_create(conference_id=conference_id)
     participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
-    _fill(
+    filled = _fill(
         participant, call_leg_id=call_leg_id, call_session_id=call_session_id,
-        label="" if participant.label else call_label(call_control_id),
+        label="" if participant.label else call_label(call_control_id), save=False,
     )
-    apply_if_newer(participant, occurred_at, {"status": Participant.Status.LEFT, "left_at": occurred_at, "speaking": False})
+    apply_if_newer(
+        participant, occurred_at, {"status": Participant.Status.LEFT, "left_at": occurred_at, "speaking": False},
+        unsaved=filled,
+    )
     publish_conference(conference)
     return participant
 
 
-def _fill(participant: Participant, **facts) -> None:
+def _fill(participant: Participant, *, save: bool = True, **facts) -> list[str]:
+    """Set the facts the participant lacks; save them unless the caller saves with its own write."""
     missing = {k: v for k, v in _clean(facts).items() if not getattr(participant, k)}
-    if missing:
-        for k, v in missing.items():
-            setattr(participant, k, v)
+    for k, v in missing.items():
+        setattr(participant, k, v)
+    if missing and save:
         participant.save(update_fields=list(missing))
+    return list(missing)
 
 
 def leg_label(*, from_number: str, to_number: str, direction: str = "") -> str:

@@ -34,16 +34,15 @@ def queued_call_enter(
     with transaction.atomic(savepoint=False):
         queue = _queue_for_update(queue_name, seen_at=occurred_at)
         _note_queue_event(queue, occurred_at, revive=True, average_wait_secs=average_wait_secs)
-        stays = QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id)
+        known = _stays(queue, call_control_id)
         # A closed stay that left after this event began is this event's stay (its call.dequeued came first).
-        stay = (
-            stays.filter(left_at__gte=occurred_at)
-            .filter(Q(entered_event_at__isnull=True) | Q(entered_event_at=occurred_at))
-            .order_by("left_at")
-            .first()
+        stay = min(
+            (s for s in known if s.left_at is not None and s.left_at >= occurred_at
+             and s.entered_event_at in (None, occurred_at)),
+            key=lambda s: s.left_at, default=None,
         )
         if stay is None:
-            stay = stays.filter(left_at__isnull=True).first()
+            stay = open_stay = next((s for s in known if s.left_at is None), None)
             if stay is not None and stay.entered_event_at and stay.entered_event_at < occurred_at:
                 # The call queued again while its previous stay looked open: that stay's call.dequeued was missed.
                 _close(stay, left_at=occurred_at, reason="")
@@ -51,7 +50,7 @@ def queued_call_enter(
             elif stay is not None and stay.entered_event_at and stay.entered_event_at > occurred_at:
                 # An earlier stay whose end we have not heard: it ended before the open one began.
                 stay = QueuedCall(queue=queue, call_control_id=call_control_id, enqueued_at=occurred_at)
-                _close(stay, left_at=stays.get(left_at__isnull=True).enqueued_at, reason="", save=False)
+                _close(stay, left_at=open_stay.enqueued_at, reason="", save=False)
         if stay is None:
             stay = QueuedCall(queue=queue, call_control_id=call_control_id, enqueued_at=occurred_at)
             _apply_enqueue_command(queue, stay, occurred_at)
@@ -76,13 +75,16 @@ def queued_call_leave(
     with transaction.atomic(savepoint=False):
         queue = _queue_for_update(queue_name, seen_at=occurred_at)
         _note_queue_event(queue, occurred_at)
-        stays = QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id)
+        known = _stays(queue, call_control_id)
         stay = (
-            stays.filter(left_event_at=occurred_at).first()
+            next((s for s in known if s.left_event_at == occurred_at), None)
             # Closed by the portal's own estimate (sync, a removal, a missed event): Telnyx's word corrects it.
-            or stays.filter(left_event_at__isnull=True, enqueued_at__lte=occurred_at, left_at__gte=occurred_at)
-            .order_by("-enqueued_at").first()
-            or stays.filter(left_at__isnull=True, enqueued_at__lte=occurred_at).first()
+            or max(
+                (s for s in known if s.left_event_at is None and s.enqueued_at <= occurred_at
+                 and s.left_at is not None and s.left_at >= occurred_at),
+                key=lambda s: s.enqueued_at, default=None,
+            )
+            or next((s for s in known if s.left_at is None and s.enqueued_at <= occurred_at), None)
         )
         if stay is None:
             started = occurred_at - timedelta(seconds=wait_time_secs or 0)
@@ -97,6 +99,12 @@ def queued_call_leave(
         _renumber(queue)
         publish_queue(queue)
     return stay
+
+
+def _stays(queue: Queue, call_control_id: str) -> list[QueuedCall]:
+    """Every stay of one call in one queue (a handful), read once: the rules above pick among them in
+    Python rather than with a query each (issue 13)."""
+    return list(QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id))
 
 
 def queued_call_hung_up(*, call_control_id: str, occurred_at: datetime) -> int:

@@ -13,17 +13,23 @@ def is_stale(instance: models.Model, occurred_at: datetime | None, field: str = 
 
 
 def apply_if_newer(
-    instance: models.Model, occurred_at: datetime | None, changes: dict, field: str = "last_event_at"
+    instance: models.Model, occurred_at: datetime | None, changes: dict, field: str = "last_event_at",
+    unsaved: list[str] = (),
 ) -> bool:
-    """Set `changes` and the ordering stamp unless the instance holds newer state; save; say if applied."""
+    """Set `changes` and the ordering stamp unless the instance holds newer state; save; say if applied.
+
+    `unsaved`: fields the caller already set on `instance`, saved in the same statement (or alone if stale).
+    """
     if is_stale(instance, occurred_at, field):
+        if unsaved and instance.pk:
+            instance.save(update_fields=list(unsaved))
         return False
     for name, value in changes.items():
         setattr(instance, name, value)
     if occurred_at and (getattr(instance, field) is None or occurred_at >= getattr(instance, field)):
         setattr(instance, field, occurred_at)
     if instance.pk:
-        instance.save(update_fields=[*changes, field])
+        instance.save(update_fields=list(dict.fromkeys([*unsaved, *changes, field])))
     else:
         instance.save()
     return True

@@ -1,4 +1,6 @@
 """Each call webhook's effect on the call leg, in and out of order, and applied once however often delivered."""
+import json
+
 import pytest
 
 from calls import selectors
@@ -297,3 +299,24 @@ def test_a_leg_first_heard_of_mid_call_is_born_with_its_facts_in_one_insert(post
     stored = call("v3:new-leg")
     assert (stored.pk, stored.state, stored.call_leg_id, stored.from_number, stored.to_number, stored.client_state) == (
         created.pk, "answered", "leg-new", "+15550003333", "", "aGk=")
+
+
+@pytest.mark.parametrize("event_type", ["call.playback.started", "call.hangup"])
+def test_an_event_on_a_known_leg_writes_the_leg_once(event_type, post_webhook, event_doc):
+    """client_state, facts and the event's own change leave in one UPDATE, not one per step."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from webhooks import services as webhook_services
+
+    post_webhook(event_doc("call.initiated", id="first", occurred_at=at(0)))
+    doc = event_doc(event_type, id="second", occurred_at=at(5), client_state="bmV3")
+    webhook_services.event_store(data=doc.get("data", doc), raw_body=json.dumps(doc).encode())  # stored, not applied
+    pending = WebhookEvent.objects.get(event_id="second")
+    with CaptureQueriesContext(connection) as queries:
+        webhook_services.event_process(event_pk=pending.pk)
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "calls_call"')]
+    assert len(updates) == 1, updates
+    stored = call("v3:cc-alice")
+    assert (stored.client_state, stored.client_state_at.isoformat()) == ("bmV3", at(5).replace("Z", "+00:00"))
+    assert WebhookEvent.objects.get(event_id="second").status == WebhookEvent.Status.PROCESSED
