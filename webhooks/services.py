@@ -220,11 +220,34 @@ def events_process_batch(*, limit: int) -> int:
     crash rolls the batch back to pending, applied by nobody. Each event's handlers run in a savepoint,
     so one failing event does not undo the others.
     """
-    with transaction.atomic():
-        events = _claim_pending(limit)
-        if events:
-            _apply(events)
-    return len(events)
+    try:
+        with transaction.atomic():
+            events = _claim_pending(limit)
+            if events:
+                _apply(events, optimistic=True)
+        return len(events)
+    except _HandlerFailed as failure:
+        # The batch's transaction rolled back, its claim with it: claim those events again and apply
+        # them with a savepoint each, so the failing one is recorded and the others still apply.
+        with transaction.atomic():
+            events = list(
+                WebhookEvent.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=failure.pks, status=WebhookEvent.Status.PENDING)
+                .order_by("received_at", "id")
+                .defer("raw_body")
+            )
+            if events:
+                _apply(events)
+        return len(events)
+
+
+def _any_pending() -> bool:
+    """Whether some event waits, read without a transaction: a lingering drain's poll (one round trip)."""
+    db = connections["default"]
+    if db.vendor != "postgresql":
+        return WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).exists()
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    return bool(_fetch_prepared(db, f"SELECT 1 FROM {table} WHERE status = 'pending' LIMIT 1", ()))
 
 
 def _claim_pending(limit: int) -> list[WebhookEvent]:
@@ -311,9 +334,12 @@ def _drain_pass(batch_size: int, deadline: float) -> tuple[int, bool]:
     # Claim until an empty claim at least WEBHOOK_NUDGE_SKIP_SECONDS after the clearing (processing_nudge).
     linger_until = time.monotonic() + settings.WEBHOOK_NUDGE_SKIP_SECONDS
     total = 0
+    idle = False
     with live.coalescing():
         while True:
-            claimed = events_process_batch(limit=batch_size)
+            # Lingering: poll with one cheap read and open a claiming transaction only if something waits.
+            claimed = events_process_batch(limit=batch_size) if not idle or _any_pending() else 0
+            idle = not claimed
             total += claimed
             if claimed:
                 # Stay a moment after the last event: at a steady trickle the next one is applied by
@@ -373,24 +399,24 @@ def _drain_again() -> None:
 class _HandlerFailed(Exception):
     """An event of an optimistic batch failed: the batch is rolled back and applied event by event."""
 
+    def __init__(self, pks: list[int]):
+        super().__init__(f"a handler failed in a batch of {len(pks)}")
+        self.pks = pks
 
-def _apply(events: list[WebhookEvent], *, schedule_retries: bool = True) -> None:
+
+def _apply(events: list[WebhookEvent], *, schedule_retries: bool = True, optimistic: bool = False) -> None:
     """Run handlers in occurred_at order (unknown times last, in arrival order) and record each outcome.
 
-    Optimistic first: the whole batch in one savepoint, so an event costs no savepoint round trips of
-    its own (two of the eight or so statements an event needs). If any handler fails, that savepoint
-    is rolled back (with the live updates and tasks queued on commit inside it) and the batch is
-    applied again with a savepoint per event, so the failing event is recorded and the others apply.
+    `optimistic` (a drain's batch): no savepoint at all, so an event costs no savepoint round trips of
+    its own, nor does the batch; the first failure raises _HandlerFailed, the caller's transaction
+    rolls back (with the live updates and tasks queued on commit inside it) and the caller applies
+    the batch again with a savepoint per event, so the failing event is recorded and the others apply.
     """
     now = timezone.now()
     ordered = sorted(events, key=lambda e: (e.occurred_at is None, e.occurred_at or now))
     for event in ordered:
         event.first_time = event.attempts == 0 and event.status == WebhookEvent.Status.PENDING
-    try:
-        with transaction.atomic():
-            done, ignored, failed = _run_handlers(ordered, isolated=False)
-    except _HandlerFailed:
-        done, ignored, failed = _run_handlers(ordered, isolated=True)
+    done, ignored, failed = _run_handlers(ordered, isolated=not optimistic)
     _record(ordered, done, ignored, failed, now, schedule_retries=schedule_retries)
 
 
@@ -408,7 +434,7 @@ def _run_handlers(ordered: list[WebhookEvent], *, isolated: bool) -> tuple[list,
                     handler(event)
         except Exception as exc:  # noqa: BLE001 - a handler bug must not stop other events
             if not isolated:
-                raise _HandlerFailed from exc  # redone event by event, where it is recorded
+                raise _HandlerFailed([e.pk for e in ordered]) from exc  # redone event by event, where it is recorded
             log.exception("handler failed for webhook event %s (%s)", event.event_id, event.event_type)
             event.last_error = traceback.format_exc()
             failed.append(event)

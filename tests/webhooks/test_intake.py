@@ -265,6 +265,34 @@ def test_a_drain_lingers_after_its_last_event_and_applies_a_late_one_itself(post
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 2
 
 
+def test_a_lingering_drain_polls_with_a_read_and_claims_only_when_something_waits(post_webhook, event_doc, lost_nudges,
+                                                                                 settings, monkeypatch):
+    """Polls cost one read each; a claiming transaction opens only for the poll that finds the late event."""
+    import time
+    from types import SimpleNamespace
+
+    settings.WEBHOOK_DRAIN_LINGER_SECONDS = 0.05
+    settings.WEBHOOK_DRAIN_POLL_SECONDS = 0.005
+    post_webhook(event_doc("call.initiated", id="first", call_control_id="v3:p1"))
+    claims, polls, naps = [], [], []
+    real_claim, real_poll = services.events_process_batch, services._any_pending
+    monkeypatch.setattr(services, "events_process_batch", lambda **kw: claims.append(real_claim(**kw)) or claims[-1])
+    monkeypatch.setattr(services, "_any_pending", lambda: polls.append(real_poll()) or polls[-1])
+
+    def nap(seconds):
+        naps.append(seconds)
+        if len(naps) == 3:  # a delivery arrives while the drain lingers
+            post_webhook(event_doc("call.initiated", id="late", call_control_id="v3:p2"))
+        time.sleep(seconds)
+
+    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=time.monotonic, sleep=nap))
+    assert services.events_drain() == 2
+    # first, empty, late, empty: the polls in between found nothing and opened no transaction.
+    assert claims == [1, 0, 1, 0]
+    assert polls.count(True) == 1 and polls.count(False) >= 3
+    assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 2
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_drain_publishes_one_message_per_group(client, listen, lost_nudges):
     listen("events")
