@@ -146,6 +146,14 @@ def install(app) -> None:
     app.steps["worker"].add(WorkerHeartbeat)
     signals.setup_logging.connect(_django_logging, weak=False, dispatch_uid="portal.ops.logging")
     signals.worker_init.connect(_preload_telnyx, weak=False, dispatch_uid="portal.ops.preload_telnyx")
+    signals.worker_init.connect(_freeze_startup_objects, weak=False, dispatch_uid="portal.ops.gc_freeze")
+
+
+def _freeze_startup_objects(**kwargs) -> None:
+    """worker_init, after the preload: what the parent loaded is frozen before the pool forks."""
+    from portal import gc_freeze
+
+    gc_freeze.freeze_startup_objects()
 
 
 def _preload_telnyx(**kwargs) -> None:

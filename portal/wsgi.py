@@ -10,6 +10,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 django_application = get_wsgi_application()
 
+from portal import gc_freeze  # noqa: E402
 from webhooks.intake import WebhookDispatch  # noqa: E402  (needs the app registry)
 
 application = WebhookDispatch(django_application)
+gc_freeze.freeze_startup_objects()  # gunicorn preloads this in its master: before the workers fork

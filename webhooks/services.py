@@ -217,8 +217,9 @@ def events_process_batch(*, limit: int) -> int:
 
     One transaction per batch: rows are locked with FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite's
     write lock serializes the whole transaction), so two drains never apply the same event, and a
-    crash rolls the batch back to pending, applied by nobody. Each event's handlers run in a savepoint,
-    so one failing event does not undo the others.
+    crash rolls the batch back to pending, applied by nobody. Optimistic: no savepoint while every
+    handler succeeds; if one fails, the batch is rolled back and applied again with a savepoint per
+    event, so one failing event does not undo the others.
     """
     try:
         with transaction.atomic():
@@ -230,12 +231,7 @@ def events_process_batch(*, limit: int) -> int:
         # The batch's transaction rolled back, its claim with it: claim those events again and apply
         # them with a savepoint each, so the failing one is recorded and the others still apply.
         with transaction.atomic():
-            events = list(
-                WebhookEvent.objects.select_for_update(skip_locked=True)
-                .filter(pk__in=failure.pks, status=WebhookEvent.Status.PENDING)
-                .order_by("received_at", "id")
-                .defer("raw_body")
-            )
+            events = list(_claimable().filter(pk__in=failure.pks))
             if events:
                 _apply(events)
         return len(events)
@@ -253,17 +249,12 @@ def _any_pending() -> bool:
 def _claim_pending(limit: int) -> list[WebhookEvent]:
     """Lock and load up to `limit` pending events, oldest first, without their raw body.
 
-    On PostgreSQL one prepared statement: a lingering drain claims every WEBHOOK_DRAIN_POLL_SECONDS,
-    and compiling the ORM query each time cost four times the round trip (issue 13).
+    On PostgreSQL one prepared statement (the same query as `_claimable`): a drain claims after every
+    batch, and compiling the ORM query each time cost four times the round trip (issue 13).
     """
     db = connections["default"]
     if db.vendor != "postgresql":
-        return list(
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(status=WebhookEvent.Status.PENDING)
-            .order_by("received_at", "id")
-            .defer("raw_body")[:limit]
-        )
+        return list(_claimable()[:limit])
     fields = _claimed_fields()
     names = [field.attname for field in fields]
     converters = [(i, convert) for i, field in enumerate(fields) for convert in field.get_db_converters(db)]
@@ -275,6 +266,16 @@ def _claim_pending(limit: int) -> list[WebhookEvent]:
                 row[i] = convert(row[i], None, db)
         events.append(WebhookEvent.from_db(db.alias, names, row))
     return events
+
+
+def _claimable():
+    """Pending events, oldest first, locked as read (skipping those another transaction holds)."""
+    return (
+        WebhookEvent.objects.select_for_update(skip_locked=True)
+        .filter(status=WebhookEvent.Status.PENDING)
+        .order_by("received_at", "id")
+        .defer("raw_body")
+    )
 
 
 @functools.cache

@@ -256,6 +256,23 @@ def test_nothing_is_rendered_or_sent_for_a_group_no_page_watches(listen):
     assert listen.received("call.v3-x") == ["<p>timeline</p>", "<p>page</p>"]
 
 
+def test_a_flush_looks_presence_up_once_for_fragments_and_builds(listen, monkeypatch):
+    """One presence round trip per flush (a drain flushes after every batch), not one per kind of message."""
+    listen("events")
+    listen("dashboard")
+    lookups = []
+    real = live.watched
+    monkeypatch.setattr(live, "watched", lambda groups: lookups.append(set(groups)) or real(groups))
+    live._last_rendered.pop("counters-once", None)
+    with live.coalescing(), transaction.atomic():  # as a drain does
+        live.publish_on_commit("events", lambda: "<tr>row</tr>")
+        live.publish_on_commit("call.nobody", lambda: "<p>unseen</p>")
+        live.publish_rendered_once("counters-once", lambda: [("dashboard", "<p>n</p>")], groups=["dashboard"])
+    assert lookups == [{"events", "call.nobody", "dashboard"}]
+    assert listen.received("events") == ["<tr>row</tr>"]
+    assert listen.received("dashboard") == ["<p>n</p>"]
+
+
 def test_presence_expires_unless_renewed(settings):
     from django.core.cache import cache
 
