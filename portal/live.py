@@ -87,7 +87,7 @@ def watched(groups) -> set[str]:
         client = kept_redis_client()
         if client is not None:  # one MGET on the kept client: cache.get_many builds a client per call
             found = client.mget([cache.make_and_validate_key(PRESENCE_PREFIX + group) for group in groups])
-            return {group for group, value in zip(groups, found) if value is not None}
+            return {group for group, value in zip(groups, found, strict=True) if value is not None}
         found = cache.get_many([PRESENCE_PREFIX + group for group in groups])
     except Exception:  # noqa: BLE001 - without presence, publish everything (the old behaviour)
         log.warning("live presence unreadable: publishing to every group", exc_info=True)
