@@ -2,6 +2,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import logged_in
 
@@ -30,7 +31,9 @@ def test_system_page_shows_the_running_worker_and_beat_and_refreshes_itself(brow
         assert workers.count() == 1
         assert re.search(r"celery, commands, downloads, events, sync", workers.first.inner_text())
         assert page.locator("li[data-queue='downloads'] .badge.ok").count() == 1
-        assert page.locator("[data-counter='live_sockets'] .value").inner_text() in ("0", "1")
+        # This page's socket, at most: the previous page's closes as the browser leaves it, and the
+        # server may count that close a moment after this panel was first drawn (the panel re-polls).
+        expect(page.locator("[data-counter='live_sockets'] .value")).to_have_text(re.compile(r"^[01]$"), timeout=15_000)
         page.screenshot(path=str(tmp_path / "system.png"), full_page=True)
 
         # Something changes elsewhere: the panel shows it without a reload. (`sync_telnyx` is a sync the
