@@ -242,8 +242,13 @@ def _any_pending() -> bool:
     db = connections["default"]
     if db.vendor != "postgresql":
         return WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).exists()
+    return bool(_fetch_prepared(db, _any_pending_sql(), ()))
+
+
+@functools.cache
+def _any_pending_sql() -> str:
     table = connection.ops.quote_name(WebhookEvent._meta.db_table)
-    return bool(_fetch_prepared(db, f"SELECT 1 FROM {table} WHERE status = 'pending' LIMIT 1", ()))
+    return f"SELECT 1 FROM {table} WHERE status = 'pending' LIMIT 1"
 
 
 def _claim_pending(limit: int) -> list[WebhookEvent]:

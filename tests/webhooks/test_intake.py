@@ -242,9 +242,12 @@ def test_drains_stop_at_their_deadline_and_queue_the_rest(post_webhook, event_do
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).count() == 3
 
 
-def test_a_drain_lingers_after_its_last_event_and_applies_a_late_one_itself(post_webhook, event_doc, lost_nudges,
-                                                                            settings, monkeypatch):
-    """A steady trickle is applied by the running drain: no new task per event (WEBHOOK_DRAIN_LINGER_SECONDS)."""
+@pytest.fixture
+def late_delivery(post_webhook, event_doc, lost_nudges, settings, monkeypatch):
+    """A drain lingering 50 ms, polling every 5 ms; `late_delivery(after_naps)` posts "late" at that nap.
+
+    "first" is stored already; the call returns the list of naps the drain took.
+    """
     import time
     from types import SimpleNamespace
 
@@ -253,39 +256,34 @@ def test_a_drain_lingers_after_its_last_event_and_applies_a_late_one_itself(post
     post_webhook(event_doc("call.initiated", id="first", call_control_id="v3:l1"))
     naps = []
 
-    def nap(seconds):
-        naps.append(seconds)
-        if len(naps) == 1:  # a delivery arrives while the drain waits
-            post_webhook(event_doc("call.initiated", id="late", call_control_id="v3:l2"))
-        time.sleep(seconds)
+    def arrange(after_naps: int) -> list:
+        def nap(seconds):
+            naps.append(seconds)
+            if len(naps) == after_naps:  # a delivery arrives while the drain waits
+                post_webhook(event_doc("call.initiated", id="late", call_control_id="v3:l2"))
+            time.sleep(seconds)
 
-    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=time.monotonic, sleep=nap))
+        monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=time.monotonic, sleep=nap))
+        return naps
+
+    return arrange
+
+
+def test_a_drain_lingers_after_its_last_event_and_applies_a_late_one_itself(late_delivery):
+    """A steady trickle is applied by the running drain: no new task per event (WEBHOOK_DRAIN_LINGER_SECONDS)."""
+    naps = late_delivery(after_naps=1)
     assert services.events_drain() == 2
     assert max(naps) <= 0.005 and len(naps) >= 3  # short polls until 50 ms after the last event
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 2
 
 
-def test_a_lingering_drain_polls_with_a_read_and_claims_only_when_something_waits(post_webhook, event_doc, lost_nudges,
-                                                                                 settings, monkeypatch):
+def test_a_lingering_drain_polls_with_a_read_and_claims_only_when_something_waits(late_delivery, monkeypatch):
     """Polls cost one read each; a claiming transaction opens only for the poll that finds the late event."""
-    import time
-    from types import SimpleNamespace
-
-    settings.WEBHOOK_DRAIN_LINGER_SECONDS = 0.05
-    settings.WEBHOOK_DRAIN_POLL_SECONDS = 0.005
-    post_webhook(event_doc("call.initiated", id="first", call_control_id="v3:p1"))
-    claims, polls, naps = [], [], []
+    claims, polls = [], []
     real_claim, real_poll = services.events_process_batch, services._any_pending
     monkeypatch.setattr(services, "events_process_batch", lambda **kw: claims.append(real_claim(**kw)) or claims[-1])
     monkeypatch.setattr(services, "_any_pending", lambda: polls.append(real_poll()) or polls[-1])
-
-    def nap(seconds):
-        naps.append(seconds)
-        if len(naps) == 3:  # a delivery arrives while the drain lingers
-            post_webhook(event_doc("call.initiated", id="late", call_control_id="v3:p2"))
-        time.sleep(seconds)
-
-    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=time.monotonic, sleep=nap))
+    late_delivery(after_naps=3)
     assert services.events_drain() == 2
     # first, empty, late, empty: the polls in between found nothing and opened no transaction.
     assert claims == [1, 0, 1, 0]
