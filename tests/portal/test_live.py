@@ -307,10 +307,14 @@ def test_the_publisher_drops_updates_beyond_its_backlog(monkeypatch, caplog):
     """A stuck layer cannot make a process hold updates without bound."""
     import asyncio
     import atexit
+    import threading
     import time as clock
+
+    entered = threading.Event()
 
     class StuckLayer:
         async def group_send(self, group, message):
+            entered.set()
             await asyncio.sleep(3600)
 
     def until(condition) -> None:
@@ -321,7 +325,7 @@ def test_the_publisher_drops_updates_beyond_its_backlog(monkeypatch, caplog):
     publisher = live._Publisher()
     monkeypatch.setattr(publisher, "MAX_WAITING", 2)
     publisher.send(StuckLayer(), {"calls": ["m0"]})  # taken, and stuck in group_send
-    until(lambda: publisher.waiting.qsize() == 0)
+    until(entered.is_set)  # (an empty queue alone could also mean "not put yet")
     publisher.send(StuckLayer(), {"calls": ["m1"]})
     publisher.send(StuckLayer(), {"calls": ["m2"]})
     until(lambda: publisher.waiting.qsize() == 2)
