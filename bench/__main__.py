@@ -1,8 +1,8 @@
 """`python -m bench` (or `make bench`): run the benchmarks of issue 13 and write bench/results/.
 
 Everything runs on loopback against processes this command starts and stops: a throw-away PostgreSQL
-database (BENCH_DB_NAME, default portal_bench), Redis db 13 (BENCH_REDIS_URL), gunicorn, daphne, a
-Celery worker and a fake Telnyx. Every loop is bounded in count and time.
+database (BENCH_DB_NAME, default portal_bench), Redis db 13 (BENCH_REDIS_URL), granian and daphne as
+Procfile.production runs them, gunicorn (the issue's reference server), a Celery worker and a fake Telnyx. Every loop is bounded in count and time.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-seconds", type=float, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="reference/intake alternations (the median is reported)")
     parser.add_argument("--live-seconds", type=float, default=6)
-    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=2, help="granian workers (two threads each)")
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start_telnyx(delay=0.05)  # no lists yet: the sync part restarts it with them
         stack.start_web()
+        if {"servers", "ingest"} & set(chosen):
+            stack.start_gunicorn()
         stack.start_worker()
         for part in chosen:
             say(f"part: {part}")
@@ -98,7 +100,7 @@ def run_part(part: str, stack: Stack, args, results: dict) -> None:
         stack.start_worker()
     elif part == "pages":
         results["pages"] = scale.pages(small_scale=args.small_scale, scale=args.scale, log=say)
-        # Once through gunicorn too, so the web processes' peak memory includes the largest pages.
+        # Once through the web server too, so its processes' peak memory includes the largest pages.
         _, cookie = session("bench-admin", superuser=True)
         for row in results["pages"]["pages"]:
             request = urllib.request.Request(f"http://127.0.0.1:{PORTS['web']}{row['url']}",

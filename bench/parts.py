@@ -34,35 +34,39 @@ def client_ceilings(seconds: float = 3) -> dict:
 # --- 1. ingest ----------------------------------------------------------------------------------
 def ingest(stack: Stack, *, seconds: float = 8, rounds: int = 2, rate_cap: int = 6000, paced_rate: int = 1000,
            paced_seconds: float = 5, drain_timeout: float = 600) -> dict:
-    """The intake against the bare verify-and-insert view, alternating, same server, same run."""
+    """The intake against the bare verify-and-insert view, alternating, same run.
+
+    Two references: the bare view on the same server as the intake (granian), and under gunicorn's
+    sync workers, the naive minimum as issue 13 measured it.
+    """
     from django.db import connection
 
     from webhooks.models import WebhookEvent
 
-    runs = {"reference": [], "intake": [], "intake_worker_paused": []}
+    runs = {"reference": [], "reference_gunicorn": [], "intake": [], "intake_worker_paused": []}
     checks = []
     count = int(rate_cap * seconds)
-    kinds = [("reference", "/bench/bare-webhook/"), ("intake", "/webhooks/telnyx/"),
-             ("intake_worker_paused", "/webhooks/telnyx/")]
-    _warm_up(stack, [path for _, path in kinds[:2]], drain_timeout)
+    kinds = [("reference", "/bench/bare-webhook/", PORTS["web"]),
+             ("reference_gunicorn", "/bench/bare-webhook/", PORTS["gunicorn"]),
+             ("intake", "/webhooks/telnyx/", PORTS["web"]), ("intake_worker_paused", "/webhooks/telnyx/", PORTS["web"])]
+    _warm_up(stack, [(path, port) for _, path, port in kinds[:3]], drain_timeout)
     for r in range(rounds):
-        for kind, path in kinds:
+        for kind, path, port in kinds:
             _truncate(connection)
             prefix = f"{''.join(w[0] for w in kind.split('_'))}{r}"
             deliveries = [d.signed(stack.key) for d in events.mix(count, prefix=prefix, seed=r)]
-            raw = [d.http(_web(), path) for d in deliveries]
+            raw = [d.http(f"{HOST}:{port}", path) for d in deliveries]
             if kind == "intake_worker_paused":
                 stack.stop("worker")  # applying events waits: the intake alone, as with workers on other cores
-            result = _saturate(path, raw, seconds)
+            result = _saturate(path, raw, seconds, port)
             finished = time.monotonic()
             if kind == "intake_worker_paused":
                 stack.start_worker()
-            if kind != "reference":
+            if kind.startswith("intake"):
                 result["lag_s"] = _wait_processed(finished, drain_timeout)
                 checks.append(_check(deliveries, result, f"{prefix}-"))
             result.pop("sent_indexes", None)
             runs[kind].append(result)
-    best = {k: max(v, key=lambda x: x["accepted_per_s"]) for k, v in runs.items()}
     median = {k: sorted(x["accepted_per_s"] for x in v)[len(v) // 2] for k, v in runs.items()}
     # p99 at a fixed, realistic rate (open loop: a stall shows up, it is not hidden by the client slowing down).
     _truncate(connection)
@@ -72,44 +76,49 @@ def ingest(stack: Stack, *, seconds: float = 8, rounds: int = 2, rate_cap: int =
         paced = load.run(load.paced(HOST, PORTS["web"], requests, paced_rate))
     paced["lag_s"] = _wait_processed(time.monotonic(), drain_timeout)
     _truncate(connection)
+
+    def ratio(kind: str, reference: str) -> float | None:
+        return median[kind] / median[reference] if median[reference] else None
+
     return {
         "runs": runs, "checks": checks, "paced": paced,
-        "reference_per_s": median["reference"], "intake_per_s": median["intake"],
-        "intake_worker_paused_per_s": median["intake_worker_paused"],
-        "ratio": median["intake"] / median["reference"] if median["reference"] else None,
-        "ratio_worker_paused": median["intake_worker_paused"] / median["reference"] if median["reference"] else None,
-        "best_ratio": best["intake"]["accepted_per_s"] / best["reference"]["accepted_per_s"],
+        "reference_per_s": median["reference"], "reference_gunicorn_per_s": median["reference_gunicorn"],
+        "intake_per_s": median["intake"], "intake_worker_paused_per_s": median["intake_worker_paused"],
+        "ratio": ratio("intake", "reference"), "ratio_gunicorn": ratio("intake", "reference_gunicorn"),
+        "ratio_worker_paused": ratio("intake_worker_paused", "reference"),
+        "ratio_worker_paused_gunicorn": ratio("intake_worker_paused", "reference_gunicorn"),
         "lost": sum(c["lost"] for c in checks), "applied_twice": sum(c["applied_twice"] for c in checks),
         "pending_left": sum(c["pending"] for c in checks), "failed": sum(c["failed"] for c in checks),
         "total_events": WebhookEvent.objects.count(),
     }
 
 
-def _warm_up(stack: Stack, paths: list[str], drain_timeout: float, seconds: float = 2) -> None:
-    """A short unmeasured load on each path first: the first measured run otherwise pays for the web
-    processes' first requests, new connections and a cold cache (seen: the first reference 30 % slower)."""
+def _warm_up(stack: Stack, targets: list[tuple[str, int]], drain_timeout: float, seconds: float = 2) -> None:
+    """A short unmeasured load on each (path, port) first: the first measured run otherwise pays for the
+    web processes' first requests, new connections and a cold cache (seen: the first reference 30 % slower)."""
     from django.db import connection
 
-    for n, path in enumerate(paths):
-        raw = [d.signed(stack.key).http(_web(), path) for d in events.mix(int(2000 * seconds), prefix=f"warm{n}")]
-        _saturate(path, raw, seconds)
+    for n, (path, port) in enumerate(targets):
+        raw = [d.signed(stack.key).http(f"{HOST}:{port}", path)
+               for d in events.mix(int(2000 * seconds), prefix=f"warm{n}")]
+        _saturate(path, raw, seconds, port)
     _wait_processed(time.monotonic(), drain_timeout)
     _truncate(connection)
 
 
-def _saturate(path: str, raw: list[bytes], seconds: float) -> dict:
+def _saturate(path: str, raw: list[bytes], seconds: float, port: int = PORTS["web"]) -> dict:
     """As many requests as the web server takes, 16 connections: wrk if installed, else the asyncio client."""
     if load.wrk_available():
-        return load.wrk(f"http://{_web()}{path}", raw, seconds=seconds)
-    return load.run(load.closed_loop(HOST, PORTS["web"], raw, concurrency=16, seconds=seconds))
+        return load.wrk(f"http://{HOST}:{port}{path}", raw, seconds=seconds)
+    return load.run(load.closed_loop(HOST, port, raw, concurrency=16, seconds=seconds))
 
 
 def servers(stack: Stack, *, seconds: float = 5) -> dict:
-    """The routing split checked: the same bare view under gunicorn (WSGI) and under daphne (ASGI)."""
+    """Where HTTP is served: the same bare view under granian (production), gunicorn and daphne (ASGI)."""
     from django.db import connection
 
     out = {}
-    for name, port in (("gunicorn", PORTS["web"]), ("daphne", PORTS["ws"])):
+    for name, port in (("granian", PORTS["web"]), ("gunicorn", PORTS["gunicorn"]), ("daphne", PORTS["ws"])):
         _truncate(connection)
         host = f"{HOST}:{port}"
         raw = [d.signed(stack.key).http(host, "/bench/bare-webhook/")
@@ -118,6 +127,7 @@ def servers(stack: Stack, *, seconds: float = 5) -> dict:
         out[name] = {k: result[k] for k in ("accepted_per_s", "p50_ms", "p99_ms")}
     _truncate(connection)
     out["ratio"] = out["gunicorn"]["accepted_per_s"] / max(1.0, out["daphne"]["accepted_per_s"])
+    out["granian_vs_gunicorn"] = out["granian"]["accepted_per_s"] / max(1.0, out["gunicorn"]["accepted_per_s"])
     return out
 
 
@@ -161,7 +171,7 @@ def _check(deliveries: list[events.Delivery], result: dict, prefix: str) -> dict
 # --- 2. live latency ----------------------------------------------------------------------------
 def live(stack: Stack, cookie: str, *, rates=(10, 100, 500), clients=(1, 50), seconds: float = 6,
          settle: float = 10) -> list[dict]:
-    """POST (to gunicorn) to websocket frame (from daphne) for every marker and every subscribed socket."""
+    """POST (to granian) to websocket frame (from daphne) for every marker and every subscribed socket."""
     return load.run(_live(stack, cookie, rates, clients, seconds, settle))
 
 

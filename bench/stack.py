@@ -1,4 +1,4 @@
-"""The production profile on loopback: a throw-away PostgreSQL database, a Redis db, gunicorn, daphne, Celery."""
+"""The production profile on loopback: a throw-away PostgreSQL database, a Redis db, granian, daphne, Celery."""
 from __future__ import annotations
 
 import base64
@@ -14,19 +14,20 @@ from pathlib import Path
 from nacl.signing import SigningKey
 
 from bench.load import wait_for_port
+from portal import procfile
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = os.environ.get("BENCH_DB_NAME", "portal_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-PORTS = {"web": 8610, "ws": 8611, "telnyx": 8612, "null": 8613}
+PORTS = {"web": 8610, "ws": 8611, "telnyx": 8612, "null": 8613, "gunicorn": 8614}
 
 
 class Stack:
     """Start and stop the processes of the production layout (README, "Production layout")."""
 
-    def __init__(self, *, web_workers: int = 4, worker_concurrency: int = 2, log_dir: Path | None = None):
+    def __init__(self, *, web_workers: int = 2, worker_concurrency: int = 2, log_dir: Path | None = None):
         self.key = SigningKey.generate()
         self.data_dir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
         self.log_dir = log_dir or self.data_dir
@@ -99,10 +100,17 @@ class Stack:
             wait_for_port(port)
 
     def start_web(self) -> None:
-        self.start("web", [str(BIN / "gunicorn"), "portal.wsgi", "-c", str(ROOT / "gunicorn.conf.py"),
-                           "-b", f"127.0.0.1:{PORTS['web']}", "-w", str(self.web_workers)], PORTS["web"])
-        self.start("ws", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(PORTS["ws"]), "portal.asgi:application"],
-                   PORTS["ws"])
+        """HTTP and websockets exactly as Procfile.production starts them (granian, daphne)."""
+        production = procfile.entries(ROOT / "Procfile.production")
+        for name in ("web", "ws"):
+            env = {**self.env, "HOST": "127.0.0.1", "PORT": str(PORTS[name]), "WEB_WORKERS": str(self.web_workers)}
+            command = procfile.argv(production[name], env)
+            self.start(name, [str(BIN / command[0]), *command[1:]], PORTS[name])
+
+    def start_gunicorn(self) -> None:
+        """The issue's reference server: gunicorn's sync workers, 2 per core, the application preloaded."""
+        self.start("gunicorn", [str(BIN / "gunicorn"), "portal.wsgi", "--preload", "-k", "sync", "-w", str(2 * (os.cpu_count() or 1)),
+                                "-b", f"127.0.0.1:{PORTS['gunicorn']}", "--log-level", "warning"], PORTS["gunicorn"])
 
     def start_worker(self, concurrency: int | None = None, *, queues: str | None = None) -> None:
         """The worker of every queue (niced), or with `queues` a dedicated one (README's layout: commands)."""
@@ -154,7 +162,7 @@ class Stack:
             return
         self.record_peak(name, process)
         try:
-            # The main process only: gunicorn and Celery then stop their children after the request
+            # The main process only: granian, gunicorn and Celery then stop their children after the request
             # or task at hand (a signal to the whole group would kill a drain mid-batch).
             os.kill(process.pid, signal.SIGTERM)
             process.wait(30)
@@ -185,7 +193,7 @@ class Stack:
 
 
 def _tree(pid: int) -> list[int]:
-    """The process and its descendants (from /proc; gunicorn and Celery fork their workers)."""
+    """The process and its descendants (from /proc; granian, gunicorn and Celery start workers)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

@@ -8,9 +8,9 @@ def freeze_startup_objects() -> None:
     A full (generation 2) collection walks every tracked object, and Django, DRF, Channels and their
     modules are hundreds of thousands of objects that live as long as the process. In daphne each
     full pass stopped every socket for 150-210 ms (bench/results/round5). Objects created later are
-    collected as before. Called where a server has loaded the application: before gunicorn and
-    Celery fork (the children share the frozen pages, as the gc documentation advises), and in
-    the ASGI module for daphne.
+    collected as before. Called where a server has loaded the application: in the WSGI module (each
+    granian worker imports it), before Celery's parent forks (the children share the frozen pages, as
+    the gc documentation advises), and in the ASGI module for daphne.
     """
     gc.collect()
     gc.freeze()

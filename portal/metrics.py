@@ -341,7 +341,7 @@ def _alive(pid: int) -> bool:
 def compact(directory: str) -> int:
     """Fold the files of exited processes into one archive file per metric type; returns how many.
 
-    Every process that ever counted leaves a file (gunicorn recycles workers after max_requests, Celery
+    Every process that ever counted leaves a file (granian respawns a worker past its memory limit, Celery
     replaces prefork children), and a scrape reads them all. Counters and histograms are sums, so the
     files of dead processes fold into one without changing any total. Call with the folder's lock held
     exclusively (render() does), so no scrape reads a value twice or not at all.

@@ -371,7 +371,7 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
         "uvicorn.access": {"level": "WARNING"},
-        "gunicorn.access": {"level": "WARNING"},
+        "granian.access": {"level": "WARNING"},
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
     },

@@ -1,4 +1,4 @@
-"""WSGI entry point: plain HTTP under gunicorn in production (see README, production layout).
+"""WSGI entry point: plain HTTP under granian in production (Procfile.production, README).
 
 POST /webhooks/telnyx/ is answered by the lean intake in front of Django's handler (issue 13);
 every other request goes through Django's full middleware stack.
@@ -14,4 +14,4 @@ from portal import gc_freeze  # noqa: E402
 from webhooks.intake import WebhookDispatch  # noqa: E402  (needs the app registry)
 
 application = WebhookDispatch(django_application)
-gc_freeze.freeze_startup_objects()  # gunicorn preloads this in its master: before the workers fork
+gc_freeze.freeze_startup_objects()  # each granian worker (or a preloading server's master) imports this once

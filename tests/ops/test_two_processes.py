@@ -2,17 +2,15 @@
 
 Runs in whichever profile the suite runs in: embedded (a SQLite file, the filesystem broker and
 channels-lite, beat inside the first worker, as Procfile.embedded) or, with DATABASE_URL and REDIS_URL,
-PostgreSQL + Redis (beat as its own process, as Procfile). The web processes are started from the
-profile's Procfile `web:` entry (and its `ws:` entry for websockets, if the Procfile splits them), so
-the test follows whatever server the README recommends.
+PostgreSQL + Redis (beat as its own process). The web processes are started from the profile's Procfile:
+`Procfile.embedded`'s `web:` entry, or `Procfile.production`'s `web:` (granian) and `ws:` (daphne)
+entries, so the test follows whatever servers the README recommends.
 """
 from __future__ import annotations
 
 import base64
 import json
 import os
-import re
-import shlex
 import signal
 import socket
 import sqlite3
@@ -31,6 +29,7 @@ from django.conf import settings
 from django.db import connection
 from websockets.sync.client import connect as ws_connect
 
+from portal import procfile
 from tests.conftest import SIGNING_KEY, load_event, sign
 from tests.ops.conftest import parse_metrics, total
 
@@ -117,25 +116,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def procfile_entries(path: Path) -> dict[str, str]:
-    entries = {}
-    for line in path.read_text().splitlines():
-        name, sep, command = line.partition(":")
-        if sep and name.strip() and not name.startswith("#"):
-            entries[name.strip()] = command.strip()
-    return entries
-
-
-def expand(command: str, env: dict) -> list[str]:
-    """$NAME and ${NAME:-default} from `env`, as honcho's shell would."""
-
-    def value(match):
-        name, default = match.group(1) or match.group(3), match.group(2)
-        return env.get(name) or (default or "")
-
-    return shlex.split(re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", value, command))
-
-
 class Stack:
     """The processes under test, their logs, and how to reach them."""
 
@@ -144,7 +124,7 @@ class Stack:
         self.processes: list[tuple[str, subprocess.Popen, Path]] = []
         self.redis = bool(os.environ.get("REDIS_URL"))
         self.env = self._env(telnyx_port)
-        self.procfile = procfile_entries(ROOT / ("Procfile" if self.redis else "Procfile.embedded"))
+        self.procfile = procfile.entries(ROOT / ("Procfile.production" if self.redis else "Procfile.embedded"))
         self.webs: list[dict] = []
 
     def _env(self, telnyx_port: int) -> dict:
@@ -189,11 +169,11 @@ class Stack:
 
     def start_web(self, index: int) -> None:
         http_port, ws_port = free_port(), free_port()
-        env = {**self.env, "HOST": "127.0.0.1", "PORT": str(http_port)}
-        self.start(f"web{index}", expand(self.procfile["web"], env), HOST="127.0.0.1", PORT=str(http_port))
+        env = {**self.env, "HOST": "127.0.0.1", "PORT": str(http_port), "WEB_WORKERS": "1"}
+        self.start(f"web{index}", procfile.argv(self.procfile["web"], env), HOST="127.0.0.1", PORT=str(http_port))
         if "ws" in self.procfile:
             env["PORT"] = str(ws_port)
-            self.start(f"ws{index}", expand(self.procfile["ws"], env), HOST="127.0.0.1", PORT=str(ws_port))
+            self.start(f"ws{index}", procfile.argv(self.procfile["ws"], env), HOST="127.0.0.1", PORT=str(ws_port))
         else:
             ws_port = http_port
         self.webs.append({"http": f"http://127.0.0.1:{http_port}", "ws": f"ws://127.0.0.1:{ws_port}"})
