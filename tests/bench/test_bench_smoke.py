@@ -88,9 +88,11 @@ def test_the_paced_client_keeps_its_schedule_against_a_null_server():
 def test_the_report_prints_each_figure_beside_its_reference(tmp_path):
     results = {
         "ingest": {"reference_per_s": 1000.0, "intake_per_s": 1500.0, "intake_worker_paused_per_s": 2000.0,
+                   "reference_gunicorn_per_s": 600.0, "ratio_gunicorn": 2.5, "ratio_worker_paused_gunicorn": 3.33,
                    "ratio": 1.5, "ratio_worker_paused": 2.0, "lost": 0, "applied_twice": 0, "pending_left": 0,
                    "runs": {"reference": [], "intake": [], "intake_worker_paused": []},
-                   "paced": {"rate": 1000, "p50_ms": 5, "p95_ms": 9, "p99_ms": 20, "statuses": {200: 10}}},
+                   "paced": {"rate": 1000, "p50_ms": 5, "p95_ms": 9, "p99_ms": 20, "statuses": {200: 10}},
+                   "paced_scaled": {"rate": 333, "p50_ms": 4, "p95_ms": 7, "p99_ms": 11, "statuses": {200: 10}}},
         "live": [{"clients": 50, "rate": 100, "events": 10, "p50_ms": 20, "p95_ms": 40, "p99_ms": 60,
                   "dropped": 0, "frames": 20, "post_p99_ms": 9}],
         "commands": [{"workers": 1, "completed_per_s": 18.0, "bound_per_s": 20.0,
@@ -100,6 +102,7 @@ def test_the_report_prints_each_figure_beside_its_reference(tmp_path):
     }
     text = "\n".join(report.lines(results))
     assert "1.50x" in text and "bare view 1,000/s" in text and "18.0/s vs bare task 19.0/s" in text
+    assert "under gunicorn 600/s -> 2.50x" in text and "paced 333/s" in text and "p99 11 ms" in text
     report.save(results, tmp_path)
     assert json.loads((tmp_path / "latest.json").read_text())["ingest"]["ratio"] == 1.5
     assert (tmp_path / "chart.svg").read_text().startswith("<svg")
