@@ -58,12 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         stack.start_worker()
         for part in chosen:
             say(f"part: {part}")
-            began = time.monotonic()
+            began, cpu_before = time.monotonic(), _cpu_times()
             try:
                 run_part(part, stack, args, results)
             except Exception:  # noqa: BLE001 - one broken part must not hide the others' results
                 results["notes"].append(f"{part} failed: {traceback.format_exc(limit=3)[-800:]}")
                 traceback.print_exc()
+            results.setdefault("stolen", {})[part] = _stolen_share(cpu_before, _cpu_times())
             say(f"  {part} took {time.monotonic() - began:.0f} s")
             report.save(results, args.out)  # after every part: a later failure keeps what was measured
         for name in list(stack.processes):
@@ -152,6 +153,26 @@ def operator() -> tuple[str, str]:
     status = {"status": "in_progress"} if "in_progress" in scale._choices(Conference, "status") else {}
     scale._bulk(Conference, 1, 1, lambda i: {"conference_id": "bench-commands", "name": "Bench", **status})
     return token.key, "bench-commands"
+
+
+def _cpu_times() -> list[int]:
+    """The machine's CPU time counters (/proc/stat's first line): user, nice, system, idle, ..., steal."""
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
+def _stolen_share(before: list[int], after: list[int]) -> float | None:
+    """Share of the machine's CPU time the hypervisor gave to others (steal) between two readings.
+
+    On a shared virtual machine this is how much slower the run was than the cores would suggest;
+    every absolute figure of the part moves with it, the same-run ratios much less.
+    """
+    if len(before) < 8 or len(after) < 8:
+        return None
+    delta = [b - a for a, b in zip(before[:8], after[:8], strict=True)]
+    return round(delta[7] / sum(delta), 3) if sum(delta) else None
 
 
 def _self_hwm() -> int:

@@ -73,6 +73,10 @@ def lines(results: dict) -> list[str]:
     memory = results.get("memory")
     if memory:
         out.append("6 peak RSS (MiB): " + ", ".join(f"{k} {v / 1024:.0f}" for k, v in memory.items() if k.endswith("kib")))
+    stolen = {k: v for k, v in (results.get("stolen") or {}).items() if v is not None}
+    if stolen:
+        out.append("CPU time taken by the hypervisor (steal) during each part: "
+                   + ", ".join(f"{k} {100 * v:.0f} %" for k, v in stolen.items()))
     for note in results.get("notes") or []:
         out.append(f"note: {note}")
     return out

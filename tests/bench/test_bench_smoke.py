@@ -99,9 +99,11 @@ def test_the_report_prints_each_figure_beside_its_reference(tmp_path):
                       "idle_api_to_telnyx": {"p50_ms": 20, "p95_ms": 40},
                       "reference": {"completed_per_s": 19.0, "idle_call_to_telnyx": {"p50_ms": 5, "p95_ms": 9}}}],
         "memory": {"web_total_kib": 400 * 1024},
+        "stolen": {"ingest": 0.25, "live": None},
     }
     text = "\n".join(report.lines(results))
     assert "1.50x" in text and "bare view 1,000/s" in text and "18.0/s vs bare task 19.0/s" in text
+    assert "(steal) during each part: ingest 25 %" in text
     assert "under gunicorn 600/s -> 2.50x" in text and "paced 333/s" in text and "p99 11 ms" in text
     report.save(results, tmp_path)
     assert json.loads((tmp_path / "latest.json").read_text())["ingest"]["ratio"] == 1.5
