@@ -1,21 +1,18 @@
-"""Read a Procfile's entries and expand one into argv, as honcho's shell would (bench and tests start from them)."""
+"""A Procfile's entries and one of them as argv, expanded as honcho's shell would (bench and tests start from them)."""
 from __future__ import annotations
 
 import re
 import shlex
 from pathlib import Path
 
+from honcho.environ import parse_procfile
+
 _VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
 
 
 def entries(path: Path) -> dict[str, str]:
-    """{process name: command line} of a Procfile; comments and blank lines skipped."""
-    found = {}
-    for line in path.read_text().splitlines():
-        name, sep, command = line.partition(":")
-        if sep and name.strip() and not name.lstrip().startswith("#"):
-            found[name.strip()] = command.strip()
-    return found
+    """{process name: command line} of a Procfile, parsed by honcho (which `make run` starts them with)."""
+    return dict(parse_procfile(path.read_text()).processes)
 
 
 def argv(command: str, env: dict) -> list[str]:
