@@ -7,6 +7,8 @@ webhook door is caught without Redis.
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -15,21 +17,35 @@ from portal import procfile
 from tests.conftest import load_event, sign
 from tests.ops.test_two_processes import ROOT, Stack, free_port, get, wait_for
 
+THREAD_IDLE_SECONDS = 5  # granian's smallest --blocking-threads-idle-timeout
 
-@pytest.fixture
-def web(transactional_db, tmp_path):
+
+def _granian(tmp_path, **extra_env: str):
+    """Procfile.production's `web:` line, one worker, started for the test; yields its base URL."""
     stack = Stack(tmp_path, telnyx_port=free_port())
     port = free_port()
-    env = {**stack.env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_WORKERS": "1"}
+    env = {**stack.env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_WORKERS": "1", **extra_env}
     command = procfile.argv(procfile.entries(ROOT / "Procfile.production")["web"], env)
     assert command[0] == "granian"
-    stack.start("web", command)
+    stack.start("web", command, **extra_env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: (r := get(f"{base}/healthz")) is not None and r.status_code == 200, "granian to answer", stack)
         yield base
     finally:
         stack.stop()
+
+
+@pytest.fixture
+def web(transactional_db, tmp_path):
+    yield from _granian(tmp_path)
+
+
+@pytest.fixture
+def web_retiring_threads(transactional_db, tmp_path):
+    """granian retiring idle threads after 5 s, two threads, and (on PostgreSQL) a pool of two connections."""
+    yield from _granian(tmp_path, WEB_THREADS="2", DATABASE_POOL_MAX="2",
+                        GRANIAN_BLOCKING_THREADS_IDLE_TIMEOUT=str(THREAD_IDLE_SECONDS))
 
 
 def _deliver(base: str, body: bytes, signed: bytes | None = None) -> httpx.Response:
@@ -63,3 +79,28 @@ def test_granian_serves_pages_behind_login_and_the_api_behind_authentication(web
     assert api.status_code in (401, 403)
     assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text
     assert wrong_method.status_code == 405
+
+
+def test_a_retired_threads_connection_goes_back_to_the_pool(web_retiring_threads):
+    """The intake keeps its thread's connection between deliveries; a thread granian retires must give it back.
+
+    granian keeps one thread and retires the other once idle. Before the fix the retired thread kept
+    its pool slot: with a pool of two, the next burst's second thread waited out the pool's 10 s
+    timeout and was refused 503 (on PostgreSQL; SQLite has no pool to exhaust).
+    """
+    def burst(n: int) -> list[tuple[int, bool, bool]]:
+        bodies = []
+        for k in range(12):
+            document = load_event("call.initiated")
+            document["data"]["id"] = f"retired-thread-{n}-{k}-" + document["data"]["id"]
+            bodies.append(json.dumps(document).encode())
+        with ThreadPoolExecutor(4) as pool:  # concurrent, so granian runs both threads
+            answers = list(pool.map(lambda body: _deliver(web_retiring_threads, body), bodies))
+        return [(a.status_code, a.json().get("stored"), a.elapsed.total_seconds() < 5) for a in answers]
+
+    first = burst(0)
+    time.sleep(THREAD_IDLE_SECONDS + 2)  # the second thread is retired
+    second = burst(1)
+
+    assert first == [(200, True, True)] * 12
+    assert second == [(200, True, True)] * 12
