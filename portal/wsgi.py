@@ -11,7 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 django_application = get_wsgi_application()
 
 from portal import gc_freeze  # noqa: E402
-from webhooks.intake import WebhookDispatch  # noqa: E402  (needs the app registry)
+from webhooks import intake  # noqa: E402  (needs the app registry)
 
-application = WebhookDispatch(django_application)
+application = intake.WebhookDispatch(django_application)
+intake.warm_up()
 gc_freeze.freeze_startup_objects()  # each granian worker (or a preloading server's master) imports this once

@@ -7,6 +7,8 @@ webhook door is caught without Redis.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +16,7 @@ import httpx
 import pytest
 
 from portal import procfile
-from tests.conftest import load_event, sign
+from tests.conftest import SIGNING_KEY, load_event, sign
 from tests.ops.test_two_processes import ROOT, Stack, free_port, get, wait_for
 
 THREAD_IDLE_SECONDS = 5  # granian's smallest --blocking-threads-idle-timeout
@@ -104,3 +106,36 @@ def test_a_retired_threads_connection_goes_back_to_the_pool(web_retiring_threads
 
     assert first == [(200, True, True)] * 12
     assert second == [(200, True, True)] * 12
+
+
+FIRST_DELIVERY = """
+import io, json, os, sys
+from nacl.signing import SigningKey
+from portal.wsgi import application
+from tests.conftest import load_event, sign
+
+document = load_event("call.initiated")
+document["data"]["id"] = "first-of-a-process-" + document["data"]["id"]
+body = json.dumps(document).encode()
+environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/webhooks/telnyx/", "HTTP_HOST": "127.0.0.1", "SERVER_NAME": "127.0.0.1",
+           "SERVER_PORT": "80", "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+           **sign(body, key=SigningKey(bytes.fromhex(os.environ["SIGNING_SEED"])))}
+before = set(sys.modules)
+answer = {}
+payload = b"".join(application(environ, lambda status, headers: answer.update(status=status)))
+print(json.dumps({"status": answer["status"], "body": json.loads(payload), "loaded": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_a_web_process_loads_the_intakes_modules_at_start_not_in_its_first_delivery(transactional_db, tmp_path):
+    """The first delivery of each web process used to import redis, kombu's transport, Celery's registry and
+    psycopg_pool: ~100 ms of CPU, during which the process's other thread waited (bench: paced-run stalls)."""
+    stack = Stack(tmp_path, telnyx_port=free_port())
+    done = subprocess.run([sys.executable, "-c", FIRST_DELIVERY], cwd=ROOT, env={**stack.env, "ALLOWED_HOSTS": "127.0.0.1", "SIGNING_SEED": bytes(SIGNING_KEY).hex()},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert result["status"] == "200 OK" and result["body"]["stored"] is True
+    heavy = {"redis", "kombu", "celery", "psycopg_pool", "webhooks", "portal", "django"}
+    assert [name for name in result["loaded"] if name.split(".")[0] in heavy and not name.startswith("celery.events")] == []
