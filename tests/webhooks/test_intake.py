@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 
 from calls.models import Call
 from tests.conftest import load_event, sign
@@ -191,6 +191,46 @@ def test_a_batch_without_failures_costs_no_savepoint_per_event(post_webhook, eve
 
     assert savepoints_to_drain(4, "four") == savepoints_to_drain(1, "one")  # per batch, not per event
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_commits_without_waiting_for_disk_while_the_intake_stays_durable(post_webhook, event_doc, lost_nudges,
+                                                                                  monkeypatch):
+    """Applying is derived from stored events, so a drain's commit need not wait for the WAL flush; storing must."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    postgres = connection.vendor == "postgresql"
+
+    def setting() -> str | None:
+        if not postgres:
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    seen = []
+    original = registry.handlers_for
+    monkeypatch.setattr(registry, "handlers_for",
+                        lambda event_type: [lambda event: seen.append(setting()), *original(event_type)])
+    post_webhook(event_doc("call.initiated", id="durable", call_control_id="v3:sync"))
+    with CaptureQueriesContext(connection) as queries:
+        assert services.events_drain() == 1
+
+    assert Call.objects.get(call_control_id="v3:sync").state == Call.State.INITIATED
+    asked = [q["sql"] for q in queries if "synchronous_commit" in q["sql"] and not q["sql"].startswith("SHOW")]
+    if postgres:
+        assert asked == ["SET LOCAL synchronous_commit TO off"]
+        assert seen == ["off"]  # inside the batch's transaction
+        assert setting() == "on"  # SET LOCAL ends with the batch: the next insert commits durably
+    else:
+        assert asked == [] and seen == [None]  # SQLite has no such setting
+
+    post_webhook(event_doc("call.hangup", id="inside", call_control_id="v3:sync"))
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:  # a caller's transaction: left alone
+        assert services.events_drain() == 1
+    assert not [q for q in queries if q["sql"].startswith("SET LOCAL")]
+    assert seen[-1] == ("on" if postgres else None)
 
 
 @pytest.mark.django_db(transaction=True)
