@@ -66,7 +66,8 @@ def lines(results: dict) -> list[str]:
             out.append(f"    not a GET page (skipped): {', '.join(pages['not_measured'])}")
         for row in pages["pages"]:
             out.append(f"    {row['url'][:60]:60} {row['status']}  p50 {row['p50_ms']:7.1f}  p95 {row['p95_ms'] or 0:7.1f} ms  "
-                       f"{row['queries']} queries (small data: {row['queries_small']})")
+                       f"{row['queries']} queries (small data: {row['queries_small']})"
+                       + (f", longest gc {row['gc_pause_max_ms']} ms" if row.get("gc_pause_max_ms") else ""))
     for row in results.get("sync") or []:
         out.append(f"5 sync {row['name']}: {row['seconds']} s, {row['queries']:,} queries, RSS peak +{row['rss_growth_mib']} MiB"
                    + (f", ERROR {row['error']}" if row["error"] else f", {row['result']}"))

@@ -5,6 +5,7 @@ SQLite in the smoke test), so they measure server time and count every SQL query
 """
 from __future__ import annotations
 
+import gc
 import json
 import random
 import statistics
@@ -237,23 +238,51 @@ def _walk(patterns, prefix: str = "", namespace: str = ""):
 
 
 def measure_pages(client, urls: list[tuple[str, str]], *, repeat: int = 15) -> list[dict]:
-    """Server time p50/p95 and SQL queries per request of each URL (HTMX partials included as-is)."""
+    """Server time p50/p95 and SQL queries per request of each URL (HTMX partials included as-is).
+
+    The objects alive before measuring (this process generated the data) are frozen out of the
+    collector first, as every server process freezes its start-up objects (portal/gc_freeze.py):
+    otherwise a full collection over them lands inside one request (~250 ms, always the same URL).
+    Collections of the requests' own garbage still count; their longest pause is reported.
+    """
     out = []
-    for name, url in urls:
-        timings, queries, status = [], None, None
-        for k in range(repeat):
-            with CaptureQueriesContext(connection) as captured:
-                began = time.perf_counter()
-                response = client.get(url, HTTP_ACCEPT="text/html,application/json")
-                timings.append(time.perf_counter() - began)
-            status = response.status_code
-            queries = len(captured.captured_queries) if k == 0 else queries
-            if status != 200:
-                break
-        out.append({"name": name, "url": url, "status": status, "queries": queries,
-                    "p50_ms": round(statistics.median(timings) * 1000, 1),
-                    "p95_ms": load.percentiles(timings)["p95_ms"]})
+    pauses = _CollectorPauses()
+    gc.collect()
+    gc.freeze()
+    gc.callbacks.append(pauses)
+    try:
+        for name, url in urls:
+            timings, queries, status = [], None, None
+            pauses.longest = 0.0
+            for k in range(repeat):
+                with CaptureQueriesContext(connection) as captured:
+                    began = time.perf_counter()
+                    response = client.get(url, HTTP_ACCEPT="text/html,application/json")
+                    timings.append(time.perf_counter() - began)
+                status = response.status_code
+                queries = len(captured.captured_queries) if k == 0 else queries
+                if status != 200:
+                    break
+            out.append({"name": name, "url": url, "status": status, "queries": queries,
+                        "p50_ms": round(statistics.median(timings) * 1000, 1),
+                        "p95_ms": load.percentiles(timings)["p95_ms"], "gc_pause_max_ms": round(pauses.longest * 1000, 1)})
+    finally:
+        gc.callbacks.remove(pauses)
+        gc.unfreeze()
     return out
+
+
+class _CollectorPauses:
+    """A gc callback keeping the longest collection since `longest` was last reset."""
+
+    def __init__(self):
+        self.longest, self._began = 0.0, 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.longest = max(self.longest, time.perf_counter() - self._began)
 
 
 def pages(*, small_scale: float, scale: float, repeat: int = 15, log=print) -> dict:
