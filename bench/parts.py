@@ -330,22 +330,15 @@ def commands(stack: Stack, token: str, conference_id: str, *, workers=(1, 4), id
         before = Command.objects.filter(status=Command.Status.SUCCEEDED).count()
         started = time.monotonic()
 
-        async def issue_all() -> list[int]:
-            sem = asyncio.Semaphore(8)
-
-            async def one() -> int:
-                async with sem:
-                    return (await load.request(HOST, PORTS["web"], raw))[0]
-
-            return await asyncio.gather(*(one() for _ in range(burst)))
-
-        statuses = load.run(issue_all())
+        statuses = load.run(_issue_all(raw, burst))
         api_done = time.monotonic() - started
         ok = _wait(lambda before=before: Command.objects.filter(status=Command.Status.SUCCEEDED).count() - before >= burst, 120)
         elapsed = time.monotonic() - started
+        queued_first = _queued_then_applied(stack, n, raw, burst, delay)
         reference = _bare_commands(idle, burst, delay)
         out.append({
             "workers": n, "idle_api_to_telnyx": idle_latency, "burst": burst, "reference": reference,
+            "queued_first_per_s": queued_first,
             "accepted_202": sum(s == 202 for s in statuses), "api_seconds": round(api_done, 2),
             "completed_per_s": round(burst / elapsed, 1) if ok else None,
             # The reference: what Telnyx's latency allows with n workers doing nothing else.
@@ -354,6 +347,41 @@ def commands(stack: Stack, token: str, conference_id: str, *, workers=(1, 4), id
         })
         stack.record_peak("worker")
     return out
+
+
+async def _issue_all(raw: bytes, burst: int) -> list[int]:
+    """`burst` API calls from 8 concurrent clients; their statuses."""
+    sem = asyncio.Semaphore(8)
+
+    async def one() -> int:
+        async with sem:
+            return (await load.request(HOST, PORTS["web"], raw))[0]
+
+    return await asyncio.gather(*(one() for _ in range(burst)))
+
+
+def _queued_then_applied(stack: Stack, workers: int, raw: bytes, burst: int, delay: float) -> float | None:
+    """The burst issued while the command workers are stopped, then applied: the workers' own rate.
+
+    Counted from Telnyx's first request to its last answer, as `_arrival_rate` counts the bare task's,
+    so the API requests do not share the two cores with the workers meanwhile.
+    """
+    from portal.models import Command
+
+    stack.stop("worker")
+    _fake("DELETE")
+    before = Command.objects.filter(status=Command.Status.SUCCEEDED).count()
+    statuses = load.run(_issue_all(raw, burst))
+    assert statuses.count(202) == burst, statuses
+    stack.start_worker(concurrency=workers, queues="commands")
+    ok = _wait(lambda: Command.objects.filter(status=Command.Status.SUCCEEDED).count() - before >= burst, 120)
+    return _arrival_rate(delay) if ok else None
+
+
+def _arrival_rate(delay: float) -> float | None:
+    """Commands per second from the fake Telnyx's first request to its last answer."""
+    arrivals = sorted(a[0] for a in _fake())
+    return round(len(arrivals) / (arrivals[-1] - arrivals[0] + delay), 1) if len(arrivals) > 1 else None
 
 
 def _bare_commands(idle: int, burst: int, delay: float) -> dict:
@@ -377,7 +405,8 @@ def _bare_commands(idle: int, burst: int, delay: float) -> dict:
         bare_command.delay(url)
     ok = _wait(lambda: len(_fake()) >= burst, 120)
     elapsed = time.monotonic() - started + delay  # the last answer comes `delay` after its request
-    return {"idle_call_to_telnyx": idle_latency, "completed_per_s": round(burst / elapsed, 1) if ok else None}
+    return {"idle_call_to_telnyx": idle_latency, "completed_per_s": round(burst / elapsed, 1) if ok else None,
+            "arrival_per_s": _arrival_rate(delay) if ok else None}
 
 
 def _fake(method: str = "GET"):

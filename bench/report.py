@@ -58,6 +58,9 @@ def lines(results: dict) -> list[str]:
                    f"{ref.get('completed_per_s')}/s (bound {row['bound_per_s']}/s); idle API->Telnyx p50 {idle['p50_ms']} "
                    f"p95 {idle['p95_ms']} ms vs bare task p50 {ref_idle.get('p50_ms')} p95 {ref_idle.get('p95_ms')} ms "
                    f"(target p95 < 100 ms)")
+        if row.get("queued_first_per_s") is not None:
+            out.append(f"    queued while the workers were stopped, then applied: {row['queued_first_per_s']}/s vs bare task "
+                       f"{ref.get('arrival_per_s')}/s (both from Telnyx's first request to its last answer)")
     pages = results.get("pages")
     if pages:
         out.append(f"4 pages at {pages['sizes']}: slowest p95 {pages['max_list_p95_ms']} ms (target < 150 ms); "

@@ -95,15 +95,17 @@ def test_the_report_prints_each_figure_beside_its_reference(tmp_path):
                    "paced_scaled": {"rate": 333, "p50_ms": 4, "p95_ms": 7, "p99_ms": 11, "statuses": {200: 10}}},
         "live": [{"clients": 50, "rate": 100, "events": 10, "p50_ms": 20, "p95_ms": 40, "p99_ms": 60,
                   "dropped": 0, "frames": 20, "post_p99_ms": 9}],
-        "commands": [{"workers": 1, "completed_per_s": 18.0, "bound_per_s": 20.0,
+        "commands": [{"workers": 1, "completed_per_s": 18.0, "bound_per_s": 20.0, "queued_first_per_s": 18.5,
                       "idle_api_to_telnyx": {"p50_ms": 20, "p95_ms": 40},
-                      "reference": {"completed_per_s": 19.0, "idle_call_to_telnyx": {"p50_ms": 5, "p95_ms": 9}}}],
+                      "reference": {"completed_per_s": 19.0, "arrival_per_s": 19.2,
+                                    "idle_call_to_telnyx": {"p50_ms": 5, "p95_ms": 9}}}],
         "memory": {"web_total_kib": 400 * 1024},
         "stolen": {"ingest": 0.25, "live": None},
     }
     text = "\n".join(report.lines(results))
     assert "1.50x" in text and "bare view 1,000/s" in text and "18.0/s vs bare task 19.0/s" in text
     assert "(steal) during each part: ingest 25 %" in text
+    assert "then applied: 18.5/s vs bare task 19.2/s" in text
     assert "under gunicorn 600/s -> 2.50x" in text and "paced 333/s" in text and "p99 11 ms" in text
     report.save(results, tmp_path)
     assert json.loads((tmp_path / "latest.json").read_text())["ingest"]["ratio"] == 1.5
