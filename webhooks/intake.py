@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -149,16 +150,23 @@ def _release_when_thread_ends() -> None:
     """
     if getattr(_threads, "end", None) is None:
         _threads.end = _ThreadEnd()
-        weakref.finalize(_threads.end, _release, connections["default"]).atexit = False
+        finalizer = weakref.finalize(_threads.end, _release, connections["default"], os.getpid(), threading.get_ident())
+        finalizer.atexit = False
 
 
-def _release(db) -> None:
-    """Return `db`'s connection to its pool (or close it); the wrapper belongs to a thread that ended."""
+def _release(db, pid: int, thread_ident: int) -> None:
+    """Return `db`'s connection to its pool (or close it); the wrapper belongs to a thread that ended.
+
+    Only in the process and thread that opened it: a forked child's copy of a parent thread's
+    locals, or a wrapper shared between threads (Django's live-server tests), is left alone.
+    """
+    if os.getpid() != pid or db._thread_ident != thread_ident or db.allow_thread_sharing:
+        return
     conn, db.connection = db.connection, None
     if conn is None:
         return
     try:
-        pool = getattr(db, "pool", None)  # PostgreSQL with DATABASE_POOL
+        pool = getattr(conn, "_pool", None)  # the pool it came from, as Django's own close() does
         if pool is not None:
             pool.putconn(conn)
         else:

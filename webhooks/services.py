@@ -225,6 +225,7 @@ def events_process_batch(*, limit: int) -> int:
         with transaction.atomic():
             events = _claim_pending(limit)
             if events:
+                _commit_without_waiting_for_disk()
                 _apply(events, optimistic=True)
         return len(events)
     except _HandlerFailed as failure:
@@ -233,6 +234,7 @@ def events_process_batch(*, limit: int) -> int:
         with transaction.atomic():
             events = list(_claimable().filter(pk__in=failure.pks))
             if events:
+                _commit_without_waiting_for_disk()
                 _apply(events)
         return len(events)
 
@@ -418,7 +420,6 @@ def _apply(events: list[WebhookEvent], *, schedule_retries: bool = True, optimis
     rolls back (with the live updates and tasks queued on commit inside it) and the caller applies
     the batch again with a savepoint per event, so the failing event is recorded and the others apply.
     """
-    _commit_without_waiting_for_disk()
     now = timezone.now()
     ordered = sorted(events, key=lambda e: (e.occurred_at is None, e.occurred_at or now))
     for event in ordered:
@@ -430,9 +431,11 @@ def _apply(events: list[WebhookEvent], *, schedule_retries: bool = True, optimis
 def _commit_without_waiting_for_disk() -> None:
     """Let this transaction's commit return before its WAL reaches disk (PostgreSQL: synchronous_commit off).
 
-    Applying only derives state from stored events, and marks them processed in the same transaction.
-    Should the database server itself crash within ~3 x wal_writer_delay of a commit, that whole batch
-    is lost atomically: its events are pending again and the sweeper applies them once. Waiting for
+    A drain's batch only derives state from pending events, and marks them processed in the same
+    transaction. Should the database server itself crash within ~3 x wal_writer_delay of a commit, that
+    whole batch is lost atomically: its events are pending again and the sweeper applies them once.
+    Not for a retry of a failed event (event_process): lost, it would be failed again with its task
+    already acknowledged, and the sweeper only takes pending events. Waiting for
     the flush made every intake insert that committed meanwhile wait behind the batch's WAL (16-100 ms
     per 200-event batch: the bench's paced-run stalls). The intake still commits durably: stored
     before 200. Side effects queued on commit (a conference name fetch, recording downloads) are

@@ -226,6 +226,20 @@ def test_a_batch_commits_without_waiting_for_disk_while_the_intake_stays_durable
     else:
         assert asked == [] and seen == [None]  # SQLite has no such setting
 
+    # A batch that fails midway is redone event by event in a second transaction: the same there.
+    monkeypatch.setattr(registry, "handlers_for", lambda event_type: [
+        lambda event: (_ for _ in ()).throw(RuntimeError("handler bug")) if event.event_id == "bad" else None])
+    post_webhook(event_doc("call.speak.started", id="bad", call_control_id="v3:sync"))
+    post_webhook(event_doc("call.speak.ended", id="fine", call_control_id="v3:sync"))
+    with CaptureQueriesContext(connection) as queries:
+        assert services.events_drain() == 2
+    redo = [q["sql"] for q in queries if q["sql"].startswith("SET LOCAL")]
+    assert redo == (["SET LOCAL synchronous_commit TO off"] * 2 if postgres else [])
+    assert dict(WebhookEvent.objects.filter(event_id__in=["bad", "fine"]).values_list("event_id", "status")) == {
+        "bad": "failed", "fine": "processed"}
+
+    monkeypatch.setattr(registry, "handlers_for",
+                        lambda event_type: [lambda event: seen.append(setting()), *original(event_type)])
     post_webhook(event_doc("call.hangup", id="inside", call_control_id="v3:sync"))
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:  # a caller's transaction: left alone
         assert services.events_drain() == 1
