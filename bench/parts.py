@@ -332,7 +332,7 @@ def commands(stack: Stack, token: str, conference_id: str, *, workers=(1, 4), id
 
         statuses = load.run(_issue_all(raw, burst))
         api_done = time.monotonic() - started
-        ok = _wait(lambda before=before: Command.objects.filter(status=Command.Status.SUCCEEDED).count() - before >= burst, 120)
+        ok = _succeeded(before + burst)
         elapsed = time.monotonic() - started
         queued_first = _queued_then_applied(stack, n, raw, burst, delay)
         reference = _bare_commands(idle, burst, delay)
@@ -374,8 +374,14 @@ def _queued_then_applied(stack: Stack, workers: int, raw: bytes, burst: int, del
     statuses = load.run(_issue_all(raw, burst))
     assert statuses.count(202) == burst, statuses
     stack.start_worker(concurrency=workers, queues="commands")
-    ok = _wait(lambda: Command.objects.filter(status=Command.Status.SUCCEEDED).count() - before >= burst, 120)
-    return _arrival_rate(delay) if ok else None
+    return _arrival_rate(delay) if _succeeded(before + burst) else None
+
+
+def _succeeded(count: int, timeout: float = 120) -> bool:
+    """Wait until `count` commands in all have succeeded."""
+    from portal.models import Command
+
+    return _wait(lambda: Command.objects.filter(status=Command.Status.SUCCEEDED).count() >= count, timeout)
 
 
 def _arrival_rate(delay: float) -> float | None:

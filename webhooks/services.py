@@ -431,16 +431,14 @@ def _apply(events: list[WebhookEvent], *, schedule_retries: bool = True, optimis
 def _commit_without_waiting_for_disk() -> None:
     """Let this transaction's commit return before its WAL reaches disk (PostgreSQL: synchronous_commit off).
 
-    A drain's batch only derives state from pending events, and marks them processed in the same
-    transaction. Should the database server itself crash within ~3 x wal_writer_delay of a commit, that
-    whole batch is lost atomically: its events are pending again and the sweeper applies them once.
-    Not for a retry of a failed event (event_process): lost, it would be failed again with its task
-    already acknowledged, and the sweeper only takes pending events. Waiting for
-    the flush made every intake insert that committed meanwhile wait behind the batch's WAL (16-100 ms
-    per 200-event batch: the bench's paced-run stalls). The intake still commits durably: stored
-    before 200. Side effects queued on commit (a conference name fetch, recording downloads) are
-    idempotent reads of Telnyx. Only for a transaction of its own: inside a caller's transaction the
-    setting would cover the caller's writes too.
+    Waiting for a 200-event batch's flush (16-100 ms) made every intake insert committing meanwhile
+    wait behind it. A drain's batch only derives state from pending events and marks them processed
+    in the same transaction, so a database crash within ~3 x wal_writer_delay loses it whole: its
+    events are pending again and the sweeper applies them once; its on-commit side effects (a
+    conference name fetch, recording downloads) are idempotent reads of Telnyx. The intake itself
+    still commits durably before its 200. Not for a failed event's retry (event_process): lost, it
+    would stay failed with its task acknowledged, and the sweeper takes only pending events. Only in
+    a transaction of its own: inside a caller's, the setting would cover the caller's writes too.
     """
     if connection.vendor == "postgresql" and not connection.savepoint_ids:
         with connection.cursor() as cursor:
