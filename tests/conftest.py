@@ -13,6 +13,8 @@ from portal import gateway
 from portal.celery import app as celery_app
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.resilience.plugin"]
+
 TELNYX = "https://telnyx.test/v2"
 EVENTS_DIR = Path(__file__).parent / "fixtures" / "events"
 SIGNING_KEY = SigningKey.generate()
