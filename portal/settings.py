@@ -245,6 +245,9 @@ LIVE_RENDER_SECONDS = env.float("LIVE_RENDER_SECONDS", default=0.25)
 # An open socket marks its groups as watched for this long and renews the mark while open; live
 # fragments are rendered only for watched groups (portal/live.py, "Presence").
 LIVE_PRESENCE_SECONDS = env.int("LIVE_PRESENCE_SECONDS", default=120)
+# Where a call's audio may be streamed or forked: URL prefixes ("wss://media.example.com/") and host
+# names, comma-separated; empty allows any destination (issue 24).
+MEDIA_DESTINATIONS_ALLOWED = env.list("MEDIA_DESTINATIONS_ALLOWED", default=[])
 COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
 # Total retry time stays well inside Telnyx's duplicate-suppression window for command_id.
 COMMAND_MAX_RETRY_SECONDS = env.int("COMMAND_MAX_RETRY_SECONDS", default=120)
