@@ -1,8 +1,9 @@
-"""The command bus's audit trail: one row per Telnyx command ever issued through the portal."""
+"""The command bus's audit trail (one row per Telnyx command ever issued) and the API tokens."""
 import uuid
 
 from django.conf import settings
 from django.db import models
+from knox.models import AbstractAuthToken
 
 
 class Command(models.Model):
@@ -66,3 +67,21 @@ class Command(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox): only a SHA-512 digest is stored; the key is shown once, at creation.
+
+    `token_key` keeps the key's first characters so a person can tell tokens apart (and knox can find
+    the row); it does not authenticate anything on its own.
+    """
+
+    name = models.CharField(max_length=100, blank=True, help_text="What this token is for, e.g. 'CRM integration'.")
+    last_used_at = models.DateTimeField(null=True, blank=True, help_text="Updated at most once a minute.")
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.token_key}… ({self.user})"

@@ -51,14 +51,16 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "channels_lite",
+    # Before rest_framework.authtoken: portal's drf_create_token (hashed tokens) replaces DRF's.
+    "portal",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # kept only so its old table can be migrated to hashed tokens (portal 0004)
+    "knox",
     "axes",
     "django_filters",
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "portal",
     "webhooks",
     "conferencing",
     "queues",
@@ -334,6 +336,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# API tokens (django-rest-knox): stored as digests, shown once; no expiry unless API_TOKEN_TTL_DAYS is set
+# (a token created in the admin or by drf_create_token may still get its own expiry).
+KNOX_TOKEN_MODEL = "portal.ApiToken"
+_API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=0)
+REST_KNOX = {"TOKEN_TTL": timedelta(days=_API_TOKEN_TTL_DAYS) if _API_TOKEN_TTL_DAYS else None, "AUTO_REFRESH": False}
 
 # --- I18N, static -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
