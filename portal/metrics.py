@@ -403,6 +403,8 @@ def access_refusal(meta: Mapping[str, str]) -> tuple[int, str] | None:
         if constant_time_compare(meta.get("HTTP_AUTHORIZATION", ""), f"Bearer {token}"):
             return None
         return 401, "A valid bearer token is required."
+    if not settings.METRICS_ALLOW_LOOPBACK:
+        return 403, "Metrics need METRICS_TOKEN (or METRICS_ALLOW_LOOPBACK=true where only trusted local callers reach the port)."
     if any(meta.get(header) for header in FORWARDING_HEADERS):
         return 403, "Metrics are served to loopback callers only; set METRICS_TOKEN to scrape from elsewhere."
     try:

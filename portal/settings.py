@@ -30,11 +30,17 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(METRICS_DIR))
 # With a token, /metrics answers only `Authorization: Bearer <token>`; without one, only loopback callers.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Debug is on only where asked: `make run` / `make test` (the Makefile) and pytest (pyproject's pytest-env)
+# set DJANGO_DEBUG=true. Anywhere else the portal runs hardened and refuses to start without a secret key
+# (issue 24: it used to fail open, in debug mode with a public key).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set (DJANGO_DEBUG is not true). In production, set a long random "
+            "DJANGO_SECRET_KEY; on a development checkout, export DJANGO_DEBUG=true as `make run` does."
+        )
     SECRET_KEY = "insecure-development-key-only-for-DJANGO_DEBUG"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -370,7 +376,13 @@ STORAGES = {
 }
 
 # --- Production hardening (on when DJANGO_DEBUG is false) --------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only when the deployer says a TLS proxy in front sets it (and strips a
+# client's own); otherwise any client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
+# Without METRICS_TOKEN, /metrics answers loopback callers only where allowed explicitly (on by default only
+# when debugging): a proxy on the same host reaches the process from loopback too, usually without
+# adding X-Forwarded-For, and would expose the metrics to the world.
+METRICS_ALLOW_LOOPBACK = env.bool("METRICS_ALLOW_LOOPBACK", default=DEBUG)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
