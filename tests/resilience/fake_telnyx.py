@@ -72,10 +72,10 @@ class FakeTelnyx:
         with self._lock:
             self._scripts[path] = list(behaviours)
 
-    def received(self, path: str) -> list[dict]:
-        """The JSON bodies of every POST that reached `path`, in order."""
+    def received(self, path: str, method: str = "POST") -> list[dict]:
+        """The JSON bodies of every request with `method` that reached `path`, in order."""
         with self._lock:
-            return [body for method, p, body in self.requests if method == "POST" and p == path]
+            return [body for m, p, body in self.requests if m == method and p == path]
 
     def close(self) -> None:
         self._closed = True
