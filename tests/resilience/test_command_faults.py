@@ -35,9 +35,17 @@ def fake(settings):
 
 
 @pytest.fixture(autouse=True)
-def quick_backoff(monkeypatch):
-    """Eager tasks ignore countdowns anyway; keep the delays recorded small so the retry window is not the limit."""
-    monkeypatch.setattr(services, "backoff_seconds", lambda attempts, retry_after: min(retry_after or 0.01, 5))
+def delays(monkeypatch):
+    """The backoff each retry was scheduled with (eager tasks run the retry at once, whatever the countdown)."""
+    scheduled = []
+    original = services.backoff_seconds
+
+    def recording(attempts, retry_after):
+        scheduled.append(original(attempts, retry_after))
+        return scheduled[-1]
+
+    monkeypatch.setattr(services, "backoff_seconds", recording)
+    return scheduled
 
 
 def issue(user, action, params, capture, target=CONF):
@@ -118,3 +126,85 @@ def test_sweeper_never_resends_a_stuck_action_that_could_act_twice(fake, operato
     assert fake.received(DTMF) == []
     assert command.status == Command.Status.OUTCOME_UNKNOWN
     assert "may or may not" in command.error_detail
+
+
+# fault -> (script for the retry-safe speak, for send_dtmf which takes no command_id and is not idempotent)
+# and what each ends as: (status, requests Telnyx received, words the command's page shows).
+FAULTS = {
+    "slow": (
+        [Slow(1.5), Ok()], [Slow(1.5)],
+        ("succeeded", 2, None), ("outcome_unknown", 1, "did not answer within 0.5 s"),
+    ),
+    "500": (
+        [Status(500), Ok()], [Status(500)],
+        ("succeeded", 2, None), ("outcome_unknown", 1, "Telnyx may or may not have acted"),
+    ),
+    "429": (
+        [Status(429, headers={"Retry-After": "3"}), Ok()], [Status(429, headers={"Retry-After": "3"}), Ok()],
+        ("succeeded", 2, None), ("succeeded", 2, None),
+    ),
+    "422": (
+        [Status(422, {"errors": [{"title": "Conference has ended", "detail": "The conference is no longer active."}]})],
+        [Status(422, {"errors": [{"title": "Conference has ended", "detail": "The conference is no longer active."}]})],
+        ("failed", 1, "The conference is no longer active."), ("failed", 1, "The conference is no longer active."),
+    ),
+    "unreachable": (
+        None, None,
+        ("failed", 0, "Could not connect to Telnyx; nothing was sent"),
+        ("failed", 0, "Could not connect to Telnyx; nothing was sent"),
+    ),
+    "dropped": (
+        [Drop(), Ok()], [Drop()],
+        ("succeeded", 2, None), ("outcome_unknown", 1, "broke after the request was sent"),
+    ),
+}
+
+
+@pytest.mark.resilience("Telnyx faults: every command ends right, once")
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_each_fault_ends_each_command_in_the_right_state(
+    fault, fake, operator, client, settings, django_capture_on_commit_callbacks, resilience, delays
+):
+    settings.TELNYX_TIMEOUT_SECONDS = 0.5
+    settings.COMMAND_MAX_ATTEMPTS = 3
+    speak_script, dtmf_script, speak_expected, dtmf_expected = FAULTS[fault]
+    if fault == "unreachable":
+        settings.TELNYX_BASE_URL = unreachable_base_url()
+    else:
+        fake.script(SPEAK, *speak_script)
+        fake.script(DTMF, *dtmf_script)
+    client.force_login(operator)
+    for action, params, path, (status, requests, words) in (
+        ("conference.speak", SPEAK_PARAMS, SPEAK, speak_expected),
+        ("conference.send_dtmf", DTMF_PARAMS, DTMF, dtmf_expected),
+    ):
+        started = time.monotonic()
+        command = issue(operator, action, params, django_capture_on_commit_callbacks)
+        took = time.monotonic() - started
+        received = fake.received(path)
+        # A 429 is a refusal: its resend is no double. Anything else Telnyx received beyond one is.
+        refused_first = fault == "429"
+        resilience.tried(1)
+        resilience.doubled(max(0, len(received) - (2 if refused_first else 1)))
+        resilience.lost(int(not command.is_finished))
+        assert (command.status, len(received)) == (status, requests), (action, command.error_title, command.error_detail)
+        assert took < 10, f"{action} under {fault} took {took:.1f} s"  # nothing hangs
+        if action == "conference.speak" and received:
+            assert {body["command_id"] for body in received} == {str(command.command_id)}  # every retry, the same id
+        else:
+            assert all("command_id" not in body for body in received)
+        if fault == "unreachable":
+            assert command.attempts == settings.COMMAND_MAX_ATTEMPTS and not command.maybe_delivered
+        if fault == "429":
+            assert delays and min(delays) >= 3  # Retry-After honoured
+        page = client.get(f"/commands/{command.pk}/")
+        resilience.server_errors(int(page.status_code >= 500))
+        text = page.content.decode()
+        assert page.status_code == 200 and command.get_status_display() in text
+        if words:
+            assert words in text, (fault, action)
+        if status == "outcome_unknown":
+            assert "Outcome unknown" in text and "Retry deliberately" in text
+        api = client.get(f"/api/v1/commands/{command.pk}/").json()
+        assert api["status"] == status
+        delays.clear()
