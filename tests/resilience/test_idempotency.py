@@ -232,3 +232,32 @@ def test_retry_button_clicked_twice_retries_once_and_api_retry_honours_the_key(
     assert client.post(f"/api/v1/commands/{failed.pk}/retry/").status_code == 403
     assert client.post(f"/commands/{failed.pk}/retry/", {"idempotency_token": "abc"}).status_code == 403
     assert Command.objects.count() == 3
+
+
+@pytest.mark.resilience("Doors: repeated requests")
+def test_create_page_and_inline_participant_buttons_carry_a_one_time_token(
+    fake, operator, client, django_capture_on_commit_callbacks, resilience
+):
+    from tests.factories import ParticipantFactory
+
+    room = ConferenceFactory(conference_id=CONF)
+    ParticipantFactory(conference=room, call_control_id="v3:leg-1")
+    client.force_login(operator)
+    create_page = client.get("/conferences/new/").content.decode()
+    token = re.search(r'name="idempotency_token" value="([0-9a-f]+)"', create_page).group(1)
+    form = {"call_control_id": "v3:leg-1", "name": "Twice", "idempotency_token": token}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/conferences/new/", form)
+        client.post("/conferences/new/", form)
+    room_page = client.get(f"/conferences/{CONF}/").content.decode()
+    mute = re.search(r'actions/mute/".*?name="idempotency_token" value="([0-9a-f]+)"', room_page, re.S).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            client.post(f"/conferences/{CONF}/actions/mute/", {"call_control_ids": "v3:leg-1", "idempotency_token": mute},
+                        HTTP_HX_REQUEST="true")
+    created, muted = fake.received("/v2/conferences"), fake.received(f"/v2/conferences/{CONF}/actions/mute")
+    resilience.tried(2)
+    resilience.doubled(len(created) - 1 + len(muted) - 1)
+    assert len(created) == 1 and muted == [{"call_control_ids": ["v3:leg-1"]}]
+    assert Command.objects.filter(action="conference.create").count() == 1
+    assert Command.objects.filter(action="conference.mute").count() == 1
