@@ -261,3 +261,20 @@ def test_create_page_and_inline_participant_buttons_carry_a_one_time_token(
     assert len(created) == 1 and muted == [{"call_control_ids": ["v3:leg-1"]}]
     assert Command.objects.filter(action="conference.create").count() == 1
     assert Command.objects.filter(action="conference.mute").count() == 1
+
+
+@pytest.mark.resilience("Doors: repeated requests")
+def test_recordings_bulk_delete_resubmitted_deletes_once(fake, administrator, client, django_capture_on_commit_callbacks,
+                                                          resilience):
+    recording = RecordingFactory(recording_id="rec-twice", status="stored")
+    client.force_login(administrator)
+    page = client.get("/recordings/").content.decode()
+    token = re.search(r'id="recording-bulk".*?name="idempotency_token" value="([0-9a-f]+)"', page, re.S).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/recordings/delete/", {"pk": [recording.pk], "idempotency_token": token})
+        again = client.post("/recordings/delete/", {"pk": [recording.pk], "idempotency_token": token}, follow=True)
+    received = fake.requests.count(("DELETE", "/v2/recordings/rec-twice", {}))
+    resilience.tried(1)
+    resilience.doubled(received - 1)
+    assert received == 1 and Command.objects.filter(action="recording.delete").count() == 1
+    assert "nothing sent again" in again.content.decode()
