@@ -278,3 +278,27 @@ def test_recordings_bulk_delete_resubmitted_deletes_once(fake, administrator, cl
     resilience.doubled(received - 1)
     assert received == 1 and Command.objects.filter(action="recording.delete").count() == 1
     assert "nothing sent again" in again.content.decode()
+
+
+@pytest.mark.resilience("Doors: repeated requests")
+def test_admin_retry_of_an_outcome_unknown_command_resubmitted_retries_once(
+    fake, room, administrator, client, django_capture_on_commit_callbacks, resilience
+):
+    unknown = Command.objects.create(action="conference.speak", target=CONF, params=SPEAK, status="outcome_unknown",
+                                     maybe_delivered=True, attempts=1, error_title="Connection lost")
+    client.force_login(administrator)
+    changelist = client.get("/admin/portal/command/").content.decode()
+    assert "Outcome unknown" in changelist  # shown as such in the admin
+    token = re.search(r'name="idempotency_token" value="([0-9a-f]+)"', changelist).group(1)
+    form = {"action": "retry_selected", "_selected_action": [unknown.pk], "idempotency_token": token}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/portal/command/", form)
+        again = client.post("/admin/portal/command/", form, follow=True)
+    retries = list(Command.objects.filter(retry_of=unknown))
+    received = fake.received(SPEAK_PATH)
+    resilience.tried(1)
+    resilience.doubled(len(received) - 1)
+    assert len(retries) == 1 and retries[0].door == Command.Door.ADMIN and retries[0].requested_by == administrator
+    assert retries[0].command_id == unknown.command_id  # Telnyx drops it if the first attempt did land
+    assert [b["command_id"] for b in received] == [str(unknown.command_id)]
+    assert "already submitted" in again.content.decode()
