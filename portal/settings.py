@@ -101,7 +101,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
-            "builtins": ["portal.templatetags.portal_format"],
+            "builtins": ["portal.templatetags.portal_format", "portal.templatetags.portal_forms"],
         },
     },
 ]
