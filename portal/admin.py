@@ -5,8 +5,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
-from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
-from portal.commands import services
+from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin, admin_once, already_sent
+from portal.commands import idempotency, services
 from portal.models import ApiToken, Command
 from portal.tokens import api_token_create, api_token_revoke
 
@@ -20,12 +20,17 @@ class CommandAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["requested_by"]
     actions = ["retry_selected"]
 
-    @admin.action(description="Retry selected failed commands", permissions=["retry"])
+    @admin.action(description="Retry selected failed or outcome-unknown commands", permissions=["retry"])
     def retry_selected(self, request, queryset):
         try:
-            issued = services.commands_retry(queryset=queryset, user=request.user, door=Command.Door.ADMIN)
-        except PermissionDenied as exc:
+            issued, replayed = admin_once(
+                request, lambda: services.commands_retry(queryset=queryset, user=request.user, door=Command.Door.ADMIN)
+            )
+        except (PermissionDenied, idempotency.KeyReused) as exc:
             self.message_user(request, str(exc), messages.ERROR)
+            return
+        if replayed:
+            self.message_user(request, already_sent("Retry", issued), messages.INFO)
             return
         self.message_user(request, f"Queued {len(issued)} retr{'y' if len(issued) == 1 else 'ies'}.", messages.SUCCESS)
 

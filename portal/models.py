@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from knox.models import AbstractAuthToken
 
 
@@ -14,6 +15,9 @@ class Command(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        # Telnyx may or may not have acted (no answer after the request went out) and a resend could act
+        # twice: left for a person to check and retry deliberately (issue 23).
+        OUTCOME_UNKNOWN = "outcome_unknown", "Outcome unknown"
 
     class Door(models.TextChoices):
         PAGE = "page", "Portal page"
@@ -33,6 +37,11 @@ class Command(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0, help_text="Requests actually sent to Telnyx.")
+    maybe_delivered = models.BooleanField(
+        default=False,
+        help_text="An attempt may have reached Telnyx without an answer (timeout, 5xx, connection lost after "
+        "sending): it is sent again only where that cannot act twice.",
+    )
     response = models.JSONField(null=True, blank=True, help_text="Telnyx's answer to the successful attempt.")
     error_status = models.PositiveIntegerField(null=True, blank=True, help_text="HTTP status of the last error.")
     error_title = models.CharField(max_length=255, blank=True)
@@ -45,6 +54,10 @@ class Command(models.Model):
     )
     door = models.CharField(max_length=8, choices=Door, default=Door.SYSTEM)
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    idempotency_key = models.ForeignKey(
+        "IdempotencyKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="commands",
+        help_text="The Idempotency-Key or one-time form token it was issued under: a repeat answers with this command.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True, help_text="When the current attempt began.")
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -66,7 +79,30 @@ class Command(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.OUTCOME_UNKNOWN)
+
+    @property
+    def can_be_retried(self) -> bool:
+        """Failed or of unknown outcome: a person may issue it again (a new command linked to this one)."""
+        return self.status in (self.Status.FAILED, self.Status.OUTCOME_UNKNOWN)
+
+
+class IdempotencyKey(models.Model):
+    """A request a client promised to send once: the same key from the same user within 24 h answers with
+    the commands the first request issued, and sends nothing (issue 23). Keys older than that are purged."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(
+        max_length=300, help_text='Door and key: "api:<Idempotency-Key header>", "form:<token>", "admin:<token>".'
+    )
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body first sent with the key.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.user_id})"
 
 
 class ApiToken(AbstractAuthToken):

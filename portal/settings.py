@@ -60,7 +60,7 @@ INSTALLED_APPS = [
     # Before rest_framework.authtoken: portal's drf_create_token (hashed tokens) replaces DRF's.
     "portal",
     "rest_framework",
-    "rest_framework.authtoken",  # kept only so its old table can be migrated to hashed tokens (portal 0004)
+    "rest_framework.authtoken",  # kept only so its old table can be migrated to hashed tokens (portal 0005)
     "knox",
     "axes",
     "django_filters",
@@ -109,7 +109,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
-            "builtins": ["portal.templatetags.portal_format"],
+            "builtins": ["portal.templatetags.portal_format", "portal.templatetags.portal_forms"],
         },
     },
 ]

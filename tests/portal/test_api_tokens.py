@@ -100,7 +100,7 @@ def test_old_plaintext_tokens_are_migrated_to_digests(db):
 
     user = UserFactory(username="legacy", role="Viewer")
     old = Token.objects.create(user=user)
-    import_module("portal.migrations.0004_api_token").hash_existing_tokens(apps, None)
+    import_module("portal.migrations.0005_api_token").hash_existing_tokens(apps, None)
     assert not Token.objects.exists()
     from django.test import Client
 

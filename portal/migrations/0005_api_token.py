@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("authtoken", "0004_alter_tokenproxy_options"),
-        ('portal', '0003_command_sealed_params_local_error'),
+        ('portal', '0004_command_outcome_unknown_idempotency'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
