@@ -1,14 +1,13 @@
 """API token authentication: hashed keys (django-rest-knox), failures counted toward django-axes's lockout."""
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import JsonResponse
 from django.shortcuts import render
-from rest_framework import exceptions
 from django.utils import timezone
 from knox.auth import TokenAuthentication
+from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
-
-from axes.handlers.proxy import AxesProxyHandler
 
 LAST_USED_RESOLUTION_SECONDS = 60
 
