@@ -279,8 +279,10 @@ def _client_state_updated(command, response):
 
 
 def _role_switched(command, response):
-    services.call_command_applied(call_control_id=command.target, feature="supervisor_role",
-                                  changes={"supervisor_role": command.params["role"]})
+    call = services.call_command_applied(call_control_id=command.target, feature="supervisor_role",
+                                         changes={"supervisor_role": command.params["role"]})
+    if call is not None:
+        links.publish_links(call)  # the supervised call's page lists this leg with its role
 
 
 def _supervising(params):
