@@ -159,3 +159,17 @@ def test_a_hangup_of_someone_who_joined_is_left_to_participant_left(room, operat
     post_webhook(event_doc("call.hangup", id="h-3", call_control_id="v3:joined", hangup_cause="normal_clearing"))
     joined.refresh_from_db()
     assert joined.status == Participant.Status.JOINED
+
+
+def test_the_page_form_posted_as_drawn_sends_no_made_up_list(room, operator, client, dial, django_capture_on_commit_callbacks):
+    """A list parameter was drawn with "[]" in it (DRF's initial for lists), which then went to Telnyx as ["[]"]."""
+    import re
+
+    client.force_login(operator)
+    page = client.get("/conferences/conf-1/").content.decode()
+    form = page.split('id="form-dial_in"')[1].split("</form>")[0]
+    drawn = dict(re.findall(r'<input id="[^"]+" name="([^"]+)" type="text" value="([^"]*)"', form))
+    assert drawn["whisper_call_control_ids"] == ""
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/conferences/conf-1/actions/dial_in/", {**drawn, "to": TO}, HTTP_HX_REQUEST="true")
+    assert json.loads(dial.calls.last.request.content)["conference_config"] == {"id": "conf-1"}
