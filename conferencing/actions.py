@@ -2,7 +2,7 @@
 from rest_framework import serializers
 
 from calls.links import call_dial_placed
-from conferencing import services
+from conferencing import dial_in, services
 from conferencing.models import Conference, Participant
 from portal import dialing
 from portal.commands.actions import Action, TargetKind, register, register_kind
@@ -236,7 +236,7 @@ def _dial_in_check(target: str, params: dict) -> None:
 def _rung_in(command, response):
     call = call_dial_placed(command=command, response=response)
     if call is not None:
-        services.participant_dialed(command=command, call_control_id=call.call_control_id)
+        dial_in.participant_dialed(command=command, call_control_id=call.call_control_id)
 
 
 def _conference(command):

@@ -1,6 +1,6 @@
 """The 14 conference webhooks → conference and participant state."""
 from calls import links
-from conferencing import services
+from conferencing import dial_in, services
 from webhooks.payloads import text
 
 
@@ -38,11 +38,11 @@ def on_dialed_leg(event):
     on_call_leg(event)
     command = links.dial_command_for(text(event.payload, "client_state", 10_000))
     if command is not None and command.action == "conference.dial_in":
-        services.participant_dialed(command=command, call_control_id=text(event.payload, "call_control_id"))
+        dial_in.participant_dialed(command=command, call_control_id=text(event.payload, "call_control_id"))
 
 
 def on_call_hangup(event):
-    services.participant_dial_ended(call_control_id=text(event.payload, "call_control_id"), occurred_at=event.occurred_at)
+    dial_in.participant_dial_ended(call_control_id=text(event.payload, "call_control_id"), occurred_at=event.occurred_at)
 
 
 def on_ended(event):
