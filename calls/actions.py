@@ -3,6 +3,9 @@
 Fields, required ones and enum choices mirror endpoints.md; ranges and rules come from the SDK's
 docstrings (telnyx/types/calls/action_*_params.py). Nested objects are API-only DictFields.
 """
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from rest_framework import serializers
 
 from calls import basics, links, services
@@ -182,6 +185,38 @@ class RecordingParams(WithClientState):
 
 
 # --- streaming -------------------------------------------------------------------------------------------
+def media_destination_allowed(destination: str) -> bool:
+    """Whether a call's audio may be sent to `destination` (a stream URL or a fork's udp:host:port).
+
+    MEDIA_DESTINATIONS_ALLOWED holds URL prefixes (with "://") and host names; empty allows any.
+    Sending a call's audio somewhere is listening to it (issue 24): an allow-list keeps it in-house.
+    """
+    allowed = settings.MEDIA_DESTINATIONS_ALLOWED
+    if not allowed:
+        return True
+    if destination.startswith("udp:"):
+        host = destination[4:].rsplit(":", 1)[0].strip("[]")
+    else:
+        try:
+            host = urlsplit(destination).hostname or ""
+        except ValueError:
+            return False
+    for entry in allowed:
+        if "://" in entry:
+            if destination.startswith(entry):
+                return True
+        elif host and host.lower() == entry.lower():
+            return True
+    return False
+
+
+def _refuse_unlisted(attrs, *fields):
+    refused = {f: "Not an allowed media destination (MEDIA_DESTINATIONS_ALLOWED)." for f in fields
+               if attrs.get(f) and not media_destination_allowed(attrs[f])}
+    if refused:
+        raise serializers.ValidationError(refused)
+
+
 class ForkStartParams(WithClientState):
     rx = serializers.CharField(required=False, help_text="udp:ip:port for the call's incoming RTP.")
     tx = serializers.CharField(required=False, help_text="udp:ip:port for the call's outgoing RTP.")
@@ -190,6 +225,7 @@ class ForkStartParams(WithClientState):
     def validate(self, attrs):
         if attrs.get("stream_type") == "decrypted" and not (attrs.get("rx") and attrs.get("tx")):
             raise serializers.ValidationError({"rx": "rx and tx are both required with stream_type decrypted."})
+        _refuse_unlisted(attrs, "rx", "tx")
         return attrs
 
 
@@ -219,6 +255,10 @@ class StreamingStartParams(WithClientState):
             if set(item) - {"name", "value"}:
                 raise serializers.ValidationError('Each item has only "name" and "value".')
         return value
+
+    def validate(self, attrs):
+        _refuse_unlisted(attrs, "stream_url")
+        return attrs
 
 
 class StreamingStopParams(WithClientState):
@@ -329,11 +369,11 @@ CALL_ACTIONS = [
             on_success=_mirror("recording", {"recording_state": RECORDING.RECORDING}, merge=True)),
     _action("record_stop", "stop_recording", "Stop recording", RecordingParams, "recording", idempotent=True,
             on_success=_mirror("recording", {"recording_state": RECORDING.IDLE}, merge=True)),
-    # streaming
-    _action("fork_start", "start_forking", "Start forking", ForkStartParams, "streaming"),
+    # streaming: sending the call's audio elsewhere is listening, so it takes the Supervisor's permission
+    _action("fork_start", "start_forking", "Start forking", ForkStartParams, "streaming", permission=SUPERVISE),
     _action("fork_stop", "stop_forking", "Stop forking", ForkStopParams, "streaming", idempotent=True),
     _action("streaming_start", "start_streaming", "Start streaming", StreamingStartParams, "streaming",
-            secret_params=("stream_auth_token",)),
+            permission=SUPERVISE, secret_params=("stream_auth_token",)),
     _action("streaming_stop", "stop_streaming", "Stop streaming", StreamingStopParams, "streaming", idempotent=True),
     # transcription (Telnyx sends no "started" / "stopped" webhook: mirror the command)
     _action("transcription_start", "start_transcription", "Start transcription", TranscriptionStartParams,

@@ -36,6 +36,10 @@ ADMINISTRATOR = SUPERVISOR + [
     "authtoken.add_tokenproxy",
     "authtoken.delete_tokenproxy",
     "ops.view_system",
+    # Sign-in lockouts (django-axes): see them, and lift one by deleting its attempt row.
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "axes.view_accessfailurelog",
 ]
 
 ROLES: dict[str, list[str]] = {

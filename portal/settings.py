@@ -3,6 +3,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "channels_lite",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "django_filters",
     "django_htmx",
     "drf_spectacular",
@@ -79,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in with the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -246,6 +250,9 @@ LIVE_RENDER_SECONDS = env.float("LIVE_RENDER_SECONDS", default=0.25)
 # An open socket marks its groups as watched for this long and renews the mark while open; live
 # fragments are rendered only for watched groups (portal/live.py, "Presence").
 LIVE_PRESENCE_SECONDS = env.int("LIVE_PRESENCE_SECONDS", default=120)
+# Where a call's audio may be streamed or forked: URL prefixes ("wss://media.example.com/") and host
+# names, comma-separated; empty allows any destination (issue 24).
+MEDIA_DESTINATIONS_ALLOWED = env.list("MEDIA_DESTINATIONS_ALLOWED", default=[])
 COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
 # Total retry time stays well inside Telnyx's duplicate-suppression window for command_id.
 COMMAND_MAX_RETRY_SECONDS = env.int("COMMAND_MAX_RETRY_SECONDS", default=120)
@@ -268,14 +275,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password guessing (issue 24): django-axes counts failed sign-ins (page, admin, API token) and locks
+# out by account and, separately, by address after LOGIN_FAILURE_LIMIT failures for
+# LOGIN_LOCKOUT_MINUTES. Administrators see and lift lockouts in the admin ("Access attempts": delete
+# the row) or with `manage.py axes_reset_username USER` / `axes_reset_ip ADDRESS`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = "portal.api.authentication.lockout_parameters"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "portal.api.authentication.lockout_response"
+AXES_VERBOSE = False
+# The client's address is the socket's unless a proxy in front is declared: X-Forwarded-For is only
+# believed from TRUSTED_PROXY_COUNT proxies (otherwise a guesser would pick a fresh address per try).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- API --------------------------------------------------------------------
+_API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="60/minute")
+_API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="1200/minute")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.api.authentication.LockoutTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.permissions.ModelPermissions"],
@@ -284,6 +313,16 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
+    # 429 with Retry-After past these rates ("none" turns one off): per user for tokens and sessions,
+    # per address for anonymous callers.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": None if _API_THROTTLE_ANON == "none" else _API_THROTTLE_ANON,
+        "user": None if _API_THROTTLE_USER == "none" else _API_THROTTLE_USER,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Telnyx operations portal API",
@@ -379,6 +418,8 @@ LOGGING = {
         "granian.access": {"level": "WARNING"},
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        # django-axes: failures and lockouts are warnings (kept); its per-attempt housekeeping is not news.
+        "axes": {"level": "WARNING"},
     },
 }
 
