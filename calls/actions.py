@@ -409,7 +409,7 @@ DIAL_ACTIONS = [
     Action(
         name="call.listen_in", sdk="client.calls.dial", label="Listen in", params=basics.ListenInParams,
         permission=SUPERVISE, target_kind="call", target_param=None, group="listen",
-        check=basics.refuse_unless_dialing_configured, request=basics.listen_in_request, on_success=_dial_placed,
+        check=basics.refuse_listening_badly, request=basics.listen_in_request, on_success=_dial_placed,
         description="Ring your phone onto this call as monitor, whisper or barge.",
     ),
 ]

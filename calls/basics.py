@@ -157,8 +157,11 @@ def refuse_bridging_badly(target: str, params: dict) -> None:
         raise serializers.ValidationError({"call_control_id": ["That leg has ended: pick a live one."]})
 
 
-def refuse_unless_dialing_configured(target: str, params: dict) -> None:
+def refuse_listening_badly(target: str, params: dict) -> None:
+    """Dialing must be set up, and a call the portal saw end has nothing left to listen to."""
     dialing.refuse_unless_configured()
+    if Call.objects.filter(call_control_id=target, state=Call.State.HANGUP).exists():
+        raise serializers.ValidationError({"non_field_errors": ["This call has ended: there is nothing to listen to."]})
 
 
 def listen_in_request(command, kwargs: dict) -> dict:

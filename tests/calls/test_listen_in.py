@@ -145,6 +145,16 @@ def test_dialing_unconfigured_is_refused_with_a_clear_message(agent, supervisor,
     assert route.call_count == 0
 
 
+def test_an_ended_call_is_not_listened_to(agent, supervisor, client, telnyx):
+    Call.objects.filter(pk=agent.pk).update(state=Call.State.HANGUP)
+    route = telnyx.route().respond(200, json={"data": {}})
+    client.force_login(supervisor)
+    response = client.post(f"/api/v1/calls/{CC}/actions/listen_in/", {"to": ME, "role": "monitor"}, content_type="application/json")
+    assert response.status_code == 400 and "has ended" in " ".join(response.json()["extra"]["fields"]["non_field_errors"])
+    assert 'id="listen-in-form"' not in client.get(f"/calls/{CC}/").content.decode()
+    assert not Command.objects.exists() and route.call_count == 0
+
+
 def test_a_dial_telnyx_refuses_shows_its_words_on_the_supervised_call(agent, supervisor, client, telnyx,
                                                                     django_capture_on_commit_callbacks):
     telnyx.post("/calls").respond(422, json={"errors": [{"code": "10010", "title": "Invalid destination",
