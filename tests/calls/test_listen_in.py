@@ -203,6 +203,8 @@ def test_the_supervisor_leg_webhooks_move_its_state_on_the_supervised_call_page(
     post_webhook(_marker_event(event_doc, "call.answered", command, id="e-ans", occurred_at="2026-11-23T09:00:03Z"))
     assert "Answered" in client.get(f"/calls/{CC}/links/").content.decode().split('id="listeners"')[1]
     assert "listening in on" in client.get(f"/calls/{LEG}/").content.decode()
+    api = client.get(f"/api/v1/calls/{LEG}/").json()
+    assert (api["supervised_call_control_id"], api["supervisor_role"], api["direction"]) == (CC, "monitor", "outgoing")
 
     post_webhook(_marker_event(event_doc, "call.hangup", command, id="e-hup", hangup_cause="timeout",
                                hangup_source="callee", occurred_at="2026-11-23T09:00:30Z"))
