@@ -121,3 +121,15 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.token_key}… ({self.user})"
+
+
+class Profile(models.Model):
+    """What the portal remembers for one staff member: the phone the call page offers for listening in."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_profile")
+    phone_number = models.CharField(
+        max_length=255, blank=True, help_text="The user's own phone or SIP URI, last used to listen in to a call."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.phone_number or '-'}"

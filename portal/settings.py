@@ -230,6 +230,11 @@ TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")
 TELNYX_PUBLIC_KEY = env.str("TELNYX_PUBLIC_KEY", default="")
 TELNYX_BASE_URL = env.str("TELNYX_BASE_URL", default="https://api.telnyx.com/v2")
 TELNYX_TIMEOUT_SECONDS = env.float("TELNYX_TIMEOUT_SECONDS", default=10.0)
+# Dialing (issue 28: listen in, ring into a conference): the Call Control connection outbound legs are
+# placed on, their caller id, and the destinations allowed (comma-separated prefixes; empty = any).
+TELNYX_CONNECTION_ID = env.str("TELNYX_CONNECTION_ID", default="")
+DIAL_FROM_NUMBER = env.str("DIAL_FROM_NUMBER", default="")
+DIAL_ALLOWED_PREFIXES = [p.strip() for p in env.str("DIAL_ALLOWED_PREFIXES", default="").split(",") if p.strip()]
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=120)

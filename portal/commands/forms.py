@@ -31,7 +31,8 @@ def field_specs(action: actions.Action, hidden: dict | None = None) -> list[dict
             kind = "textarea"
         if name in action.secret_params:
             kind = "password"  # typed unseen, never echoed back
-        initial = field.initial if field.initial not in (None, serializers.empty) else ""
+        # DRF's list and dict fields start as [] / {}: drawn as "[]", that went to Telnyx as ["[]"].
+        initial = field.initial if field.initial not in (None, serializers.empty, [], {}) else ""
         specs.append(
             {
                 "name": name, "label": name.replace("_", " ").capitalize(), "kind": kind, "choices": choices,

@@ -109,7 +109,7 @@ def _request_kwargs(command: Command, action: actions.Action) -> dict:
         kwargs[action.target_param] = command.target
     if action.accepts_command_id:
         kwargs["command_id"] = str(command.command_id)
-    return kwargs
+    return action.request(command, kwargs) if action.request else kwargs
 
 
 def backoff_seconds(attempts: int, retry_after: float | None) -> float:
