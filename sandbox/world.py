@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 # Telnyx's recording links are valid for 10 minutes (events.md); the sandbox's expire the same way.
 RECORDING_LINK_SECONDS = 600
+# Bits of every id that belong to the run rather than to the seed (a UUID's last group).
+RUN_BITS = 48
 
 
 @dataclass
@@ -40,11 +43,23 @@ def stamp(moment: datetime | None = None) -> str:
     return (moment or now()).isoformat().replace("+00:00", "Z")
 
 
+def fresh_seed() -> int:
+    """A seed for a run nobody asked to repeat."""
+    return secrets.randbits(32)
+
+
 @dataclass
 class World:
-    """All state, guarded by one lock; ids come from a seeded generator so runs repeat."""
+    """All state, guarded by one lock.
 
-    seed: int = 0
+    Every id mixes the seeded generator (a seeded run repeats its traffic) with `run`, a part drawn
+    afresh for each run: the portal's database outlives a sandbox run, and a second run minting the
+    first run's ids had its webhooks taken as redeliveries and its conferences merged into old ones
+    (issue 29). `seed` None draws a fresh seed; `run` None a fresh run part (tests may fix both).
+    """
+
+    seed: int | None = None
+    run: int | None = None
     media_base_url: str = "http://127.0.0.1:8790"
     connection_id: str = "sandbox-connection"
     calls: dict = field(default_factory=dict)
@@ -56,14 +71,26 @@ class World:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self):
+        if self.seed is None:
+            self.seed = fresh_seed()
+        if self.run is None:
+            self.run = secrets.randbits(RUN_BITS)
         self.rng = random.Random(self.seed)
 
     # --- ids -----------------------------------------------------------------
+    @property
+    def run_part(self) -> str:
+        """The run's part of every id, as 12 hex digits (a UUID's last group)."""
+        return f"{self.run:012x}"
+
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A version-4 UUID: the seeded generator's bits, with the run part as its last 48 bits."""
+        drawn = self.rng.getrandbits(128 - RUN_BITS) << RUN_BITS
+        return str(uuid.UUID(int=drawn | self.run, version=4))
 
     def new_call_control_id(self) -> str:
-        return f"v3:{self.new_id().replace('-', '')[:22]}"
+        """Telnyx's "v3:" form: the run part, then 16 hex digits from the seeded generator."""
+        return f"v3:{self.run_part}{self.rng.getrandbits(64):016x}"
 
     # --- command_id ----------------------------------------------------------
     def is_repeat(self, target: str, command_id: str | None) -> bool:
