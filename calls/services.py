@@ -129,6 +129,21 @@ def call_record_state(
     return call
 
 
+def call_closed_by_sync(*, call_control_id: str, ended_at: datetime | None, checked_at: datetime, reason: str) -> Call | None:
+    """Telnyx says this leg ended (or no longer knows it): hang it up here, unless an event came since the check.
+
+    `ended_at`: Telnyx's end_time if it still had the leg, else the check's time. Returns the leg if closed.
+    """
+    call = Call.objects.filter(call_control_id=call_control_id).first()
+    if call is None or call.state == Call.State.HANGUP or (call.last_event_at and call.last_event_at > checked_at):
+        return None
+    ended_at = ended_at or checked_at
+    return call_record_state(
+        call_control_id=call_control_id, state=Call.State.HANGUP, occurred_at=ended_at,
+        details={"ended_at": ended_at, "hangup_cause": reason[:64]},
+    )
+
+
 def _stamp(value: str | None) -> datetime | None:
     return parse_datetime(value) if value else None
 

@@ -210,7 +210,12 @@ CELERY_BEAT_SCHEDULE = {
     "recordings-retention": {"task": "recordings.tasks.apply_retention", "schedule": 3600.0},
     # Queues and their callers from Telnyx's lists: closes stays whose call.dequeued never arrived.
     "queues-sync": {"task": "queues.tasks.sync_queues", "schedule": env.float("QUEUE_SYNC_SECONDS", default=60.0)},
+    # Legs held active but silent, checked one by one against Telnyx's call status (calls/sync.py).
+    "calls-sync": {"task": "calls.tasks.sync_calls", "schedule": env.float("CALL_SYNC_SECONDS", default=60.0)},
 }
+# A leg with no lifecycle event for this long is asked about; at most CALL_SYNC_MAX_LEGS a run (0: all).
+CALL_SYNC_QUIET_SECONDS = env.float("CALL_SYNC_QUIET_SECONDS", default=120.0)
+CALL_SYNC_MAX_LEGS = env.int("CALL_SYNC_MAX_LEGS", default=200)
 
 # --- Telnyx -----------------------------------------------------------------
 TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 # Telnyx's recording links are valid for 10 minutes (events.md); the sandbox's expire the same way.
 RECORDING_LINK_SECONDS = 600
+# "Returns the status of a call (data is available 10 minutes after call ended)": the SDK's calls.retrieve_status.
+CALL_STATUS_SECONDS = 600
 # Bits of every id that belong to the run rather than to the seed (a UUID's last group).
 RUN_BITS = 48
 
@@ -41,6 +43,10 @@ def now() -> datetime:
 
 def stamp(moment: datetime | None = None) -> str:
     return (moment or now()).isoformat().replace("+00:00", "Z")
+
+
+def parse_stamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def fresh_seed() -> int:
@@ -112,6 +118,20 @@ class World:
             raise Unprocessable("call_control_id", "Call has already ended")
         return call
 
+    def call_status(self, call_control_id: str) -> dict:
+        """GET /calls/{id}: a live or recently ended leg; Telnyx forgets a leg 10 minutes after it ended."""
+        call = self.calls.get(call_control_id)
+        ended = call and call.get("end_time")
+        if call is None or (ended and now() - parse_stamp(ended) > timedelta(seconds=CALL_STATUS_SECONDS)):
+            raise NotFound("Call", call_control_id)
+        started = parse_stamp(call["start_time"])
+        return {
+            "record_type": "call", "call_control_id": call_control_id, "call_leg_id": call["call_leg_id"],
+            "call_session_id": call["call_session_id"], "client_state": call.get("client_state"),
+            "is_alive": not ended, "start_time": call["start_time"], "end_time": ended or None,
+            "call_duration": int(((parse_stamp(ended) if ended else now()) - started).total_seconds()),
+        }
+
     def call_payload(self, call: dict, **extra) -> dict:
         return {
             "call_control_id": call["call_control_id"], "call_leg_id": call["call_leg_id"],
@@ -144,6 +164,7 @@ class World:
         if call["conference"]:
             emits += self.participant_leave(call["conference"], call_control_id)
         call["state"] = "hangup"
+        call["end_time"] = stamp()
         emits.append(Emit("call.hangup", self.call_payload(call, hangup_cause=cause, hangup_source="caller",
                                                             state="hangup", start_time=call["start_time"])))
         return emits

@@ -16,7 +16,7 @@ ENDPOINTS = spec.load()
 def test_every_endpoint_in_scope_is_served():
     from sandbox.actions import HANDLERS
 
-    assert len(ENDPOINTS) == 60
+    assert len(ENDPOINTS) == 61  # the seeds' 60 and calls.retrieve_status (issue 29)
     assert {e.name for e in ENDPOINTS} == set(HANDLERS)
 
 
@@ -267,3 +267,18 @@ def test_bad_json_body_is_422(sandbox):
                           headers={"Authorization": "Bearer k", "content-type": "application/json"})
     assert response.status_code == 422
     assert json.loads(response.content)["errors"][0]["title"] == "Invalid parameter"
+
+
+def test_call_status_is_alive_then_ended_then_forgotten(sandbox):
+    cc = sandbox.call()
+    live = sandbox.client.calls.retrieve_status(cc).data
+    assert (live.call_control_id, live.is_alive, live.end_time) == (cc, True, None)
+    httpx.post(f"{sandbox.server.url}/_sandbox/calls/{cc}/hangup")
+    ended = sandbox.client.calls.retrieve_status(cc).data
+    assert ended.is_alive is False and ended.end_time
+    # Telnyx keeps an ended leg's status for 10 minutes, then answers 404 as for a leg it never had.
+    sandbox.world.calls[cc]["end_time"] = "2020-01-01T00:00:00Z"
+    with pytest.raises(telnyx.NotFoundError):
+        sandbox.client.calls.retrieve_status(cc)
+    with pytest.raises(telnyx.NotFoundError):
+        sandbox.client.calls.retrieve_status("v3:never-seen")
