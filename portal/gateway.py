@@ -118,10 +118,16 @@ def _translated():
         raise GatewayError(None, "Timeout", f"Telnyx did not answer in time ({exc})", True, kind="timeout") from exc
     except telnyx.APIConnectionError as exc:
         metrics.telnyx_error("connect")
-        raise GatewayError(None, "Connection error", f"Could not reach Telnyx ({exc})", True, kind="connect") from exc
+        raise GatewayError(None, "Connection error", f"Could not reach Telnyx ({exc}){_sandbox_note()}", True, kind="connect") from exc
     except telnyx.APIStatusError as exc:
         metrics.telnyx_error(exc.status_code)
         raise _error_from_status(exc) from exc
+
+
+def _sandbox_note() -> str:
+    """Why the sandbox `make run` recorded is not answering, or why none was used (portal/sandbox_link.py)."""
+    note = settings.TELNYX_SANDBOX_NOTE
+    return f"; {note}" if note else ""
 
 
 def call(sdk_call: str, /, **params: Any) -> Any:

@@ -223,6 +223,20 @@ TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")
 TELNYX_PUBLIC_KEY = env.str("TELNYX_PUBLIC_KEY", default="")
 TELNYX_BASE_URL = env.str("TELNYX_BASE_URL", default="https://api.telnyx.com/v2")
 TELNYX_TIMEOUT_SECONDS = env.float("TELNYX_TIMEOUT_SECONDS", default=10.0)
+# Without a key, a command run from a second shell uses the sandbox a running `make run` recorded under
+# PORTAL_DATA_DIR (portal/sandbox_link.py, issue 30); TELNYX_SANDBOX_NOTE words what the gateway says if
+# that sandbox does not answer, or why none was used. Tests never pick up a developer's running sandbox.
+TELNYX_SANDBOX_NOTE = ""
+_sandbox = None
+if not TELNYX_API_KEY and not os.environ.get("PYTEST_VERSION"):
+    from portal import sandbox_link
+
+    _sandbox, TELNYX_SANDBOX_NOTE = sandbox_link.find(DATA_DIR)
+    if _sandbox:
+        TELNYX_API_KEY, TELNYX_BASE_URL = _sandbox["api_key"], _sandbox["base_url"]
+        TELNYX_PUBLIC_KEY = TELNYX_PUBLIC_KEY or _sandbox.get("public_key", "")
+# True when the key above came from that file, not from the deployer (`make run` then starts its own sandbox).
+TELNYX_SANDBOX_LINKED = bool(_sandbox)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=120)
@@ -383,4 +397,4 @@ LOGGING = {
 }
 
 # Shown as a banner so nobody mistakes simulated traffic for the real account.
-PORTAL_SANDBOX = env.bool("PORTAL_SANDBOX", default=False)
+PORTAL_SANDBOX = env.bool("PORTAL_SANDBOX", default=bool(_sandbox))
