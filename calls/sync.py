@@ -17,8 +17,7 @@ from portal import gateway
 from webhooks.payloads import when
 
 CURSOR_KEY = "calls:sync-cursor"
-NOT_FOUND = "not found at sync"
-ENDED = "ended (found at sync)"
+NOT_FOUND, ENDED = services.HANGUP_NOT_FOUND, services.HANGUP_ENDED
 
 
 def check_legs(*, quiet_seconds: float, limit: int | None) -> dict:

@@ -99,3 +99,14 @@ def test_the_closed_ghost_leaves_the_open_calls_page_live(telnyx, listen, django
     assert page and "+15550009999" in page[-1]  # the refreshed list shows it among the ended legs
     detail = "".join(listen.received("call." + str(Call.objects.get(call_control_id="v3:ghost").pk)))
     assert "Ended" in detail
+
+
+def test_telnyxs_own_hangup_arriving_after_the_sync_replaces_its_guess(telnyx, post_webhook, event_doc):
+    post_webhook(event_doc("call.answered", id="a", occurred_at="2026-11-23T09:01:00Z"))
+    telnyx.get("/calls/v3:cc-alice").respond(404)
+    assert sync.sync_everything()["closed"] == 1
+    assert Call.objects.get(call_control_id="v3:cc-alice").hangup_cause == sync.NOT_FOUND
+    post_webhook(event_doc("call.hangup", id="h", occurred_at="2026-11-23T09:05:00Z"))
+    leg = Call.objects.get(call_control_id="v3:cc-alice")
+    assert (leg.state, leg.hangup_cause, leg.hangup_source) == (Call.State.HANGUP, "normal_clearing", "caller")
+    assert leg.ended_at.isoformat() == "2026-11-23T09:05:00+00:00"
