@@ -55,6 +55,20 @@ def call_list_context(queryset=None, page_number=1) -> dict:
     return {"active_calls": active, "recent_page": recent, "active_limit": ACTIVE_LIMIT}
 
 
+def calls_to_check(*, quiet_before, after_pk: int = 0, limit: int | None = None) -> list[tuple[int, str]]:
+    """(pk, call_control_id) of legs held active with no lifecycle event since `quiet_before`, by pk after `after_pk`.
+
+    What the call sync asks Telnyx about: a live leg sends events, a ghost never does again.
+    """
+    legs = (
+        Call.objects.exclude(state=Call.State.HANGUP)
+        .filter(Q(last_event_at__lt=quiet_before) | Q(last_event_at__isnull=True), pk__gt=after_pk)
+        .order_by("pk")
+        .values_list("pk", "call_control_id")
+    )
+    return list(legs[:limit] if limit else legs)
+
+
 def call_detail(pk: int) -> Call | None:
     return Call.objects.filter(pk=pk).first()
 

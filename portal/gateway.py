@@ -137,7 +137,7 @@ def _error_from_transport(exc: telnyx.APIConnectionError) -> GatewayError:
     cause = exc.__cause__
     if isinstance(cause, NEVER_SENT):
         metrics.telnyx_error("connect")
-        return GatewayError(None, "Connection error", f"Could not connect to Telnyx; nothing was sent ({cause!r})",
+        return GatewayError(None, "Connection error", f"Could not connect to Telnyx; nothing was sent ({cause!r}){_sandbox_note()}",
                             True, kind="connect")
     if isinstance(exc, telnyx.APITimeoutError):
         metrics.telnyx_error("timeout")
@@ -151,6 +151,12 @@ def _error_from_transport(exc: telnyx.APIConnectionError) -> GatewayError:
         None, "Connection lost",
         f"The connection to Telnyx broke after the request was sent, before any answer ({cause!r})", True, kind="lost",
     )
+
+
+def _sandbox_note() -> str:
+    """Why the sandbox `make run` recorded is not answering, or why none was used (portal/sandbox_link.py)."""
+    note = settings.TELNYX_SANDBOX_NOTE
+    return f"; {note}" if note else ""
 
 
 def call(sdk_call: str, /, **params: Any) -> Any:

@@ -222,7 +222,12 @@ CELERY_BEAT_SCHEDULE = {
     "recordings-retention": {"task": "recordings.tasks.apply_retention", "schedule": 3600.0},
     # Queues and their callers from Telnyx's lists: closes stays whose call.dequeued never arrived.
     "queues-sync": {"task": "queues.tasks.sync_queues", "schedule": env.float("QUEUE_SYNC_SECONDS", default=60.0)},
+    # Legs held active but silent, checked one by one against Telnyx's call status (calls/sync.py).
+    "calls-sync": {"task": "calls.tasks.sync_calls", "schedule": env.float("CALL_SYNC_SECONDS", default=60.0)},
 }
+# A leg with no lifecycle event for this long is asked about; at most CALL_SYNC_MAX_LEGS a run (0: all).
+CALL_SYNC_QUIET_SECONDS = env.float("CALL_SYNC_QUIET_SECONDS", default=120.0)
+CALL_SYNC_MAX_LEGS = env.int("CALL_SYNC_MAX_LEGS", default=200)
 
 # --- Telnyx -----------------------------------------------------------------
 TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")
@@ -235,6 +240,20 @@ TELNYX_TIMEOUT_SECONDS = env.float("TELNYX_TIMEOUT_SECONDS", default=10.0)
 TELNYX_CONNECTION_ID = env.str("TELNYX_CONNECTION_ID", default="")
 DIAL_FROM_NUMBER = env.str("DIAL_FROM_NUMBER", default="")
 DIAL_ALLOWED_PREFIXES = [p.strip() for p in env.str("DIAL_ALLOWED_PREFIXES", default="").split(",") if p.strip()]
+# Without a key, a command run from a second shell uses the sandbox a running `make run` recorded under
+# PORTAL_DATA_DIR (portal/sandbox_link.py, issue 30); TELNYX_SANDBOX_NOTE words what the gateway says if
+# that sandbox does not answer, or why none was used. Tests never pick up a developer's running sandbox.
+TELNYX_SANDBOX_NOTE = ""
+_sandbox = None
+if not TELNYX_API_KEY and not os.environ.get("PYTEST_VERSION"):
+    from portal import sandbox_link
+
+    _sandbox, TELNYX_SANDBOX_NOTE = sandbox_link.find(DATA_DIR)
+    if _sandbox:
+        TELNYX_API_KEY, TELNYX_BASE_URL = _sandbox["api_key"], _sandbox["base_url"]
+        TELNYX_PUBLIC_KEY = TELNYX_PUBLIC_KEY or _sandbox.get("public_key", "")
+# True when the key above came from that file, not from the deployer (`make run` then starts its own sandbox).
+TELNYX_SANDBOX_LINKED = bool(_sandbox)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=120)
@@ -444,4 +463,4 @@ LOGGING = {
 }
 
 # Shown as a banner so nobody mistakes simulated traffic for the real account.
-PORTAL_SANDBOX = env.bool("PORTAL_SANDBOX", default=False)
+PORTAL_SANDBOX = env.bool("PORTAL_SANDBOX", default=bool(_sandbox))

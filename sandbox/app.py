@@ -53,13 +53,16 @@ def match(method: str, path: str):
 
 def create_app(
     *, key, webhook_url: str | None, world: World | None = None, pace: float = 1.0, api_key: str | None = None,
-    traffic_rate: float = 0.0, seed: int = 0,
+    traffic_rate: float = 0.0, seed: int | None = None,
 ) -> Starlette:
-    """Build the simulator. `api_key` None accepts any bearer token; `traffic_rate` is new calls a minute."""
+    """Build the simulator. `api_key` None accepts any bearer token; `traffic_rate` is new calls a minute.
+
+    `seed` None: a fresh seed (World's); either way the ids carry the world's own run part.
+    """
     world = world or World(seed=seed)
     dispatcher = Dispatcher(world, key, webhook_url, pace=pace)
     faults = Faults()
-    traffic = Traffic(world, dispatcher, rate_per_minute=traffic_rate, seed=seed)
+    traffic = Traffic(world, dispatcher, rate_per_minute=traffic_rate)
     requests_seen: deque = deque(maxlen=500)
 
     async def api(request: Request):
