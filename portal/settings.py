@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "portal",
+    "portal.audit",
     "webhooks",
     "conferencing",
     "queues",
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.middleware.PortalLoginRequiredMiddleware",
+    # Services record where an action came from (address, door) without every caller passing the request.
+    "portal.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -214,7 +217,10 @@ CELERY_BEAT_SCHEDULE = {
     "recordings-retention": {"task": "recordings.tasks.apply_retention", "schedule": 3600.0},
     # Queues and their callers from Telnyx's lists: closes stays whose call.dequeued never arrived.
     "queues-sync": {"task": "queues.tasks.sync_queues", "schedule": env.float("QUEUE_SYNC_SECONDS", default=60.0)},
+    "audit-retention": {"task": "portal.audit.tasks.purge_audit_entries", "schedule": 86400.0},
 }
+# The audit trail (portal/audit/) keeps entries this many days; 0 keeps them forever.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 # --- Telnyx -----------------------------------------------------------------
 TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")
