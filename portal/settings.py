@@ -251,6 +251,9 @@ LIVE_RENDER_SECONDS = env.float("LIVE_RENDER_SECONDS", default=0.25)
 # An open socket marks its groups as watched for this long and renews the mark while open; live
 # fragments are rendered only for watched groups (portal/live.py, "Presence").
 LIVE_PRESENCE_SECONDS = env.int("LIVE_PRESENCE_SECONDS", default=120)
+# Open sockets re-check their session and rights this often, besides at once on sign-out or a change
+# of the user's roles or permissions (portal/live_access.py, issue 24).
+LIVE_ACCESS_RECHECK_SECONDS = env.float("LIVE_ACCESS_RECHECK_SECONDS", default=30.0)
 # Where a call's audio may be streamed or forked: URL prefixes ("wss://media.example.com/") and host
 # names, comma-separated; empty allows any destination (issue 24).
 MEDIA_DESTINATIONS_ALLOWED = env.list("MEDIA_DESTINATIONS_ALLOWED", default=[])
