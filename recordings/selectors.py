@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from portal.filters import MomentFilter
 from portal.audit.selectors import recording_access
+from portal.filters import MomentFilter
 from recordings.models import Recording, Transcription
 
 SEARCH_CONFIG = "english"  # the PostgreSQL index (migration 0003) is built with the same configuration

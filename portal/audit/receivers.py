@@ -1,13 +1,13 @@
 """Signals that feed the audit trail: sign-ins, lockouts, users, roles and API tokens."""
 from __future__ import annotations
 
+from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from axes.signals import user_locked_out
 from portal.audit.services import Kind, actor_of_request, audit_record
 
 # Fields of a user whose change is a change of access (the password's hash is never recorded).

@@ -19,7 +19,14 @@ from portal.commands import actions
 from tests.calls.factories import CallFactory
 from tests.factories import CommandFactory, ConferenceFactory, ParticipantFactory, UserFactory
 from tests.portal.roles_table import (
-    ADMIN_MODELS, CONTROL_ACTIONS, MANAGE_ACTIONS, ROLES, ROUTES, ROWS, SUPERVISE_ACTIONS, SUPERVISOR_ROLE_PARAMS,
+    ADMIN_MODELS,
+    CONTROL_ACTIONS,
+    MANAGE_ACTIONS,
+    ROLES,
+    ROUTES,
+    ROWS,
+    SUPERVISE_ACTIONS,
+    SUPERVISOR_ROLE_PARAMS,
 )
 from tests.queues.factories import QueuedCallFactory, QueueFactory
 from tests.recordings.factories import TranscriptionFactory, stored_recording
