@@ -127,3 +127,16 @@ def test_beat_runs_the_retention_task_daily(settings):
     kept = audit_record(kind=Kind.SIGN_IN, summary="new")
     assert purge_audit_entries.delay().get() == 1
     assert list(AuditEntry.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_the_database_refuses_an_update_even_by_raw_sql(trail):
+    from django.db import DatabaseError, connection, transaction
+
+    entry = trail[0]
+    with pytest.raises(DatabaseError, match="audit entries cannot be changed"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE audit_auditentry SET summary = 'rewritten' WHERE id = %s", [entry.pk])
+    assert AuditEntry.objects.get(pk=entry.pk).summary == "alice signed in"
+    with connection.cursor() as cursor:  # the retention purge still deletes
+        cursor.execute("DELETE FROM audit_auditentry WHERE id = %s", [entry.pk])
+    assert not AuditEntry.objects.filter(pk=entry.pk).exists()
