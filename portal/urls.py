@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("calls.urls")),
     path("", include("queues.urls")),
     path("", include("recordings.urls")),
+    path("", include("portal.audit.urls")),
     path("api/v1/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]
