@@ -40,6 +40,12 @@ ADMINISTRATOR = SUPERVISOR + [
     "axes.view_accessattempt",
     "axes.delete_accessattempt",
     "axes.view_accessfailurelog",
+    # Two factors (issue 24): see who enrolled, and reset a lost authenticator by deleting its devices.
+    "otp_totp.view_totpdevice",
+    "otp_totp.delete_totpdevice",
+    "otp_static.view_staticdevice",
+    "otp_static.delete_staticdevice",
+    "accounts.view_companyidentity",
 ]
 
 ROLES: dict[str, list[str]] = {
