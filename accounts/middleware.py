@@ -26,7 +26,11 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if not getattr(view_func, "login_required", True) or not request.user.is_authenticated:
+        # DRF marks every API view login_not_required (it authenticates itself), so /api/ is checked by path.
+        is_api = request.path_info.startswith("/api/")
+        if not is_api and not getattr(view_func, "login_required", True):
+            return None
+        if not request.user.is_authenticated:
             return None
         standing = session_standing(request.session, request.user)
         if not standing.pending:
@@ -34,7 +38,7 @@ class SecondFactorMiddleware:
         match = request.resolver_match
         if match is not None and match.url_name in OPEN_WHILE_PENDING:
             return None
-        if request.path_info.startswith("/api/"):
+        if is_api:
             if request.headers.get("Authorization"):
                 request.user = AnonymousUser()  # a token, if any, authenticates; the session does not
                 return None
