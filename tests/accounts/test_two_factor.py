@@ -250,3 +250,28 @@ def test_the_live_socket_refuses_a_session_owing_its_second_factor(client, enrol
     client.post("/login/verify/", {"code": totp(secret)})
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     assert async_to_sync(opens)() is True
+
+
+def test_an_administrator_resets_a_lost_authenticator_in_the_admin_without_seeing_keys(client, enrolled):
+    user, secret, codes = enrolled
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    boss = UserFactory(username="boss", role="Administrator")
+    client.force_login(boss)
+    listing = client.get("/admin/otp_totp/totpdevice/")
+    assert listing.status_code == 200 and b"olga" in listing.content
+    detail = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    assert detail.status_code == 200 and device.key.encode() not in detail.content
+    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
+    static = user.staticdevice_set.get()
+    assert not any(code.encode() in client.get(f"/admin/otp_static/staticdevice/{static.pk}/change/").content
+                   for code in codes)
+    assert client.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert client.post(f"/admin/otp_static/staticdevice/{static.pk}/delete/", {"post": "yes"}).status_code == 302
+    client.post("/logout/")
+    password_sign_in(client, "olga")
+    assert client.get("/").status_code == 200  # no device left: the password alone, until enrolled again
+
+
+def test_an_operator_cannot_see_anyone_s_devices(client, enrolled):
+    client.force_login(UserFactory(username="op2", role="Operator"))
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 403
