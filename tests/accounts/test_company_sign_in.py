@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from axes.models import AccessAttempt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
@@ -100,6 +101,7 @@ def test_nobody_is_created_for_a_person_without_a_mapped_group(client, company_s
     response = sign_in_with_provider(client, company_sign_in)
     assert response["Location"] == "/login/" and signed_in_user(client) is None
     assert not User.objects.filter(username="finn").exists() and not CompanyIdentity.objects.exists()
+    assert AccessAttempt.objects.get(ip_address="127.0.0.1").failures_since_start == 1  # axes counted it
 
 
 def test_a_provider_account_never_takes_over_a_password_account_of_the_same_name_or_email(client, company_sign_in):
@@ -136,6 +138,7 @@ def test_an_id_token_the_portal_should_not_trust_signs_nobody_in(client, company
     assert response.status_code == 302 and response["Location"] == "/login/"
     assert signed_in_user(client) is None and not User.objects.filter(username="gus").exists()
     assert "failed" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert AccessAttempt.objects.get(ip_address="127.0.0.1").failures_since_start == 1  # axes counted it
 
 
 def test_a_forged_or_replayed_callback_is_refused_without_an_error_page(client, company_sign_in):
