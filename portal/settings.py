@@ -304,6 +304,8 @@ INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plug
 # enrolment page, and the API sees no session user (tokens are unaffected).
 MIDDLEWARE.insert(MIDDLEWARE.index("portal.middleware.PortalLoginRequiredMiddleware") + 1,
                   "accounts.middleware.SecondFactorMiddleware")
+# ...and its pages show no menu and open no live socket.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("accounts.context_processors.second_factor")
 # Administrators who sign in with a password must use an authenticator app (company sign-ins are exempt).
 REQUIRE_2FA_FOR_ADMINS = env.bool("REQUIRE_2FA_FOR_ADMINS", default=False)
 OTP_TOTP_ISSUER = "Telnyx operations portal"

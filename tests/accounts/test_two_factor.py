@@ -97,6 +97,9 @@ def test_after_the_password_nothing_opens_until_the_code_is_given(client, enroll
     for path in ("/", "/calls/", "/account/two-factor/", "/account/two-factor/enrol/"):
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith("/login/verify/"), path
+    step = client.get("/login/verify/?next=/calls/")
+    assert step.status_code == 200 and b'name="code"' in step.content
+    assert b"ws-connect" not in step.content and b'class="mainnav"' not in step.content  # no menu, no socket
     api = client.get("/api/v1/calls/")
     assert api.status_code == 403 and "Two-factor" in api.json()["message"]
     # Another kind of Authorization header must not let the session through either.
@@ -118,7 +121,9 @@ def test_after_the_password_nothing_opens_until_the_code_is_given(client, enroll
     right = client.post("/login/verify/", {"code": totp(secret), "next": "/calls/"})
     assert right.status_code == 302 and right["Location"] == "/calls/"
     assert client.session.session_key != session_before  # a new session key once verified
-    assert client.get("/").status_code == 200 and client.get("/api/v1/calls/").status_code == 200
+    dashboard = client.get("/")
+    assert dashboard.status_code == 200 and b"ws-connect" in dashboard.content
+    assert client.get("/api/v1/calls/").status_code == 200
     assert signals_seen == ["failed", "verified"]
 
 
