@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import CompanyIdentity
@@ -58,29 +58,36 @@ def company_user_sign_in(*, issuer: str, claims: dict[str, Any]):
 
     Raises NoPortalRole (after taking away any role the user had) when no group maps to a role.
     """
-    User = get_user_model()
     groups = groups_from_claims(claims)
     role = role_for_groups(groups)
-    now = timezone.now()
-    with transaction.atomic():
-        identity = (
-            CompanyIdentity.objects.select_for_update().select_related("user")
-            .filter(issuer=issuer, subject=str(claims["sub"])).first()
-        )
-        if identity is None:
-            if role is None:
-                raise NoPortalRole(groups)
-            user = User.objects.create_user(username=_free_username(claims), password=None)
-            identity = CompanyIdentity(user=user, issuer=issuer, subject=str(claims["sub"]))
-        user = identity.user
-        user.email = str(claims.get("email") or user.email)[:254]
-        user.first_name = str(claims.get("given_name") or user.first_name)[:150]
-        user.last_name = str(claims.get("family_name") or user.last_name)[:150]
-        user.save(update_fields=["email", "first_name", "last_name"])
-        identity.groups = groups
-        identity.last_sign_in_at = now
-        identity.save()
-        user_role_set(user=user, role=role)
+    try:
+        user = _identity_sync(issuer=issuer, subject=str(claims["sub"]), claims=claims, groups=groups, role=role)
+    except IntegrityError:
+        # Two first sign-ins at once (two tabs), or two people given the same free user name: the other
+        # transaction won; the second try finds its identity, or picks a suffixed name.
+        user = _identity_sync(issuer=issuer, subject=str(claims["sub"]), claims=claims, groups=groups, role=role)
     if role is None:
         raise NoPortalRole(groups)
+    return user
+
+
+@transaction.atomic
+def _identity_sync(*, issuer: str, subject: str, claims: dict[str, Any], groups: list[str], role: str | None):
+    identity = (
+        CompanyIdentity.objects.select_for_update().select_related("user").filter(issuer=issuer, subject=subject).first()
+    )
+    if identity is None:
+        if role is None:
+            raise NoPortalRole(groups)
+        user = get_user_model().objects.create_user(username=_free_username(claims), password=None)
+        identity = CompanyIdentity(user=user, issuer=issuer, subject=subject)
+    user = identity.user
+    user.email = str(claims.get("email") or user.email)[:254]
+    user.first_name = str(claims.get("given_name") or user.first_name)[:150]
+    user.last_name = str(claims.get("family_name") or user.last_name)[:150]
+    user.save(update_fields=["email", "first_name", "last_name"])
+    identity.groups = groups
+    identity.last_sign_in_at = timezone.now()
+    identity.save()
+    user_role_set(user=user, role=role)
     return user

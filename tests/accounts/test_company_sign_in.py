@@ -214,3 +214,28 @@ def test_check_reports_a_role_map_naming_no_role(settings):
     settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = "id", ""
     with pytest.raises(SystemCheckError, match="accounts.E002"):
         call_command("check")
+
+
+def test_a_first_sign_in_that_loses_a_race_finds_the_winner_s_user(company_sign_in, monkeypatch):
+    from django.db import IntegrityError
+
+    from accounts import services
+
+    claims = {"sub": "u-15", "preferred_username": "kim", "groups": ["staff"]}
+    real_sync = services._identity_sync
+    calls = []
+
+    def other_tab_commits_first(**kwargs):
+        calls.append(kwargs["subject"])
+        if len(calls) == 1:  # the other tab's transaction committed this person a moment before ours
+            winner = User.objects.create_user(username="kim")
+            CompanyIdentity.objects.create(user=winner, issuer=kwargs["issuer"], subject="u-15",
+                                           last_sign_in_at="2026-01-01T00:00Z")
+            raise IntegrityError("duplicate key value violates unique constraint")
+        return real_sync(**kwargs)
+
+    monkeypatch.setattr(services, "_identity_sync", other_tab_commits_first)
+    user = services.company_user_sign_in(issuer=company_sign_in.issuer, claims=claims)
+    assert calls == ["u-15", "u-15"]
+    assert user.username == "kim" and User.objects.filter(username__startswith="kim").count() == 1
+    assert CompanyIdentity.objects.get().user == user and roles(user) == ["Viewer"]
