@@ -12,7 +12,7 @@ second_factor = Signal()
 
 @receiver(user_logged_in, dispatch_uid="accounts.second_factor_standing")
 def _record_standing(sender, request, user, **kwargs):
-    from accounts.two_factor import STATE_SESSION_KEY, standing_at_sign_in
+    from accounts.two_factor import STATE_SESSION_KEY, standing_at_sign_in  # two_factor imports this module
 
     if request is not None and hasattr(request, "session"):
         backend = getattr(user, "backend", None)

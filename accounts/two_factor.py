@@ -11,6 +11,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY
 from django.db import transaction
 from django.utils import timezone
 from django_otp import devices_for_user
+from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -74,8 +75,6 @@ def session_standing(session, user) -> Standing:
 
 def mark_verified(request, device) -> None:
     """The session has given its second factor: a fresh session key, and django-otp's record of the device."""
-    from django_otp import login as otp_login
-
     request.session.cycle_key()
     otp_login(request, device)
     request.session[STATE_SESSION_KEY] = Standing.VERIFIED.value
