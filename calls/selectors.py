@@ -188,3 +188,26 @@ def event_summary(event) -> str:
     elif t.startswith("conference."):
         parts = [_v(p, "conference_id")]
     return " · ".join(part for part in parts if part)
+
+
+def call_links(call: Call) -> dict:
+    """What the call page shows about related legs (issue 28): who listens in, what this leg was dialed
+    for, who it is bridged with."""
+    listeners = list(
+        Call.objects.filter(supervised_call_control_id=call.call_control_id)
+        .select_related("dial_command__requested_by").order_by("started_at", "id")
+    )
+    related = [c for c in (call.supervised_call_control_id, call.bridged_with) if c]
+    found = {c.call_control_id: c for c in Call.objects.filter(call_control_id__in=related)}
+    dial = call.dial_command if call.dial_command_id else None
+    return {
+        "listeners": listeners,
+        "supervised": found.get(call.supervised_call_control_id),
+        "bridged": found.get(call.bridged_with),
+        "dial": dial,
+    }
+
+
+def live_legs(exclude: str = "", limit: int = 100) -> list[Call]:
+    """Live legs newest first, for picking the other leg of a bridge."""
+    return list(call_queryset().exclude(state=Call.State.HANGUP).exclude(call_control_id=exclude)[:limit])

@@ -30,11 +30,17 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(METRICS_DIR))
 # With a token, /metrics answers only `Authorization: Bearer <token>`; without one, only loopback callers.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Debug is on only where asked: `make run` / `make test` (the Makefile) and pytest (pyproject's pytest-env)
+# set DJANGO_DEBUG=true. Anywhere else the portal runs hardened and refuses to start without a secret key
+# (issue 24: it used to fail open, in debug mode with a public key).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set (DJANGO_DEBUG is not true). In production, set a long random "
+            "DJANGO_SECRET_KEY; on a development checkout, export DJANGO_DEBUG=true as `make run` does."
+        )
     SECRET_KEY = "insecure-development-key-only-for-DJANGO_DEBUG"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -51,14 +57,16 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "channels_lite",
+    # Before rest_framework.authtoken: portal's drf_create_token (hashed tokens) replaces DRF's.
+    "portal",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # kept only so its old table can be migrated to hashed tokens (portal 0005)
+    "knox",
     "axes",
     "django_filters",
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "portal",
     "webhooks",
     "conferencing",
     "queues",
@@ -101,7 +109,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
-            "builtins": ["portal.templatetags.portal_format"],
+            "builtins": ["portal.templatetags.portal_format", "portal.templatetags.portal_forms"],
         },
     },
 ]
@@ -222,6 +230,11 @@ TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")
 TELNYX_PUBLIC_KEY = env.str("TELNYX_PUBLIC_KEY", default="")
 TELNYX_BASE_URL = env.str("TELNYX_BASE_URL", default="https://api.telnyx.com/v2")
 TELNYX_TIMEOUT_SECONDS = env.float("TELNYX_TIMEOUT_SECONDS", default=10.0)
+# Dialing (issue 28: listen in, ring into a conference): the Call Control connection outbound legs are
+# placed on, their caller id, and the destinations allowed (comma-separated prefixes; empty = any).
+TELNYX_CONNECTION_ID = env.str("TELNYX_CONNECTION_ID", default="")
+DIAL_FROM_NUMBER = env.str("DIAL_FROM_NUMBER", default="")
+DIAL_ALLOWED_PREFIXES = [p.strip() for p in env.str("DIAL_ALLOWED_PREFIXES", default="").split(",") if p.strip()]
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=120)
@@ -375,6 +388,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# API tokens (django-rest-knox): stored as digests, shown once; no expiry unless API_TOKEN_TTL_DAYS is set
+# (a token created in the admin or by drf_create_token may still get its own expiry).
+KNOX_TOKEN_MODEL = "portal.ApiToken"
+_API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=0)
+REST_KNOX = {"TOKEN_TTL": timedelta(days=_API_TOKEN_TTL_DAYS) if _API_TOKEN_TTL_DAYS else None, "AUTO_REFRESH": False}
+
 # --- I18N, static -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -402,7 +421,13 @@ STORAGES = {
 }
 
 # --- Production hardening (on when DJANGO_DEBUG is false) --------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only when the deployer says a TLS proxy in front sets it (and strips a
+# client's own); otherwise any client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
+# Without METRICS_TOKEN, /metrics answers loopback callers only where allowed explicitly (on by default only
+# when debugging): a proxy on the same host reaches the process from loopback too, usually without
+# adding X-Forwarded-For, and would expose the metrics to the world.
+METRICS_ALLOW_LOOPBACK = env.bool("METRICS_ALLOW_LOOPBACK", default=DEBUG)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from sandbox import spec
 from sandbox.actions import HANDLERS
 from sandbox.audio import tone_wav
+from sandbox.dialing import dial_outcomes_endpoint
 from sandbox.faults import Faults
 from sandbox.traffic import Traffic
 from sandbox.webhooks import Dispatcher
@@ -198,6 +199,7 @@ def create_app(
             Route("/_sandbox/webhooks", webhook_faults, methods=["POST"]),
             Route("/_sandbox/calls", start_call, methods=["POST"]),
             Route("/_sandbox/calls/{call_control_id}/hangup", hangup, methods=["POST"]),
+            Route("/_sandbox/dial_outcomes", dial_outcomes_endpoint(world), methods=["POST", "DELETE"]),
         ],
         lifespan=lifespan,
     )

@@ -119,6 +119,16 @@ class World:
         call["state"] = "hangup"
         emits.append(Emit("call.hangup", self.call_payload(call, hangup_cause=cause, hangup_source="caller",
                                                             state="hangup", start_time=call["start_time"])))
+        return emits + self.hangup_related(call)
+
+    def hangup_related(self, call: dict) -> list[Emit]:
+        """Legs that end with this one (issue 28): those supervising it, and the leg it is bridged with."""
+        related = [c["call_control_id"] for c in self.calls.values() if c.get("supervising") == call["call_control_id"]]
+        if call.get("bridged_with"):
+            related.append(call["bridged_with"])
+        emits = []
+        for call_control_id in related:
+            emits += self.call_hangup(call_control_id)
         return emits
 
     def call_bridge(self, call_control_id: str) -> list[Emit]:

@@ -1,16 +1,20 @@
-"""API token authentication whose failed keys count toward django-axes's lockout of the address."""
+"""API token authentication: hashed keys (django-rest-knox), failures counted toward django-axes's lockout."""
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
+from knox.auth import TokenAuthentication
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.authentication import get_authorization_header
 
-from axes.handlers.proxy import AxesProxyHandler
+LAST_USED_RESOLUTION_SECONDS = 60
 
 
 class LockoutTokenAuthentication(TokenAuthentication):
-    """DRF's TokenAuthentication; a guesser is locked out like one at the sign-in page (issue 24)."""
+    """Hashed tokens (knox) sent as `Authorization: Token <key>`; a guesser is locked out like one at the
+    sign-in page, and each token's last use is kept (to the minute: one write a minute, not per request)."""
 
     def authenticate(self, request):
         if not get_authorization_header(request):
@@ -27,6 +31,14 @@ class LockoutTokenAuthentication(TokenAuthentication):
             # The key itself is never recorded: axes logs the username, here none.
             user_login_failed.send(sender=type(self), credentials={}, request=django_request)
             raise
+
+    def validate_user(self, auth_token):
+        user, token = super().validate_user(auth_token)
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= LAST_USED_RESOLUTION_SECONDS:
+            type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+        return user, token
 
 
 def lockout_response(request, original_response=None, credentials=None):

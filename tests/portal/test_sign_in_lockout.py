@@ -2,9 +2,9 @@
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 
+from portal.tokens import api_token_create
 from tests.factories import UserFactory
 
 PASSWORD = "Correct-Horse-9"
@@ -79,27 +79,27 @@ def test_an_operator_cannot_see_lockouts(client, staff):
 
 
 def test_api_token_guessing_locks_out_the_address(client, staff, settings):
-    token = Token.objects.create(user=staff)
+    _, key = api_token_create(user=staff)
     for n in range(settings.AXES_FAILURE_LIMIT - 1):
         bad = client.get("/api/v1/calls/", HTTP_AUTHORIZATION=f"Token guess{n}", REMOTE_ADDR="10.0.0.5")
         assert bad.status_code == 401
     last_guess = client.get("/api/v1/calls/", HTTP_AUTHORIZATION="Token guess-last", REMOTE_ADDR="10.0.0.5")
     assert last_guess.status_code == 429 and last_guess.json()["message"].startswith("Too many failed")
-    locked = client.get("/api/v1/calls/", HTTP_AUTHORIZATION=f"Token {token.key}", REMOTE_ADDR="10.0.0.5")
+    locked = client.get("/api/v1/calls/", HTTP_AUTHORIZATION=f"Token {key}", REMOTE_ADDR="10.0.0.5")
     assert locked.status_code == 429
     assert int(locked["Retry-After"]) > 0
     assert "try again later" in locked.json()["message"]
     # The real key still works from another address; nothing about the guessed keys is stored.
-    fine = client.get("/api/v1/calls/", HTTP_AUTHORIZATION=f"Token {token.key}", REMOTE_ADDR="10.0.0.6")
+    fine = client.get("/api/v1/calls/", HTTP_AUTHORIZATION=f"Token {key}", REMOTE_ADDR="10.0.0.6")
     assert fine.status_code == 200
     assert not any("guess" in (a.get_data or "") + (a.post_data or "") for a in AccessAttempt.objects.all())
 
 
 def test_api_throttles_a_user_with_retry_after(client, staff, monkeypatch):
     monkeypatch.setattr(UserRateThrottle, "rate", "3/minute", raising=False)
-    token = Token.objects.create(user=staff)
-    statuses = [client.get("/api/v1/calls/", HTTP_AUTHORIZATION=f"Token {token.key}").status_code for _ in range(4)]
+    _, key = api_token_create(user=staff)
+    statuses = [client.get("/api/v1/calls/", HTTP_AUTHORIZATION=f"Token {key}").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    last = client.get("/api/v1/calls/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    last = client.get("/api/v1/calls/", HTTP_AUTHORIZATION=f"Token {key}")
     assert last.status_code == 429 and 0 < int(last["Retry-After"]) <= 60
     assert "throttled" in last.json()["message"].lower()

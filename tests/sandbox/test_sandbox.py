@@ -16,7 +16,7 @@ ENDPOINTS = spec.load()
 def test_every_endpoint_in_scope_is_served():
     from sandbox.actions import HANDLERS
 
-    assert len(ENDPOINTS) == 60
+    assert len(ENDPOINTS) == 64
     assert {e.name for e in ENDPOINTS} == set(HANDLERS)
 
 

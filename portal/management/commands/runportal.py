@@ -39,6 +39,9 @@ class Command(BaseCommand):
                 SANDBOX_KEY_FILE=str(key_file), SANDBOX_TRAFFIC=str(traffic),
                 SANDBOX_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhooks/telnyx/",
             )
+            # The sandbox accepts any connection and caller id: dialing works out of the box (issue 28).
+            env.setdefault("TELNYX_CONNECTION_ID", "sandbox-connection")
+            env.setdefault("DIAL_FROM_NUMBER", "+15550000000")
             processes.append("sandbox")
             self.stdout.write(self.style.WARNING(
                 f"No TELNYX_API_KEY: running against the sandbox on 127.0.0.1:{sandbox_port} with simulated calls."
