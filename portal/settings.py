@@ -335,6 +335,46 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Company sign-in (OpenID Connect) and two factors (issue 24) ------------
+# One block on purpose: the apps and middleware below are added here rather than in the lists above.
+# django-otp's devices (authenticator app, recovery codes); the admin's default site requires the second
+# factor too (accounts/admin_site.py); accounts/ holds company sign-in and the two-factor pages.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "accounts.apps.PortalAdminConfig"
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static", "accounts"]
+# After login-required: a password session that owes its second factor reaches only the verification or
+# enrolment page, and the API sees no session user (tokens are unaffected).
+MIDDLEWARE.insert(MIDDLEWARE.index("portal.middleware.PortalLoginRequiredMiddleware") + 1,
+                  "accounts.middleware.SecondFactorMiddleware")
+# ...and its pages show no menu and open no live socket.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("accounts.context_processors.second_factor")
+# Administrators who sign in with a password must use an authenticator app (company sign-ins are exempt).
+REQUIRE_2FA_FOR_ADMINS = env.bool("REQUIRE_2FA_FOR_ADMINS", default=False)
+OTP_TOTP_ISSUER = "Telnyx operations portal"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a device's key
+# Company sign-in (mozilla-django-oidc): on when OIDC_CLIENT_ID and either OIDC_ISSUER (endpoints read from
+# its discovery document) or all four endpoints are set. Register <portal>/oidc/callback/ with the provider.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_JWKS_URI", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
+# "provider-group=Role,...": the groups claim (OIDC_GROUPS_CLAIM) gives the highest role it maps to, at every
+# sign-in; a person in no mapped group is refused (and loses any role they had).
+OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT_SECONDS", default=10.0)
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.CompanyOIDCBackend")
+
 # --- API --------------------------------------------------------------------
 _API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="60/minute")
 _API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="1200/minute")
