@@ -8,7 +8,7 @@ import json
 import logging
 import time
 import traceback
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,11 +28,15 @@ RETRYABLE_STATUSES = (WebhookEvent.Status.PENDING, WebhookEvent.Status.FAILED)
 
 
 def _occurred_at(data: dict) -> datetime | None:
+    """When the event happened, in UTC; None when absent or not a real time (a signed event is still stored)."""
     value = data.get("occurred_at") or (data.get("payload") or {}).get("occurred_at")
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.utc)
-    return parsed
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        # A time without a zone is UTC (Telnyx's own). In UTC now, so a year-9999 time with a negative
+        # offset fails here, not in the database adapter after the answer is decided.
+        return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC) if parsed else None
+    except (ValueError, OverflowError):  # "2026-13-45T..." matches the pattern but is no date
+        return None
 
 
 def _text(value) -> str:
