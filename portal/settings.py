@@ -195,6 +195,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULER = "portal.ops_celery:HeartbeatScheduler"
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=15)
 HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=60)
+# /readyz answers its last result again for this long: probes from every load balancer cost one round of checks.
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep-unprocessed": {"task": "webhooks.tasks.sweep_unprocessed_events", "schedule": 60.0},
     "commands-sweep-stuck": {"task": "portal.commands.tasks.sweep_stuck_commands", "schedule": 60.0},
