@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ops import selectors
 from ops.models import Heartbeat
@@ -70,7 +72,7 @@ def check_redis() -> dict:
     client = _redis_clients.get(key)
     if client is None:
         client = _redis_clients[key] = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1, health_check_interval=0
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0)
         )
     client.ping()
     return {}
