@@ -126,7 +126,7 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=1),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
-            "timeout": 10,
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
