@@ -185,3 +185,46 @@ def test_a_calls_events_delivered_in_reverse_order_end_in_the_same_state_as_in_o
     assert [a.status_code for a in answers] == [200] * len(answers)
     assert len(forward) == CALLS and forward["0"]["state"] == "hangup"
     assert backward == forward
+
+
+@pytest.mark.resilience("Redis hung or down: production processes")
+@pytest.mark.parametrize("fault", ["hang", "refuse"])
+def test_redis_hung_or_down_webhooks_are_answered_at_once_stored_and_applied_when_it_is_back(production, resilience, fault):
+    stack = production
+    proxy = FaultProxy(*stack.target_of("REDIS_URL"))
+    try:
+        through = {"REDIS_URL": stack.url_through("REDIS_URL", proxy.port), "REDIS_TIMEOUT_SECONDS": "0.5"}
+        web = stack.start_web_process("web", **through)
+        stack.start_entry("events", "events", **through)
+        warm = call_story(f"redis-{fault}-warm", 0)
+        assert [deliver(web, doc).status_code for doc in warm] == [200] * len(warm)
+        wait_for(lambda: _all_applied(f"redis-{fault}-warm", len(warm)), "the first call to be applied", stack)
+
+        getattr(proxy, fault)()
+        story = call_story(f"redis-{fault}", 0)
+        timed = []
+        for doc in story:
+            started = time.monotonic()
+            timed.append((deliver(web, doc, timeout=10), time.monotonic() - started))
+            time.sleep(0.3)  # a trickle: each delivery nudges while Redis is out
+        stored_during = WebhookEvent.objects.filter(event_id__startswith=f"redis-{fault}-0-").count()
+        applied_during = WebhookEvent.objects.filter(event_id__startswith=f"redis-{fault}-0-", status="processed").count()
+
+        proxy.forward()
+        after = call_story(f"redis-{fault}-after", 0)
+        answers_after = [deliver(web, doc) for doc in after]
+        wait_for(lambda: _all_applied(f"redis-{fault}-0", len(story)) and _all_applied(f"redis-{fault}-after", len(after)),
+                 "what was stored during the fault to be applied once Redis is back", stack, timeout=90)
+    finally:
+        proxy.close()
+
+    answers = [a for a, _ in timed] + answers_after
+    resilience.tried(len(story))
+    resilience.server_errors(sum(1 for a in answers if a is None or a.status_code >= 500))
+    outcome = _tally_events(resilience, f"redis-{fault}-0", len(story))
+    slowest = max(elapsed for _, elapsed in timed)
+    assert [a.status_code if a is not None else None for a in answers] == [200] * len(answers)
+    assert stored_during == len(story) and applied_during == 0
+    assert slowest < 0.5, f"a delivery took {slowest:.2f} s while Redis was {fault}"
+    assert outcome == [((WebhookEvent.Status.PROCESSED, 1), len(story))]
+    assert call_states(f"redis-{fault}")["0"]["state"] == "hangup"
