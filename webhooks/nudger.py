@@ -49,6 +49,15 @@ _nudger: Nudger | None = None
 _lock = threading.Lock()
 
 
+def _forget_after_fork() -> None:
+    """A forked child has no nudger thread, and the lock may have been copied held: start afresh."""
+    global _nudger, _lock
+    _nudger, _lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def ask(work: Callable[[], None]) -> Nudger:
     """Have this process's nudger run `work` soon (a forked child starts its own thread)."""
     global _nudger

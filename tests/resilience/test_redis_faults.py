@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -133,3 +134,36 @@ def test_a_drain_under_a_hung_redis_ends_in_bounded_time_and_applies_what_is_pen
     # Each Redis call costs at most two timeouts (one retry); the drain makes a handful, never waits for good.
     assert elapsed < 20 * TIMEOUT, f"the drain took {elapsed:.1f} s"
     assert sorted(events.values_list("status", flat=True)) == [WebhookEvent.Status.PROCESSED] * 5
+
+
+class StuckCache(LocMemCache):
+    """A cache that takes a second for every call, as a Redis that is up but stuck (within its timeouts)."""
+
+    def add(self, *args, **kwargs):
+        time.sleep(1)
+        return super().add(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        time.sleep(1)
+        return super().delete(*args, **kwargs)
+
+
+@pytest.mark.resilience("Redis hung or down: webhook intake")
+def test_the_nudge_never_runs_on_the_request_path_whatever_the_cache(settings, broker, post_webhook, event_doc, resilience):
+    """Any profile: a cache that takes a second per call delays the drain, never the answer."""
+    settings.CACHES = {"default": {"BACKEND": "tests.resilience.test_redis_faults.StuckCache"}}
+    settings.WEBHOOK_NUDGE_SKIP_SECONDS = 0
+    started = time.perf_counter()
+    response = post_webhook(event_doc("call.initiated", id="stuck-cache"))
+    elapsed = time.perf_counter() - started
+    _settle()
+    sent = list(broker.sent)
+    applied = broker.deliver()
+    resilience.tried()
+    resilience.server_errors(int(response.status_code >= 500))
+    resilience.lost(1 - WebhookEvent.objects.filter(event_id="stuck-cache", status="processed").count())
+
+    assert response.status_code == 200
+    assert elapsed < 0.5, f"the delivery waited {elapsed:.2f} s for the cache"
+    assert sent == ["process_pending"]  # the nudger did ask, after the answer
+    assert applied == 1
