@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -139,24 +141,45 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=1),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
-            "timeout": 10,
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker, channel layer, cache ------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Every Redis call is bounded: a Redis that is up but stuck must not hold a request or a drain for good
+# (issue 23). The intake itself never waits for Redis (webhooks/nudger.py).
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=1.0)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_keepalive": True,
+    }
+    CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
     CHANNEL_LAYERS = {
         "default": {
             # Pub/sub publishes several times faster than the list-based layer; redis-py 8 kills
-            # idle listeners after 5 s unless socket_timeout is None (channels_redis issue 422).
+            # idle listeners after 5 s unless socket_timeout is None (channels_redis issue 422), so
+            # only connecting is bounded here; publishing has its own deadline (portal/live.py).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None,
+                                  "socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_keepalive": True}]},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # The pool's connections, the kept client's too (portal/redis_client.py): drains and pages.
+            # One retry (a connection Redis closed meanwhile), not redis-py 8's ten with backoff: against
+            # a hung Redis those made one call wait ~30 s whatever the timeout.
+            "OPTIONS": {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                        "retry": Retry(NoBackoff(), 1)},
+        }
+    }
 else:
     # Embedded profile: a folder is the broker and SQLite carries the channel layer, so the
     # worker process can reach open pages without Redis (in-memory layers do not cross processes).
@@ -210,6 +233,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULER = "portal.ops_celery:HeartbeatScheduler"
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=15)
 HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=60)
+# /readyz answers its last result again for this long: probes from every load balancer cost one round of checks.
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep-unprocessed": {"task": "webhooks.tasks.sweep_unprocessed_events", "schedule": 60.0},
     "commands-sweep-stuck": {"task": "portal.commands.tasks.sweep_stuck_commands", "schedule": 60.0},
