@@ -314,6 +314,9 @@ LIVE_ACCESS_RECHECK_SECONDS = env.float("LIVE_ACCESS_RECHECK_SECONDS", default=3
 # Where a call's audio may be streamed or forked: URL prefixes ("wss://media.example.com/") and host
 # names, comma-separated; empty allows any destination (issue 24).
 MEDIA_DESTINATIONS_ALLOWED = env.list("MEDIA_DESTINATIONS_ALLOWED", default=[])
+# Fernet keys sealing secret command parameters at rest, newest first (rotation: put the new key in front);
+# empty derives one from DJANGO_SECRET_KEY (portal/sealing.py).
+SEALED_PARAMS_KEYS = env.list("SEALED_PARAMS_KEYS", default=[])
 COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
 # Total retry time stays well inside Telnyx's duplicate-suppression window for command_id.
 COMMAND_MAX_RETRY_SECONDS = env.int("COMMAND_MAX_RETRY_SECONDS", default=120)
@@ -523,6 +526,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "httpx": {"level": "WARNING"},
+        # The SDK logs each request's options, body included, at DEBUG: sealed parameters (stream tokens,
+        # SIP passwords) must never reach a log, whatever LOG_LEVEL says (issue 24).
+        "telnyx": {"level": "INFO"},
+        "httpcore": {"level": "INFO"},
         # One line per delivery or per drained batch is what made `make run` print ~500 lines a minute
         # (issue 9): by default only refusals and failures; LOG_LEVEL=DEBUG shows every one.
         "webhooks.intake": {"level": _PER_EVENT_LEVEL},
