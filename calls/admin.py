@@ -2,6 +2,7 @@
 from django.contrib import admin
 
 from calls.models import Call, TranscriptFragment
+from portal import voice_content
 from portal.admin_mixins import CommandActionsMixin, LiveChangeListMixin, ReadOnlyAdminMixin, command_action
 
 
@@ -25,7 +26,8 @@ class TranscriptInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("calls.view_call")
+        # What was said is voice-grade content: listeners only (issue 24).
+        return voice_content.may_hear(request.user)
 
 
 @admin.register(Call)
@@ -42,6 +44,10 @@ class CallAdmin(CommandActionsMixin, LiveChangeListMixin, ReadOnlyAdminMixin, ad
                      "conference_id"]
     date_hierarchy = "started_at"
     inlines = [TranscriptInline]
+
+    def get_exclude(self, request, obj=None):
+        # An AI conversation's messages and insights quote the caller: listeners only (issue 24).
+        return [] if voice_content.may_hear(request.user) else ["conversation", "insights"]
     actions = [
         # Destructive: the admin asks for confirmation first (portal/admin_mixins.py).
         command_action("call.hangup", "Hang up selected calls", _when(lambda c: True)),

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 
 from calls.models import Call, TranscriptFragment
+from portal import voice_content
 from portal.filters import MomentFilter
 
 RECENT_PAGE_SIZE = 50
@@ -77,9 +78,16 @@ def call_by_control_id(call_control_id: str) -> Call | None:
     return Call.objects.filter(call_control_id=call_control_id).first()
 
 
-def call_dtmf(call: Call) -> str:
-    """The digits heard on the call, in the order they were pressed."""
-    return "".join(call.dtmf_digits.values_list("digit", flat=True))
+def call_dtmf(call: Call, *, masked: bool = False) -> str:
+    """The digits heard on the call, in the order they were pressed ('•' each when masked: issue 24)."""
+    digits = "".join(call.dtmf_digits.values_list("digit", flat=True))
+    return voice_content.masked_digits(digits) if masked else digits
+
+
+def call_heard_context(call: Call, user) -> dict:
+    """The DTMF and transcript panes' context for `user`: the content itself only for listeners."""
+    masked = not voice_content.may_hear(user)
+    return {"digits": call_dtmf(call, masked=masked), "transcript": call_transcript(call), "masked": masked}
 
 
 def call_transcript(call: Call) -> dict:
@@ -123,24 +131,32 @@ def _call_events(call: Call):
     return WebhookEvent.objects.filter(condition).exclude(event_type="conference.floor.changed").defer("raw_body")
 
 
-def call_timeline(call: Call, limit: int = TIMELINE_LIMIT) -> dict:
-    """Every stored event and command of this leg, oldest first (newest at the bottom), the last `limit`."""
+def call_timeline(call: Call, limit: int = TIMELINE_LIMIT, *, masked: bool = False) -> dict:
+    """Every stored event and command of this leg, oldest first (newest at the bottom), the last `limit`;
+    lines quoting what was said or pressed are masked for users who may not listen (`masked`)."""
     from portal.models import Command
 
     events = list(_call_events(call).order_by("-occurred_at", "-id")[:limit])
     commands = list(
         Command.objects.filter(target=call.call_control_id).select_related("requested_by").order_by("-created_at")[:limit]
     )
-    items = sorted([event_item(e) for e in events] + [command_item(c) for c in commands], key=lambda i: i["at"])
+    items = sorted([event_item(e, masked=masked) for e in events] + [command_item(c) for c in commands],
+                   key=lambda i: i["at"])
     total = _call_events(call).count() + Command.objects.filter(target=call.call_control_id).count()
     return {"items": items[-limit:], "total": total, "shown": min(total, limit)}
 
 
-def event_item(event) -> dict:
+def event_item(event, *, masked: bool = False) -> dict:
     return {
         "at": event.occurred_at or event.received_at, "kind": "event", "title": event.event_type,
-        "summary": event_summary(event), "object": event, "dom_id": f"timeline-event-{event.pk}",
+        "summary": event_summary(event, masked=masked), "object": event, "dom_id": f"timeline-event-{event.pk}",
     }
+
+
+# Event types whose timeline line quotes what was said or pressed (voice_content).
+CONTENT_EVENT_TYPES = frozenset({
+    "call.dtmf.received", "call.transcription", "call.recording.transcription.saved",
+})
 
 
 def command_item(command) -> dict:
@@ -155,9 +171,11 @@ def _v(payload: dict, key: str) -> str:
     return "" if value in (None, "", [], {}) else str(value)
 
 
-def event_summary(event) -> str:
-    """One line saying what the event reported, in Telnyx's own values."""
+def event_summary(event, *, masked: bool = False) -> str:
+    """One line saying what the event reported, in Telnyx's own values (content hidden when `masked`)."""
     p, t = event.payload or {}, event.event_type
+    if masked:
+        p = voice_content.mask_payload(p, force=True)
     parts: list[str] = []
     if t == "call.initiated":
         parts = [f"{_v(p, 'from') or '?'} → {_v(p, 'to') or '?'}", _v(p, "direction")]
@@ -176,7 +194,8 @@ def event_summary(event) -> str:
     elif t == "call.recording.error":
         parts = [_v(p, "reason")]
     elif t == "call.recording.saved":
-        parts = [_v(p, "channels"), ", ".join(sorted((p.get("recording_urls") or {}).keys()))]
+        urls = p.get("recording_urls")
+        parts = [_v(p, "channels"), ", ".join(sorted(urls.keys())) if isinstance(urls, dict) else ""]
     elif t == "call.recording.transcription.saved":
         parts = [_v(p, "status"), _v(p, "transcription_text")[:80]]
     elif t.startswith("call.fork."):
@@ -189,8 +208,11 @@ def event_summary(event) -> str:
         parts = [_v(p, "hangup_cause")]
     elif t == "call.transcription":
         data = p.get("transcription_data") or {}
-        kind = "final" if data.get("is_final", True) else "interim"
-        parts = [f"“{_v(data, 'transcript')[:80]}”", kind]
+        if not isinstance(data, dict):  # masked
+            parts = [str(data)]
+        else:
+            kind = "final" if data.get("is_final", True) else "interim"
+            parts = [f"“{_v(data, 'transcript')[:80]}”", kind]
     elif t == "call.enqueued":
         parts = [_v(p, "queue"), f"position {_v(p, 'current_position')}" if _v(p, "current_position") else ""]
     elif t == "call.dequeued":

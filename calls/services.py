@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from calls.models import Call, DtmfDigit, TranscriptFragment
-from portal import live
+from portal import live, voice_content
 
 # Lifecycle states in the only order a leg goes through them.
 STATE_RANK = {Call.State.INITIATED: 0, Call.State.ANSWERED: 1, Call.State.BRIDGED: 2, Call.State.HANGUP: 3}
@@ -313,32 +313,43 @@ def publish_call(call: Call, *, event=None, list_changed: bool = True, dashboard
 
     group, pk = call_group(call), call.pk
 
-    def part(template: str, extra=None):
+    def part(template: str, extra=None, target: str = group):
         def build():
             fresh = selectors.call_detail(pk)
             if fresh is None:
                 return []
             context = {"call": fresh, "oob": True, **(extra(fresh) if extra else {})}
-            return [(group, render_to_string(template, context))]
+            return [(target, render_to_string(template, context))]
 
         return build
 
     live.publish_rendered_once(f"call:{pk}", part("calls/_call_live.html"), groups=[group])
-    if dtmf:
-        live.publish_rendered_once(
-            f"call-dtmf:{pk}", part("calls/_call_dtmf.html", lambda c: {"digits": selectors.call_dtmf(c)}), groups=[group]
-        )
-    if transcript:
-        live.publish_rendered_once(
-            f"call-transcript:{pk}",
-            part("calls/_call_transcript.html", lambda c: {"transcript": selectors.call_transcript(c)}),
-            groups=[group],
-        )
+    # What was said or pressed goes to the content groups only: as heard to listeners, masked to others.
+    for audience, masked in ((f"{group}.{voice_content.HEARD}", False), (f"{group}.{voice_content.MASKED}", True)):
+        if dtmf:
+            live.publish_rendered_once(
+                f"call-dtmf:{pk}:{masked}",
+                part("calls/_call_dtmf.html", lambda c, m=masked: {"digits": selectors.call_dtmf(c, masked=m), "masked": m},
+                     audience),
+                groups=[audience],
+            )
+        if transcript:
+            live.publish_rendered_once(
+                f"call-transcript:{pk}:{masked}",
+                part("calls/_call_transcript.html",
+                     lambda c, m=masked: {"transcript": selectors.call_transcript(c), "masked": m}, audience),
+                groups=[audience],
+            )
     if event is not None:
         snapshot = copy.copy(event)  # rendered after commit (if watched): as it is now
-        live.publish_on_commit(
-            group, lambda: render_to_string("calls/_timeline_append.html", {"item": selectors.event_item(snapshot)})
-        )
+        if event.event_type in selectors.CONTENT_EVENT_TYPES:
+            for audience, masked in ((f"{group}.{voice_content.HEARD}", False), (f"{group}.{voice_content.MASKED}", True)):
+                live.publish_on_commit(audience, lambda m=masked: render_to_string(
+                    "calls/_timeline_append.html", {"item": selectors.event_item(snapshot, masked=m)}))
+        else:
+            live.publish_on_commit(
+                group, lambda: render_to_string("calls/_timeline_append.html", {"item": selectors.event_item(snapshot)})
+            )
     if list_changed:
         publish_calls(dashboard=dashboard)
 

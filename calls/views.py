@@ -9,6 +9,7 @@ from rest_framework import serializers
 from calls import selectors
 from calls.actions import CALL_ACTIONS, CONTROL, SUPERVISE
 from calls.services import call_group
+from portal import voice_content
 from portal.commands import actions, forms
 from portal.selectors import profile_phone
 from portal.services import profile_phone_remember
@@ -95,12 +96,12 @@ def call_detail_view(request, call_control_id):
         {
             **_links_context(request, call),
             "live_legs": selectors.live_legs(exclude=call.call_control_id),
-            "timeline": selectors.call_timeline(call),
-            "digits": selectors.call_dtmf(call),
-            "transcript": selectors.call_transcript(call),
+            "timeline": selectors.call_timeline(call, masked=not voice_content.may_hear(request.user)),
+            **selectors.call_heard_context(call, request.user),
             "recordings": selectors.call_recordings(call),
             "control_groups": control_groups(request.user),
-            "live_groups": [call_group(call)],
+            # What was said or pressed comes on its own group: unmasked for listeners, masked for others.
+            "live_groups": [call_group(call), *voice_content.content_groups(call_group(call), request.user)],
         },
     )
 
@@ -115,17 +116,15 @@ def call_live_view(request, call_control_id):
 def call_timeline_view(request, call_control_id):
     """The timeline alone: re-fetched when a command on the call changes or the socket (re)opens."""
     call = _call_or_404(call_control_id)
-    return render(request, "calls/_call_timeline.html", {"call": call, "timeline": selectors.call_timeline(call)})
+    timeline = selectors.call_timeline(call, masked=not voice_content.may_hear(request.user))
+    return render(request, "calls/_call_timeline.html", {"call": call, "timeline": timeline})
 
 
 @permission_required("calls.view_call", raise_exception=True)
 def call_heard_view(request, call_control_id):
     """DTMF and transcript panes: re-fetched when the socket (re)opens."""
     call = _call_or_404(call_control_id)
-    return render(
-        request, "calls/_call_heard.html",
-        {"call": call, "digits": selectors.call_dtmf(call), "transcript": selectors.call_transcript(call)},
-    )
+    return render(request, "calls/_call_heard.html", {"call": call, **selectors.call_heard_context(call, request.user)})
 
 
 @permission_required("calls.view_call", raise_exception=True)

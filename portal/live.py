@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from portal import voice_content
 from portal.redis_client import kept_redis_client
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def group_permission(group: str) -> str | None:
     if not GROUP_NAME.match(group):
         return None
     head, _, rest = group.partition(".")
+    if group.endswith("." + voice_content.HEARD) and head != "admin":
+        return voice_content.LISTEN  # what was said or pressed, unmasked (issue 24)
     if head == "admin":
         app_label, _, model = rest.partition(".")
         return f"{app_label}.view_{model}" if app_label and model else None

@@ -4,6 +4,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
+from portal import voice_content
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
 from portal.models import Command
 from recordings import services, serving
@@ -22,6 +23,9 @@ class TranscriptionInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        return voice_content.may_hear(request.user)  # transcripts are voice-grade content (issue 24)
 
 
 @admin.register(Recording)
@@ -42,6 +46,12 @@ class RecordingAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
+
+    def get_search_fields(self, request):
+        # Searching transcripts would reveal their words to someone who may not read them (issue 24).
+        if voice_content.may_hear(request.user):
+            return self.search_fields
+        return [f for f in self.search_fields if not f.startswith("transcriptions__")]
 
     def get_actions(self, request):
         available = super().get_actions(request)

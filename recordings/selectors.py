@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from portal import voice_content
 from portal.audit.selectors import recording_access
 from portal.filters import MomentFilter
 from recordings.models import Recording, Transcription
@@ -113,6 +114,14 @@ class RecordingFilter(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(choices=Recording.Status.choices)
 
+    def is_valid(self):
+        """Searching transcripts reveals their words: listeners only (issue 24), at every door."""
+        valid = super().is_valid()
+        if valid and self.form.cleaned_data.get("q") and not voice_content.may_hear(getattr(self.request, "user", None)):
+            self.form.add_error("q", "Searching transcripts needs the listen permission (Supervisors, Administrators).")
+            return False
+        return valid
+
     class Meta:
         model = Recording
         fields = ["q", "since", "until", "source", "conference", "queue", "call", "min_duration", "max_duration",
@@ -165,18 +174,3 @@ def transcript_lines(recording: Recording) -> list[dict]:
             if sentence:
                 lines.append({"text": sentence, "speaker": "", "start": None})
     return lines
-
-
-URL_KEYS = ("recording_urls", "public_recording_urls", "download_urls")
-
-
-def mask_recording_urls(payload, user):
-    """A copy of a Telnyx payload without recording links unless `user` may listen (for any door that shows payloads)."""
-    if user is not None and user.has_perm("recordings.listen_recording"):
-        return payload
-    if isinstance(payload, dict):
-        return {k: ("(hidden: needs the listen permission)" if k in URL_KEYS else mask_recording_urls(v, user))
-                for k, v in payload.items()}
-    if isinstance(payload, list):
-        return [mask_recording_urls(v, user) for v in payload]
-    return payload

@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from portal import voice_content
 from portal.commands import actions, forms
 from portal.models import Command
 from recordings import selectors, services, serving
@@ -12,7 +13,7 @@ from recordings.models import Recording
 
 
 def _listing(request):
-    filterset = selectors.RecordingFilter(request.GET, queryset=selectors.recording_queryset())
+    filterset = selectors.RecordingFilter(request.GET, queryset=selectors.recording_queryset(), request=request)
     filtered = any(v for v in request.GET.values())
     rows = selectors.with_matches(filterset.qs[:200], request.GET.get("q", "")) if filterset.is_valid() else []
     return filterset, filtered, rows
@@ -45,6 +46,7 @@ def _detail_context(request, recording):
         "recording": recording,
         "call": selectors.recording_call(recording),
         "lines": selectors.transcript_lines(recording),
+        "transcript_masked": not voice_content.may_hear(user),
         "access": selectors.access_log(recording),
         "can_listen": user.has_perm(services.LISTEN),
         "delete_form": {"action": delete, "fields": forms.field_specs(delete)} if can_delete else None,

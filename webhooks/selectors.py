@@ -2,6 +2,7 @@
 import django_filters
 from django.db.models import Count, Q
 
+from portal import voice_content
 from webhooks.models import WebhookEvent
 
 
@@ -45,7 +46,5 @@ def status_counts() -> dict[str, int]:
 
 
 def payload_for(event, user) -> dict:
-    """The payload as `user` may see it: recording links only for those allowed to listen (every door)."""
-    from recordings.selectors import mask_recording_urls
-
-    return mask_recording_urls(event.payload, user)
+    """The payload as `user` may see it: content (digits, transcripts, recording links) only for listeners."""
+    return voice_content.mask_payload(event.payload, user)

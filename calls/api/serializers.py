@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from calls import selectors
 from calls.models import Call, TranscriptFragment
+from portal import voice_content
 
 CALL_FIELDS = [
     "call_control_id", "call_leg_id", "call_session_id", "connection_id", "direction", "from_number", "to_number",
@@ -50,10 +51,10 @@ class CallDetailSerializer(CallSerializer):
     client_state = serializers.CharField(read_only=True)
     client_state_text = serializers.CharField(read_only=True, help_text="client_state decoded, when it is base64 text.")
     activity = serializers.JSONField(read_only=True, help_text="Per feature: details it started with, how it ended.")
-    conversation = serializers.JSONField(read_only=True)
-    insights = serializers.JSONField(read_only=True)
-    dtmf = serializers.SerializerMethodField()
-    transcript = serializers.SerializerMethodField()
+    conversation = serializers.SerializerMethodField(help_text="call.conversation.ended; messages only for listeners.")
+    insights = serializers.SerializerMethodField(help_text="Conversation insights; results only for listeners.")
+    dtmf = serializers.SerializerMethodField(help_text="Digits pressed; one '•' each for users who may not listen.")
+    transcript = serializers.SerializerMethodField(help_text="Transcript fragments; text only for listeners.")
     timeline = serializers.SerializerMethodField()
 
     class Meta(CallSerializer.Meta):
@@ -61,16 +62,27 @@ class CallDetailSerializer(CallSerializer):
                   "transcript", "timeline"]
         read_only_fields = fields
 
+    def _masked(self) -> bool:
+        request = self.context.get("request")
+        return not voice_content.may_hear(getattr(request, "user", None))
+
+    def get_conversation(self, call) -> dict:
+        return voice_content.mask_payload(call.conversation, force=self._masked())
+
+    def get_insights(self, call) -> list:
+        return voice_content.mask_payload(call.insights, force=self._masked())
+
     def get_dtmf(self, call) -> str:
-        return selectors.call_dtmf(call)
+        return selectors.call_dtmf(call, masked=self._masked())
 
     def get_transcript(self, call) -> dict:
         t = selectors.call_transcript(call)
-        return {
-            "final": TranscriptFragmentSerializer(t["lines"], many=True).data,
-            "interim": TranscriptFragmentSerializer(t["interim"], many=True).data,
-        }
+        final = TranscriptFragmentSerializer(t["lines"], many=True).data
+        interim = TranscriptFragmentSerializer(t["interim"], many=True).data
+        if self._masked():
+            final, interim = [{**f, "text": voice_content.HIDDEN} for f in final], [{**f, "text": voice_content.HIDDEN} for f in interim]
+        return {"final": final, "interim": interim}
 
     def get_timeline(self, call) -> list[dict]:
-        items = selectors.call_timeline(call)["items"]
+        items = selectors.call_timeline(call, masked=self._masked())["items"]
         return TimelineItemSerializer([_timeline_item(i) for i in items], many=True).data

@@ -2,6 +2,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from portal import voice_content
 from recordings.models import Recording, Transcription
 
 LISTENER_ONLY = ("audio_url", "recording_urls", "public_recording_urls")
@@ -56,8 +57,17 @@ class RecordingSerializer(serializers.ModelSerializer):
 
 
 class RecordingDetailSerializer(RecordingSerializer):
-    transcriptions = TranscriptionSerializer(many=True, read_only=True)
+    transcriptions = TranscriptionSerializer(many=True, read_only=True,
+                                             help_text="Their text only for users who may listen (issue 24).")
 
     class Meta(RecordingSerializer.Meta):
         fields = [*RecordingSerializer.Meta.fields, "transcriptions"]
         read_only_fields = fields
+
+    def to_representation(self, recording):
+        data = super().to_representation(recording)
+        request = self.context.get("request")
+        if not voice_content.may_hear(getattr(request, "user", None)):
+            data["transcriptions"] = [{**t, "text": voice_content.HIDDEN if t.get("text") else t.get("text")}
+                                      for t in data.get("transcriptions", [])]
+        return data

@@ -63,7 +63,7 @@ def test_recent_calls_are_paginated(client, viewer):
     assert "subscribe=calls" not in second
 
 
-def test_detail_page_shows_everything_about_the_call(client, operator, post_webhook, event_doc):
+def test_detail_page_shows_everything_about_the_call(client, operator, supervisor, post_webhook, event_doc):
     events = [
         ("call.initiated", {}), ("call.answered", {}), ("call.machine.detection.ended", {"result": "machine"}),
         ("call.dtmf.received", {"digit": "4"}), ("call.dtmf.received", {"digit": "2"}),
@@ -77,11 +77,17 @@ def test_detail_page_shows_everything_about_the_call(client, operator, post_webh
     assert response.status_code == 200
     page = response.content.decode()
     assert "+15550001111" in page and "Answered" in page
-    assert "<code>42</code>" in page
-    assert "I want my money back" in page
+    # Digits and transcripts are voice-grade content (issue 24): an Operator sees that they exist, masked.
+    assert "<code>••</code> 2 digits pressed (hidden" in page and "<code>42</code>" not in page
+    assert "I want my money back" not in page and "1 line transcribed (hidden" in page
     assert "machine" in page and "insufficient_credit" in page
-    assert "call.dtmf.received" in page and "digit 4" in page  # the timeline
-    assert f"subscribe=call.{Call.objects.get().pk}" in page
+    assert "call.dtmf.received" in page and "digit 4" not in page  # the timeline, masked
+    pk = Call.objects.get().pk
+    assert f"subscribe=call.{pk},call.{pk}.masked" in page and f"call.{pk}.heard" not in page
+    client.force_login(supervisor)
+    heard = client.get(f"/calls/{CC}/").content.decode()
+    assert "<code>42</code>" in heard and "I want my money back" in heard and "digit 4" in heard
+    assert f"subscribe=call.{pk},call.{pk}.heard" in heard
     for group in ("Media", "Recording", "Streaming", "Transcription", "Advanced", "Queue", "Conference"):
         assert f"<h3>{group}</h3>" in page
     assert "Send DTMF" in page
@@ -143,7 +149,7 @@ def test_recordings_of_this_call_are_listed(client, viewer):
     assert "rec-by-id" in page and "rec-by-session" in page and "rec-other" not in page
 
 
-def test_api_list_and_detail(client, viewer, post_webhook, event_doc):
+def test_api_list_and_detail(client, viewer, supervisor, post_webhook, event_doc):
     post_webhook(event_doc("call.initiated", id="i", occurred_at="2026-11-23T09:00:00Z"))
     post_webhook(event_doc("call.dtmf.received", id="d", occurred_at="2026-11-23T09:00:05Z", digit="7"))
     post_webhook(event_doc("call.transcription", id="t", occurred_at="2026-11-23T09:00:06Z",
@@ -154,12 +160,20 @@ def test_api_list_and_detail(client, viewer, post_webhook, event_doc):
     assert listing["count"] == 1 and listing["results"][0]["call_control_id"] == CC
     assert client.get("/api/v1/calls/?q=v3:other").json()["results"][0]["state"] == "hangup"
     detail = client.get(f"/api/v1/calls/{CC}/").json()
-    assert detail["dtmf"] == "7" and detail["client_state_text"] == "hello"
-    assert detail["transcript"] == {"final": [], "interim": [
+    # A Viewer may not listen: digits and transcript text masked (issue 24).
+    assert detail["dtmf"] == "•" and detail["client_state_text"] == "hello"
+    assert detail["transcript"]["interim"][0]["text"] == "(hidden: needs the listen permission)"
+    assert "7" not in str(detail["timeline"]) and "hi" not in [i.get("summary") for i in detail["timeline"]]
+    client.force_login(supervisor)
+    heard = client.get(f"/api/v1/calls/{CC}/").json()
+    assert heard["dtmf"] == "7"
+    assert heard["transcript"] == {"final": [], "interim": [
         {"occurred_at": "2026-11-23T09:00:06Z", "text": "hi", "is_final": False, "confidence": None, "track": ""}]}
+    client.force_login(viewer)
+    detail = client.get(f"/api/v1/calls/{CC}/").json()
     assert [(i["kind"], i["title"]) for i in detail["timeline"]] == [
         ("event", "call.initiated"), ("event", "call.dtmf.received"), ("event", "call.transcription")]
-    assert detail["timeline"][1]["summary"] == "digit 7"
+    assert detail["timeline"][1]["summary"] == "digit (hidden: needs the listen permission)"
     assert client.get("/api/v1/calls/v3:nope/").status_code == 404
 
 
@@ -187,17 +201,27 @@ def test_admin_lists_filters_and_searches(client, operator):
 def test_events_publish_to_the_call_page_and_the_calls_list(post_webhook, event_doc, listen):
     post_webhook(event_doc("call.initiated", id="i", occurred_at="2026-11-23T09:00:00Z"))
     call = Call.objects.get()
+    # What was said or pressed goes to the content groups: as heard to listeners, masked to others (issue 24).
+    heard, masked = f"call.{call.pk}.heard", f"call.{call.pk}.masked"
     listen(f"call.{call.pk}")
+    listen(heard)
+    listen(masked)
     listen("calls")
     post_webhook(event_doc("call.dtmf.received", id="d", occurred_at="2026-11-23T09:00:05Z", digit="9"))
-    page = "".join(listen.received(f"call.{call.pk}"))
+    page = "".join(listen.received(heard))
     assert 'id="call-dtmf"' in page and "<code>9</code>" in page
     assert '<div hx-swap-oob="beforeend:#call-timeline-rows"><li id="timeline-event-' in page and "digit 9" in page
+    hidden = "".join(listen.received(masked))
+    assert 'id="call-dtmf"' in hidden and "<code>•</code>" in hidden and "9" not in hidden.split("call-timeline-rows")[0]
+    assert "digit 9" not in hidden and "hidden: needs the listen permission" in hidden
+    assert "<code>9</code>" not in "".join(listen.received(f"call.{call.pk}"))
     assert listen.received("calls") == []  # a digit changes nothing on the list
     post_webhook(event_doc("call.transcription", id="t", occurred_at="2026-11-23T09:00:06Z",
                            transcription_data={"transcript": "Hello there", "is_final": True}))
-    page = "".join(listen.received(f"call.{call.pk}"))
+    page = "".join(listen.received(heard))
     assert 'id="call-transcript"' in page and "Hello there" in page
+    hidden = "".join(listen.received(masked))
+    assert 'id="call-transcript"' in hidden and "Hello there" not in hidden
     lists = "".join(listen.received("calls"))
     assert 'id="call-tables"' in lists and "Transcribing" in lists  # transcription started: a badge on the list
     post_webhook(event_doc("call.hangup", id="h", occurred_at="2026-11-23T09:01:00Z"))

@@ -24,8 +24,8 @@ def ids(response):
     return [r["id"] for r in response.json()["results"]]
 
 
-def test_transcript_search_finds_and_highlights_the_fragment(client, viewer, library):
-    client.force_login(viewer)
+def test_transcript_search_finds_and_highlights_the_fragment(client, supervisor, library):
+    client.force_login(supervisor)
     # PostgreSQL stems "invoice" to match "invoices"; the SQLite fallback matches the substring.
     response = client.get("/api/v1/recordings/", {"q": "invoice"})
     assert ids(response) == ["rec-invoice"]
@@ -36,8 +36,8 @@ def test_transcript_search_finds_and_highlights_the_fragment(client, viewer, lib
     assert "rec-invoice" in page and "rec-hello" not in page and "<mark>" in page
 
 
-def test_search_escapes_transcript_html(client, viewer, library):
-    client.force_login(viewer)
+def test_search_escapes_transcript_html(client, supervisor, library):
+    client.force_login(supervisor)
     page = client.get("/recordings/", {"q": "hello"}).content.decode()
     assert "rec-hello" in page and "<mark>hello</mark>" in page.lower()
     assert "<script>alert(1)</script>" not in page
@@ -45,14 +45,14 @@ def test_search_escapes_transcript_html(client, viewer, library):
     assert connection.vendor == "postgresql" or "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_search_with_no_match_explains_itself(client, viewer, library):
-    client.force_login(viewer)
+def test_search_with_no_match_explains_itself(client, supervisor, library):
+    client.force_login(supervisor)
     assert ids(client.get("/api/v1/recordings/", {"q": "zebra"})) == []
     assert "No recording matches these filters." in client.get("/recordings/", {"q": "zebra"}).content.decode()
 
 
-def test_full_text_search_uses_the_backend_it_has(client, viewer, library):
-    client.force_login(viewer)
+def test_full_text_search_uses_the_backend_it_has(client, supervisor, library):
+    client.force_login(supervisor)
     # Word forms only PostgreSQL's stemming joins; the fallback needs the literal text.
     stemmed = ids(client.get("/api/v1/recordings/", {"q": "paying"}))
     assert stemmed == (["rec-invoice"] if connection.vendor == "postgresql" else [])
@@ -74,8 +74,8 @@ def test_filters(client, viewer, library, params, expected):
     assert ids(client.get("/api/v1/recordings/", params)) == expected
 
 
-def test_date_range(client, viewer, library):
-    client.force_login(viewer)
+def test_date_range(client, supervisor, library):
+    client.force_login(supervisor)
     since = (library - timezone.timedelta(days=3)).date().isoformat()
     until = (library - timezone.timedelta(days=1)).date().isoformat()
     assert ids(client.get("/api/v1/recordings/", {"since": since, "until": until})) == ["rec-invoice"]
@@ -93,8 +93,21 @@ def test_queue_filter_matches_calls_that_waited_in_it(client, viewer, library):
     assert ids(client.get("/api/v1/recordings/", {"queue": "support"})) == []
 
 
-def test_bad_filter_values_are_400_with_field_messages(client, viewer, library):
-    client.force_login(viewer)
+def test_bad_filter_values_are_400_with_field_messages(client, supervisor, library):
+    client.force_login(supervisor)
     response = client.get("/api/v1/recordings/", {"min_duration": "long", "status": "lost"})
     assert response.status_code == 400
     assert set(response.json()["extra"]["fields"]) == {"min_duration", "status"}
+
+
+def test_searching_transcripts_needs_the_listen_permission(client, viewer, library):
+    """A search's hits and highlighted fragment reveal the words: refused for Viewers at every door (issue 24)."""
+    client.force_login(viewer)
+    api = client.get("/api/v1/recordings/", {"q": "invoice"})
+    assert api.status_code == 400
+    assert "listen permission" in str(api.json()["extra"]["fields"]["q"])
+    page = client.get("/recordings/", {"q": "invoice"}).content.decode()
+    assert "rec-invoice" not in page and "<mark>" not in page and "listen permission" in page
+    detail = client.get("/api/v1/recordings/rec-invoice/").json()
+    assert [t["text"] for t in detail["transcriptions"]] == ["(hidden: needs the listen permission)"]
+    assert "overdue" not in str(detail)

@@ -107,6 +107,9 @@ def test_unusual_requests_fall_through_to_django(wsgi, settings):
     redirected = wsgi(body, sign(body))
     assert redirected["status"] == 301 and redirected["headers"]["Location"].startswith("https://")
     assert WebhookEvent.objects.count() == 0
+    # X-Forwarded-Proto is believed only behind a declared TLS proxy (DJANGO_BEHIND_TLS_PROXY, issue 24).
+    assert wsgi(body, {**sign(body), "HTTP_X_FORWARDED_PROTO": "https"})["status"] == 301
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     behind_proxy = wsgi(body, {**sign(body), "HTTP_X_FORWARDED_PROTO": "https"})
     assert behind_proxy["status"] == 200
     assert WebhookEvent.objects.count() == 1
