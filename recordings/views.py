@@ -78,7 +78,8 @@ def recording_audio_view(request, recording_id):
 
 
 def _selected(request):
-    pks = [pk for pk in request.POST.getlist("pk") if pk.isdigit()]
+    # ASCII digits that fit a bigint: "²".isdigit() is true but int() refuses it.
+    pks = [pk for pk in request.POST.getlist("pk") if pk.isascii() and pk.isdigit() and len(pk) <= 18]
     return Recording.objects.filter(pk__in=pks)
 
 
