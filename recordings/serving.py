@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from zipstream import ZipStream
 
@@ -10,10 +11,17 @@ from recordings import services
 from recordings.models import Recording, RecordingAccess
 
 CHUNK = 64 * 1024
+# Every door's ZIP limit. The page could not send more (Django's DATA_UPLOAD_MAX_NUMBER_FIELDS is 1,000);
+# the admin's "select all" sends no ids and had no limit at all (issue 23).
+MAX_ZIP_RECORDINGS = 1000
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII)
 # More digits than any file size has: read as "past the end" without int(), which refuses numbers of
 # over 4,300 digits with a ValueError (a 500, issue 23).
 MAX_DIGITS = 18
+
+
+class TooManyForZip(Exception):
+    """More recordings selected than one ZIP may hold; the message says what to do."""
 
 
 class RangeNotSatisfiable(Exception):
@@ -143,9 +151,18 @@ def _file_chunks(recording: Recording):
         handle.close()
 
 
-def zip_response(*, recordings, user, door: str) -> StreamingHttpResponse:
-    """The selected stored recordings as one ZIP, streamed as it is built; each inclusion is logged."""
+def zip_response(*, recordings: QuerySet, user, door: str) -> StreamingHttpResponse:
+    """The selected stored recordings as one ZIP, streamed as it is built; each inclusion is logged.
+
+    Raises TooManyForZip past MAX_ZIP_RECORDINGS selected (counted without loading them).
+    """
     services.ensure_can_listen(user)
+    selected = recordings.count()  # a queryset from every door: one COUNT, not the rows
+    if selected > MAX_ZIP_RECORDINGS:
+        raise TooManyForZip(
+            f"A ZIP holds at most {MAX_ZIP_RECORDINGS:,} recordings; {selected:,} were selected. "
+            "Narrow the selection (a date or a filter) and export it in parts."
+        )
     playable = [r for r in recordings if r.is_playable]
     if not playable:
         return HttpResponse("None of the selected recordings has stored audio.", status=404, content_type="text/plain")

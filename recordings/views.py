@@ -91,7 +91,11 @@ def recordings_zip_view(request):
     if not selected.exists():
         messages.error(request, "Select the recordings to download first.")
         return redirect("recording-list")
-    return serving.zip_response(recordings=selected, user=request.user, door="page")
+    try:
+        return serving.zip_response(recordings=selected, user=request.user, door="page")
+    except serving.TooManyForZip as exc:
+        messages.error(request, str(exc))
+        return redirect("recording-list")
 
 
 @require_POST
