@@ -1,7 +1,7 @@
 """Queue pages: the live board (and wallboard), a queue's live page with its metrics, settings and export."""
+from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django import forms as django_forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
