@@ -9,7 +9,9 @@ the same on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-import csv
+# defusedcsv: the csv module with cells beginning with = + - @ | % quoted, so a spreadsheet shows them
+# instead of running them (queue names come from Telnyx and admins; issue 23).
+from defusedcsv import csv
 import io
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
