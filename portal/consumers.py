@@ -9,6 +9,7 @@ from django.conf import settings
 
 from portal import metrics
 from portal.live import awatch, group_permission, user_group
+from portal.live_frames import marked
 
 MAX_GROUPS = 20
 
@@ -63,4 +64,4 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Pages never write through the socket; anything sent is ignored."""
 
     async def live_html(self, event):
-        await self.send(text_data=event["html"])
+        await self.send(text_data=marked(event))

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from portal import live_frames
 from portal.redis_client import kept_redis_client
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ def _send(messages: dict[str, list[Fragment]], asked: set[str] = frozenset(),
             _publisher().send(layer, messages)
             return
         for group, fragments in messages.items():
-            async_to_sync(layer.group_send)(group, {"type": "live.html", "html": "".join(fragments)})
+            async_to_sync(layer.group_send)(group, live_frames.message(group, "".join(fragments)))
     except Exception:  # noqa: BLE001 - live updates are best effort; state is already committed
         log.warning("live update to %s failed", ", ".join(messages), exc_info=True)
 
@@ -181,19 +182,21 @@ class _Publisher:
             return False
 
     def send(self, layer, messages: dict[str, list[str]]) -> None:
+        # Numbered here, in the order handed over, which is the order they are published in.
         if self.waiting.qsize() >= self.MAX_WAITING:
             log.warning("live publisher backlog full: dropped an update to %s", ", ".join(messages))
+            for group in messages:
+                live_frames.skip(group)  # open pages see the gap at the next frame and re-fetch
             return
-        self.loop.call_soon_threadsafe(self.waiting.put_nowait, (layer, messages))
+        framed = {group: live_frames.message(group, "".join(fragments)) for group, fragments in messages.items()}
+        self.loop.call_soon_threadsafe(self.waiting.put_nowait, (layer, framed))
 
     async def _publish_forever(self) -> None:
         while True:
             layer, messages = await self.waiting.get()
-            for group, fragments in messages.items():
+            for group, message in messages.items():
                 try:
-                    await asyncio.wait_for(
-                        layer.group_send(group, {"type": "live.html", "html": "".join(fragments)}), PUBLISH_TIMEOUT_SECONDS
-                    )
+                    await asyncio.wait_for(layer.group_send(group, message), PUBLISH_TIMEOUT_SECONDS)
                 except Exception:  # noqa: BLE001 - live updates are best effort; state is already committed
                     log.warning("live update to %s failed", group, exc_info=True)
             self.waiting.task_done()
