@@ -76,7 +76,9 @@ def wallboard(request):
 
 def _board(request) -> dict:
     """The board page asked for: `?q=` filters queue names, `?page=` pages them."""
-    return selectors.board_context(page_number=request.GET.get("page"), search=request.GET.get("q", "").strip()[:64])
+    # No queue name holds a NUL, and PostgreSQL refuses one in a query's text (a 500, issue 23).
+    search = request.GET.get("q", "").replace("\x00", "").strip()[:64]
+    return selectors.board_context(page_number=request.GET.get("page"), search=search)
 
 
 def _queue_or_404(name):
