@@ -7,6 +7,7 @@ in the API, the errors in the page's form fragment); accepted markup must be sto
 escaped in every page that shows it, the admin included.
 """
 import json
+import re
 
 import pytest
 from rest_framework import serializers
@@ -220,3 +221,51 @@ def test_list_filters_refuse_or_ignore_hostile_values(admin_client, url, resilie
         elif response.get("Content-Type", "").startswith("text/html") and SCRIPT in response.content.decode():
             failures.append(f"{value_kind}: the filter value shown unescaped")
     assert not failures, failures
+
+
+@pytest.mark.resilience("Bad input: markup in names from Telnyx")
+def test_markup_in_names_from_telnyx_is_shown_as_text_in_pages_and_admin(admin_client, post_webhook, event_doc, resilience):
+    """Caller names and numbers, queue and conference names come from webhooks and Telnyx's lists."""
+    from conferencing import services as conferencing_services
+    from tests.conferencing.test_sync_and_pages import conf
+
+    name = SCRIPT + '"><img src=x onerror=alert(2)>'
+    for doc in (event_doc("call.initiated", **{"from": name, "to": name, "caller_id_name": name}),
+                event_doc("call.enqueued", queue=name)):
+        assert post_webhook(doc).status_code == 200
+    conferencing_services.conference_sync_page(telnyx_conferences=[conf("conf-markup", name=name)],
+                                               participants_by_conference={})
+    pages = ["/", "/calls/", "/calls/v3:cc-alice/", "/queues/", "/wallboard/queues/", "/conferences/",
+             "/conferences/conf-markup/", "/events/", "/commands/"]
+    for model in ("calls/call", "queues/queue", "queues/queuedcall", "conferencing/conference", "webhooks/webhookevent"):
+        pages.append(f"/admin/{model}/")
+        changelist = admin_client.get(f"/admin/{model}/")
+        pages += sorted(set(re.findall(rf'href="(/admin/{model}/\d+/change/)', changelist.content.decode())))[:2]
+    failures = []
+    for url in pages:
+        resilience.tried()
+        response = admin_client.get(url)
+        resilience.server_errors(int(response.status_code >= 500))
+        html = response.content.decode()
+        if response.status_code != 200:
+            failures.append(f"{url}: {response.status_code}")
+        elif SCRIPT in html or "<img src=x" in html:
+            failures.append(f"{url}: unescaped")
+    assert not failures, failures
+
+
+def test_a_new_queue_name_with_a_slash_is_refused_with_a_message(admin_client):
+    response = admin_client.post("/api/v1/queues/",
+                                 json.dumps({"queue_name": "sales/east"}), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["extra"]["fields"]["queue_name"] == ['A queue name cannot contain "/".']
+    assert not Command.objects.exists()
+
+
+def test_a_queue_name_with_a_slash_from_telnyx_has_its_page(admin_client):
+    QueueFactory(name="sales/east")
+    board = admin_client.get("/queues/").content.decode()
+    assert 'href="/queues/sales/east/"' in board
+    page = admin_client.get("/queues/sales/east/")
+    assert page.status_code == 200 and "sales/east" in page.content.decode()
+    assert admin_client.get("/queues/sales/east/live/").status_code == 200
