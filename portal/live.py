@@ -119,9 +119,11 @@ def _render(messages: dict[str, list[Fragment]], asked: set[str] = frozenset(),
     for group in (messages.keys() & watching) | (watched(unknown) if unknown else set()):
         for fragment in messages[group]:
             try:
-                out.setdefault(group, []).append(fragment() if callable(fragment) else fragment)
+                html = fragment() if callable(fragment) else fragment
+                out.setdefault(group, []).append(html)
             except Exception:  # noqa: BLE001 - one broken fragment must not hold back the others
                 log.warning("live render for %s failed", group, exc_info=True)
+                live_frames.skip(group)  # the update is missing: the page sees a gap and re-fetches
     return out
 
 
@@ -268,12 +270,12 @@ def flush(*, force: bool = False) -> None:
         if groups is not None and not looked_up.intersection(groups):
             continue  # nobody watches what it renders: not rendered, not counted as rendered
         _last_rendered[key] = now
-        _run_build(key, build, rendered)
+        _run_build(key, build, rendered, groups)
     # Groups only a build without declared groups names are looked up now.
     _send({group: list(fragments) for group, fragments in rendered.items()}, asked, looked_up)
 
 
-def _run_build(key: str, build, into: dict) -> None:
+def _run_build(key: str, build, into: dict, groups=None) -> None:
     try:
         for group, html in build():
             if not GROUP_NAME.match(group):
@@ -281,6 +283,8 @@ def _run_build(key: str, build, into: dict) -> None:
             into.setdefault(group, {})[html] = None
     except Exception:  # noqa: BLE001 - one broken fragment must not hold back the others
         log.warning("live render %s failed", key, exc_info=True)
+        for group in groups or ():
+            live_frames.skip(group)  # its pages see a gap at the next frame and re-fetch
 
 
 _last_rendered: dict[str, float] = {}  # key -> when this process last rendered it (coalescing only)

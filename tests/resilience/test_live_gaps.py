@@ -164,3 +164,28 @@ async def test_redis_stopped_or_hung_then_back_frames_resume_and_gaps_show(setti
     resilience.lost(len(lost - missed))
     assert after, f"no frame reached the socket within 20 s after Redis came back ({fault})"
     assert lost <= missed
+
+
+def test_an_update_that_fails_to_render_leaves_a_gap(listen):
+    """A fragment whose render raises is not sent; its number is spent, so the page re-fetches at the next one."""
+    group = fresh_group()
+    listen(group)
+    layer = get_channel_layer()
+    sent = []
+    real_send = layer.group_send
+
+    async def spy(name, message):
+        sent.append(message)
+        await real_send(name, message)
+
+    layer.group_send = spy
+
+    def broken():
+        raise RuntimeError("template error")
+
+    live.send_now(group, "<p>1</p>")
+    live.send_now(group, broken)
+    live.send_now(group, "<p>3</p>")
+    missed, received = gaps_seen([live_frames.marked(m) for m in sent])
+    assert [m["html"] for m in sent] == ["<p>1</p>", "<p>3</p>"]
+    assert missed == {received[0] + 1}
