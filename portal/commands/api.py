@@ -2,12 +2,22 @@
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action as route
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.commands import idempotency, services
 from portal.commands.selectors import CommandFilter, command_queryset
 from portal.models import Command
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER, str, OpenApiParameter.HEADER, required=False,
+    description="Send the request once: the same key from the same user within 24 h answers 200 with the "
+    "command the first request issued and sends nothing again; with another body, 422.",
+)
 
 
 class CommandSerializer(serializers.ModelSerializer):
@@ -41,17 +51,62 @@ class CommandViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = CommandFilter
     queryset = command_queryset()
 
+    def get_permissions(self):
+        # Retrying is a command: the service checks portal.retry_command, as for pages and admin.
+        return [IsAuthenticated()] if self.action == "retry" else super().get_permissions()
+
+    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=None, responses={202: CommandSerializer, 200: CommandSerializer})
+    @route(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Issue a failed or outcome-unknown command again, deliberately: 202 with the new command (linked by retry_of)."""
+        original = self.get_object()
+        if not original.can_be_retried:
+            raise ValidationError({"status": [f"Only failed or outcome-unknown commands can be retried; this one is {original.status}."]})
+
+        def retry():
+            issued = services.commands_retry(queryset=Command.objects.filter(pk=original.pk), user=request.user,
+                                             door=Command.Door.API)
+            if not issued:
+                raise ValidationError({"action": [f"{original.action} is no longer declared."]})
+            return issued
+
+        return issue_once(request, retry)
+
+
+def issue_once(request, issue) -> Response:
+    """Run `issue` (returning the commands it issued) under the request's Idempotency-Key, if any.
+
+    202 with the first command; a repeat of the same request within 24 h answers 200 with the same
+    command (header `Idempotent-Replayed: true`) and sends nothing; the key with another body is 422.
+    """
+    key = request.headers.get(idempotency.HEADER)
+    if key is not None and not idempotency.valid_key(key):
+        raise ValidationError({idempotency.HEADER: ["Use 1 to 255 printable ASCII characters."]})
+    data = request.data
+    body = {k: data.getlist(k) for k in data} if hasattr(data, "getlist") else data
+    try:
+        commands, replayed = idempotency.once(
+            user=request.user, key=f"api:{key}" if key else None,
+            fingerprint=idempotency.fingerprint(request.method, request.path, body), issue=issue,
+        )
+    except idempotency.KeyReused as exc:
+        extra = {"commands": [reverse("api:command-detail", args=[c.pk]) for c in exc.commands]}
+        return Response({"message": str(exc), "extra": extra}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    document = CommandSerializer(commands[0], context={"request": request}).data
+    headers = {"Location": document["status_url"]}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(document, status=status.HTTP_200_OK if replayed else status.HTTP_202_ACCEPTED, headers=headers)
+
 
 def command_accepted(request, *, action_name: str, target: str, params: dict, door: str = Command.Door.API):
-    """Issue an action from the API and answer 202 with the command (400/403 come from the handler)."""
-    from rest_framework import status
-    from rest_framework.response import Response
+    """Issue an action from the API and answer 202 with the command (400/403 come from the handler).
 
-    from portal.commands import services
-
-    command = services.command_issue(action_name=action_name, target=target, params=params, user=request.user, door=door)
-    body = CommandSerializer(command, context={"request": request}).data
-    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+    Honours `Idempotency-Key` (`issue_once`): a client's retry or a double click issues nothing twice.
+    """
+    return issue_once(request, lambda: [
+        services.command_issue(action_name=action_name, target=target, params=params, user=request.user, door=door)
+    ])
 
 
 class ActionView(APIView):
@@ -68,6 +123,7 @@ class ActionView(APIView):
             OpenApiParameter("plural", str, OpenApiParameter.PATH, description="conferences, calls, queues, recordings"),
             OpenApiParameter("target", str, OpenApiParameter.PATH, description="The target's Telnyx id or name."),
             OpenApiParameter("action", str, OpenApiParameter.PATH, description="Telnyx's own path name of the action."),
+            IDEMPOTENCY_KEY,
         ],
         request=None,
         responses={202: CommandSerializer},
