@@ -121,6 +121,9 @@ def test_every_action_refuses_or_escapes_hostile_values_in_every_door(admin_clie
                 body = response.json()
                 if not body.get("message"):
                     failures.append(f"api {value_kind}: 400 without a message: {body}")
+            elif door == "api" and response.status_code == 413:
+                if not response.json().get("message"):
+                    failures.append(f"api {value_kind}: 413 without a message")
             elif door == "api" and response.status_code not in (202, 400, 403):
                 failures.append(f"api {value_kind}: unexpected {response.status_code}")
     for name in ("\xff\xfe", "x"):  # a body that is not UTF-8
@@ -269,3 +272,13 @@ def test_a_queue_name_with_a_slash_from_telnyx_has_its_page(admin_client):
     page = admin_client.get("/queues/sales/east/")
     assert page.status_code == 200 and "sales/east" in page.content.decode()
     assert admin_client.get("/queues/sales/east/live/").status_code == 200
+
+
+def test_an_api_body_past_the_upload_limit_is_413_in_the_api_shape(admin_client, settings):
+    targets()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = admin_client.post("/api/v1/conferences/conf-hostile/actions/speak/",
+                                 json.dumps({"payload": "x" * 20_000, "voice": "female"}), content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {"message": "The request body is larger than 10,000 bytes.", "extra": {}}
+    assert not Command.objects.exists()
