@@ -16,6 +16,7 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from websockets.sync.client import connect as ws_connect
@@ -80,6 +81,8 @@ def test_open_pages_get_updates_again_after_redis_returns(tmp_path, fault, resil
     proxy = FaultProxy(target.hostname, target.port or 6379)
     stack = Stack(tmp_path, telnyx_port=9)
     stack.env["REDIS_URL"] = target._replace(netloc=f"127.0.0.1:{proxy.port}").geturl()
+    # As deployed (not debugging), with this process's key: daphne reads the session this test signs.
+    stack.env.update(DJANGO_DEBUG="false", DJANGO_SECRET_KEY=settings.SECRET_KEY)
     port = free_port()
     env = {**stack.env, "HOST": "127.0.0.1", "PORT": str(port)}
     stack.start("ws", procfile.argv(stack.procfile["ws"], env), HOST="127.0.0.1", PORT=str(port))
