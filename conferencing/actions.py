@@ -37,7 +37,8 @@ class LoopField(serializers.CharField):
         value = super().to_internal_value(data).strip()
         if value == "infinity":
             return value
-        if not value.isdigit() or not 1 <= int(value) <= 100:
+        # ASCII digits, few of them: "²".isdigit() is true and int() refuses it and 5,000-digit strings (a 500).
+        if not (value.isascii() and value.isdigit() and len(value) <= 3) or not 1 <= int(value) <= 100:
             raise serializers.ValidationError('Enter a whole number from 1 to 100, or "infinity".')
         return int(value)
 

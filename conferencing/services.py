@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -347,12 +348,24 @@ def _call_labels(call_control_ids: list) -> dict[str, str]:
     return {c.call_control_id: leg_label(from_number=c.from_number, to_number=c.to_number, direction=c.direction) for c in legs}
 
 
+# A join Telnyx reports this close to (or after) the moment a roster was fetched may be missing from
+# that roster (its clock and ours differ a little; its list may lag its webhooks): such a participant
+# is not closed by that roster, the next sync decides.
+SYNC_JOIN_GRACE = timedelta(seconds=5)
+
+
 @transaction.atomic
-def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conference: dict[str, list[dict]]) -> dict:
-    """Upsert one page of Telnyx's conferences (any status) and their participants in a constant number of queries."""
+def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conference: dict[str, list[dict]],
+                         fetched_at: datetime | None = None) -> dict:
+    """Upsert one page of Telnyx's conferences (any status) and their participants in a constant number of queries.
+
+    `fetched_at`: when the participant lists were asked for (before the first request). A participant
+    whose join was applied after that is absent from them without having left (issue 23).
+    """
     from webhooks.payloads import when
 
     now = timezone.now()
+    fetched_at = fetched_at or now
     ids = [c["id"] for c in telnyx_conferences]
     existing = {c.conference_id: c for c in Conference.objects.filter(conference_id__in=ids)}
     created, updated = [], []
@@ -399,7 +412,9 @@ def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conf
     Participant.objects.bulk_create(new_participants)
     Participant.objects.bulk_update(changed, SYNCED_PARTICIPANT_FIELDS)
     # Present locally but no longer listed by Telnyx: they left without us hearing it (one UPDATE).
-    missing = Participant.objects.filter(conference_id__in=pks.values(), status__in=PRESENT)
+    missing = Participant.objects.filter(conference_id__in=pks.values(), status__in=PRESENT).filter(
+        Q(last_event_at__isnull=True) | Q(last_event_at__lt=fetched_at - SYNC_JOIN_GRACE)
+    )
     for conference_pk in set(pks.values()):
         listed = [call_control_id for (pk, call_control_id) in seen if pk == conference_pk]
         if listed:

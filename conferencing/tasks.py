@@ -31,12 +31,15 @@ def fetch_and_sync(*, everything: bool = False) -> dict:
     for status_filter in filters:
         extra = {"filter": status_filter} if status_filter else {}
         for page in gateway.pages("client.conferences.list", page_size=PAGE_SIZE, **extra):
+            fetched_at = timezone.now()  # before the rosters: a join applied after it may be missing from them
             participants = {
                 c["id"]: [p for chunk in gateway.pages("client.conferences.list_participants", conference_id=c["id"],
                                                         page_size=PAGE_SIZE) for p in chunk]
                 for c in page
             }
-            result = services.conference_sync_page(telnyx_conferences=page, participants_by_conference=participants)
+            result = services.conference_sync_page(
+                telnyx_conferences=page, participants_by_conference=participants, fetched_at=fetched_at
+            )
             counts["created"] += result["created"]
             counts["updated"] += result["updated"]
             listed.update(c["id"] for c in page)

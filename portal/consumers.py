@@ -10,6 +10,7 @@ from django.conf import settings
 from portal import metrics
 from portal.live import awatch, group_permission, user_group
 from portal.live_access import AccessFollowingMixin
+from portal.live_frames import marked
 
 MAX_GROUPS = 20
 
@@ -66,4 +67,4 @@ class LiveConsumer(AccessFollowingMixin, AsyncWebsocketConsumer):
         """Pages never write through the socket; anything sent is ignored."""
 
     async def live_html(self, event):
-        await self.send(text_data=event["html"])
+        await self.send(text_data=marked(event))

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from portal import voice_content
+from portal import live_frames, voice_content
 from portal.redis_client import kept_redis_client
 
 log = logging.getLogger(__name__)
@@ -121,9 +121,11 @@ def _render(messages: dict[str, list[Fragment]], asked: set[str] = frozenset(),
     for group in (messages.keys() & watching) | (watched(unknown) if unknown else set()):
         for fragment in messages[group]:
             try:
-                out.setdefault(group, []).append(fragment() if callable(fragment) else fragment)
+                html = fragment() if callable(fragment) else fragment
+                out.setdefault(group, []).append(html)
             except Exception:  # noqa: BLE001 - one broken fragment must not hold back the others
                 log.warning("live render for %s failed", group, exc_info=True)
+                live_frames.skip(group)  # the update is missing: the page sees a gap and re-fetches
     return out
 
 
@@ -144,7 +146,7 @@ def _send(messages: dict[str, list[Fragment]], asked: set[str] = frozenset(),
             _publisher().send(layer, messages)
             return
         for group, fragments in messages.items():
-            async_to_sync(layer.group_send)(group, {"type": "live.html", "html": "".join(fragments)})
+            async_to_sync(layer.group_send)(group, live_frames.message(group, "".join(fragments)))
     except Exception:  # noqa: BLE001 - live updates are best effort; state is already committed
         log.warning("live update to %s failed", ", ".join(messages), exc_info=True)
 
@@ -184,19 +186,21 @@ class _Publisher:
             return False
 
     def send(self, layer, messages: dict[str, list[str]]) -> None:
+        # Numbered here, in the order handed over, which is the order they are published in.
         if self.waiting.qsize() >= self.MAX_WAITING:
             log.warning("live publisher backlog full: dropped an update to %s", ", ".join(messages))
+            for group in messages:
+                live_frames.skip(group)  # open pages see the gap at the next frame and re-fetch
             return
-        self.loop.call_soon_threadsafe(self.waiting.put_nowait, (layer, messages))
+        framed = {group: live_frames.message(group, "".join(fragments)) for group, fragments in messages.items()}
+        self.loop.call_soon_threadsafe(self.waiting.put_nowait, (layer, framed))
 
     async def _publish_forever(self) -> None:
         while True:
             layer, messages = await self.waiting.get()
-            for group, fragments in messages.items():
+            for group, message in messages.items():
                 try:
-                    await asyncio.wait_for(
-                        layer.group_send(group, {"type": "live.html", "html": "".join(fragments)}), PUBLISH_TIMEOUT_SECONDS
-                    )
+                    await asyncio.wait_for(layer.group_send(group, message), PUBLISH_TIMEOUT_SECONDS)
                 except Exception:  # noqa: BLE001 - live updates are best effort; state is already committed
                     log.warning("live update to %s failed", group, exc_info=True)
             self.waiting.task_done()
@@ -268,12 +272,12 @@ def flush(*, force: bool = False) -> None:
         if groups is not None and not looked_up.intersection(groups):
             continue  # nobody watches what it renders: not rendered, not counted as rendered
         _last_rendered[key] = now
-        _run_build(key, build, rendered)
+        _run_build(key, build, rendered, groups)
     # Groups only a build without declared groups names are looked up now.
     _send({group: list(fragments) for group, fragments in rendered.items()}, asked, looked_up)
 
 
-def _run_build(key: str, build, into: dict) -> None:
+def _run_build(key: str, build, into: dict, groups=None) -> None:
     try:
         for group, html in build():
             if not GROUP_NAME.match(group):
@@ -281,6 +285,8 @@ def _run_build(key: str, build, into: dict) -> None:
             into.setdefault(group, {})[html] = None
     except Exception:  # noqa: BLE001 - one broken fragment must not hold back the others
         log.warning("live render %s failed", key, exc_info=True)
+        for group in groups or ():
+            live_frames.skip(group)  # its pages see a gap at the next frame and re-fetch
 
 
 _last_rendered: dict[str, float] = {}  # key -> when this process last rendered it (coalescing only)

@@ -13,7 +13,9 @@ MANAGE = "queues.manage_queue"
 
 
 class QueueCreateParams(serializers.Serializer):
-    queue_name = serializers.CharField(max_length=255, help_text="The new queue's name.")
+    # Telnyx addresses a queue by its name in a URL path (/queues/{queue_name}): a "/" could never be reached.
+    queue_name = serializers.RegexField(r"^[^/]+$", max_length=255, help_text="The new queue's name (no \"/\").",
+                                        error_messages={"invalid": 'A queue name cannot contain "/".'})
     max_size = serializers.IntegerField(required=False, min_value=1, help_text="Most callers allowed to wait at once.")
 
 

@@ -9,11 +9,13 @@ the same on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 
+# defusedcsv: the csv module with cells beginning with = + - @ | % quoted, so a spreadsheet shows them
+# instead of running them (queue names come from Telnyx and admins; issue 23).
+from defusedcsv import csv
 from django.db.models import Avg, Count, F, Max, Min, Q
 from django.db.models.expressions import Window
 from django.db.models.functions import CumeDist

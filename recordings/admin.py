@@ -100,7 +100,7 @@ class RecordingAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def export_zip(self, request, queryset):
         try:
             return serving.zip_response(recordings=queryset, user=request.user, door="admin")
-        except PermissionDenied as exc:
+        except (PermissionDenied, serving.TooManyForZip) as exc:
             self.message_user(request, str(exc), messages.ERROR)
 
 

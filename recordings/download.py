@@ -77,6 +77,11 @@ def fetch(url: str, fmt: str = "") -> Fetched:
             if response.status_code >= 400:
                 raise DownloadError(f"The file server answered HTTP {response.status_code}.")
             content_type = response.headers.get("content-type", "").split(";")[0].strip()
+            # httpx (h11) refuses a body shorter than its Content-Length or a chunked body cut before its
+            # last chunk; a body that ends only when the connection closes cannot be told from a cut one,
+            # so it is not stored (issue 23: never store a truncated recording). File servers send lengths.
+            chunked = "chunked" in response.headers.get("transfer-encoding", "").lower()
+            delimited = "content-length" in response.headers or chunked
             for chunk in response.iter_bytes(CHUNK):
                 target.write(chunk)
                 digest.update(chunk)
@@ -90,6 +95,10 @@ def fetch(url: str, fmt: str = "") -> Fetched:
     if size == 0:
         target.close()
         raise DownloadError("The file server sent an empty file; refusing to store it.")
+    if not delimited:
+        target.close()
+        raise DownloadError("The file server sent no length (neither Content-Length nor chunks): "
+                            "a cut download could not be told from a whole one, so it is not stored.")
     target.seek(0)
     if not content_type.startswith("audio/"):
         content_type = CONTENT_TYPES.get(fmt, "application/octet-stream")

@@ -345,6 +345,11 @@ def _store(recording: Recording, fetched: download.Fetched) -> Recording:
         fetched.content_type, recording.format or "audio"
     )
     name = recording_storage.save(_file_name(recording, fmt), File(fetched.file))
+    kept = recording_storage.size(name)
+    if kept != fetched.size:
+        # A storage that wrote part of the file without raising: never point the row at a short copy.
+        recording_storage.delete(name)
+        raise download.DownloadError(f"Storage kept {kept} of {fetched.size} bytes; the copy was discarded.")
     old = recording.file.name if recording.file else ""
     with transaction.atomic():
         updated = Recording.objects.filter(pk=recording.pk, status=Recording.Status.DOWNLOADING).update(

@@ -1,7 +1,9 @@
 """`?format=csv` for the metrics endpoint."""
-import csv
 import io
 
+# defusedcsv: the csv module with cells beginning with = + - @ | % quoted, so a spreadsheet shows them
+# instead of running them (queue names come from Telnyx and admins; issue 23).
+from defusedcsv import csv
 from rest_framework.renderers import BaseRenderer
 
 from queues.metrics import CSV_FIELDS

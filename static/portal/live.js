@@ -35,9 +35,34 @@
       });
   }
   // Changes made between rendering the page and subscribing (or while reconnecting) would be missed:
-  // every region marked data-live-refresh is fetched again whenever the socket (re)opens.
+  // every region marked data-live-refresh is fetched again whenever the socket (re)opens, and so is every
+  // data-live-resync URL (fetched without a target: its out-of-band parts swap themselves in).
   function refreshLiveRegions() {
     document.querySelectorAll("[data-live-refresh]").forEach(function (el) { if (el.id) refreshRegion(el.id); });
+    document.querySelectorAll("[data-live-resync]").forEach(function (el) {
+      htmx.ajax("GET", el.dataset.liveResync, { source: el, swap: "none" });
+    });
+  }
+  // Numbered frames (portal/live_frames.py): each publishing process numbers its messages per group, and
+  // a dropped one keeps its number. A number that does not follow the last one from the same process
+  // means frames were lost on the way (a channel at capacity behind a slow socket, Redis away): the page
+  // re-fetches its live regions instead of showing stale state (issue 23). The count of gaps seen is
+  // kept on <body data-live-gaps> for the curious and for tests.
+  var lastSeq = {};
+  var resyncTimer = null;
+  function resyncSoon() {
+    if (resyncTimer) return;  // a burst of gaps costs one re-fetch
+    resyncTimer = setTimeout(function () { resyncTimer = null; refreshLiveRegions(); }, 100);
+  }
+  function readFrame(marker) {
+    var key = marker.dataset.liveFrame + " " + marker.dataset.source;
+    var seq = parseInt(marker.dataset.seq, 10);
+    var last = lastSeq[key];
+    lastSeq[key] = seq;
+    if (last !== undefined && seq !== last + 1) {
+      document.body.dataset.liveGaps = String((parseInt(document.body.dataset.liveGaps || "0", 10) || 0) + 1);
+      resyncSoon();
+    }
   }
   var pending = null;
   function refetchSoon() {
@@ -57,6 +82,11 @@
       var template = document.createElement("template");
       template.innerHTML = text;
       Array.from(template.content.children).forEach(function (child) {
+        if (child.dataset.liveFrame !== undefined) {
+          readFrame(child);
+          child.remove();
+          return;
+        }
         if (child.dataset.refresh !== undefined) {
           child.dataset.refresh.split(/\s+/).forEach(function (id) { if (id) refreshRegion(id); });
           child.remove();
@@ -85,6 +115,7 @@
   document.addEventListener("htmx:wsOpen", function () {
     setStatus("connected", "Live");
     document.body.dataset.live = "connected";
+    lastSeq = {};  // what was missed while away is re-fetched here; numbering is judged afresh from now
     refreshLiveRegions();
   });
   document.addEventListener("htmx:wsClose", function () { setStatus("reconnecting", "Reconnecting…"); document.body.dataset.live = "reconnecting"; });

@@ -25,9 +25,11 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
         return event_queryset()
 
     def get_object(self):
-        # Telnyx's ids are UUIDs, never all digits, so one path segment can carry either id.
+        # Telnyx's ids are UUIDs, never all digits, so one path segment can carry either id. ASCII digits
+        # only, and few enough for a bigint: "²".isdigit() is true but int() refuses it (a 500, issue 23).
         value = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
-        lookup = {"pk": int(value)} if value.isdigit() else {"event_id": value}
+        numeric = value.isascii() and value.isdigit() and len(value) <= 18
+        lookup = {"pk": int(value)} if numeric else {"event_id": value}
         event = get_object_or_404(self.get_queryset(), **lookup)
         self.check_object_permissions(self.request, event)
         return event
