@@ -25,3 +25,13 @@ class PortalConfig(AppConfig):
         from portal import live_access
 
         live_access.connect()  # open sockets follow sign-out and changes of rights
+        _hide_plaintext_tokens()
+
+
+def _hide_plaintext_tokens() -> None:
+    """DRF's token admin showed every key in clear; tokens are portal.ApiToken digests now (issue 24)."""
+    from django.contrib import admin
+    from rest_framework.authtoken.models import TokenProxy
+
+    if admin.site.is_registered(TokenProxy):
+        admin.site.unregister(TokenProxy)

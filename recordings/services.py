@@ -22,6 +22,7 @@ from portal.audit.services import audit_record
 from recordings import download
 from recordings.models import AccessAction, Recording, Transcription
 from recordings.storage import recording_storage
+from webhooks.redaction import events_redact_recording
 
 log = logging.getLogger(__name__)
 
@@ -590,10 +591,12 @@ def recording_tombstone(*, recording_id: str, user=None, reason: str = "") -> Re
     recording.recording_urls, recording.public_recording_urls = {}, {}
     recording.save()
     recording.transcriptions.all().delete()
+    # The stored webhooks that carried its words and links lose them too; the row keeps who and when.
+    redacted = events_redact_recording(recording_id=recording.recording_id, call_session_id=recording.call_session_id)
     audit_record(
         kind=AuditEntry.Kind.RECORDING_DELETED, user=user, target=recording.recording_id,
         summary=f"Recording {recording.recording_id} deleted: {recording.delete_reason or 'at Telnyx'}",
-        detail={"recording": recording.pk, "reason": recording.delete_reason},
+        detail={"recording": recording.pk, "reason": recording.delete_reason, "events_redacted": redacted},
     )
     if name:
         # After commit: a rolled-back tombstone must not have lost the audio.

@@ -1,4 +1,6 @@
 """Deletion and retention: Telnyx deletes through the command bus, the audio goes, a tombstone stays."""
+import json
+
 import pytest
 from django.utils import timezone
 
@@ -120,3 +122,46 @@ def test_a_delete_telnyx_no_longer_knows_is_finished_locally(client, administrat
         assert recordings_reconcile_gone() == 1
     recording.refresh_from_db()
     assert recording.status == Recording.Status.DELETED and "no longer had it" in recording.delete_reason
+
+
+def _stored_event(event_type, event_id, **payload):
+    from webhooks.models import WebhookEvent
+
+    document = {"data": {"id": event_id, "event_type": event_type, "payload": payload}}
+    return WebhookEvent.objects.create(
+        event_id=event_id, event_type=event_type, raw_body=json.dumps(document), payload=payload,
+        recording_id=payload.get("recording_id", ""), call_session_id=payload.get("call_session_id", ""),
+        status="processed",
+    )
+
+
+@pytest.mark.parametrize("by_retention", [False, True])
+def test_deletion_redacts_the_words_and_links_from_stored_events(by_retention, settings, client, administrator, telnyx,
+                                                                 recording_storage_dir, django_capture_on_commit_callbacks):
+    """Deleting a recording (by hand or by retention) leaves no transcript or link in the stored webhooks (issue 24)."""
+    settings.RECORDING_RETENTION_DAYS = 30
+    recording = stored_recording(AUDIO, recording_id="rec-words", call_session_id="sess-words",
+                                 started_at=timezone.now() - timezone.timedelta(days=40))
+    said = _stored_event("call.recording.transcription.saved", "ev-said", recording_id="rec-words",
+                         call_session_id="sess-words", transcription_text="my PIN is 1234", status="completed")
+    saved = _stored_event("call.recording.saved", "ev-saved", call_session_id="sess-words",
+                          recording_urls={"mp3": "https://telnyx.example/rec-words.mp3?sig=x"})
+    other = _stored_event("call.recording.transcription.saved", "ev-other", recording_id="rec-other",
+                          call_session_id="sess-other", transcription_text="keep me")
+    deleted_at_telnyx(telnyx, "rec-words")
+    with django_capture_on_commit_callbacks(execute=True):
+        if by_retention:
+            assert apply_retention() == 1
+        else:
+            client.force_login(administrator)
+            assert client.delete("/api/v1/recordings/rec-words/").status_code == 202
+    for event in (said, saved, other):
+        event.refresh_from_db()
+    assert "1234" not in said.raw_body and "1234" not in json.dumps(said.payload)
+    assert said.payload["transcription_text"] == "(redacted: recording deleted)"
+    assert said.payload["status"] == "completed" and said.event_type == "call.recording.transcription.saved"
+    assert "sig=x" not in saved.raw_body and "sig=x" not in json.dumps(saved.payload)
+    assert other.payload["transcription_text"] == "keep me" and "keep me" in other.raw_body
+    recording = Recording.objects.get(recording_id="rec-words")
+    assert recording.status == Recording.Status.DELETED and recording.deleted_at is not None
+    assert (recording.deleted_by is None) is by_retention
