@@ -4,7 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -60,6 +60,8 @@ class CommandViewSet(viewsets.ReadOnlyModelViewSet):
     def retry(self, request, pk=None):
         """Issue a failed or outcome-unknown command again, deliberately: 202 with the new command (linked by retry_of)."""
         original = self.get_object()
+        if not request.user.has_perm("portal.retry_command"):
+            raise PermissionDenied("You do not have permission to retry commands.")
         if not original.can_be_retried:
             raise ValidationError({"status": [f"Only failed or outcome-unknown commands can be retried; this one is {original.status}."]})
 

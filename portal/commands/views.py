@@ -1,6 +1,7 @@
 """Commands pages: the live audit list, one command's detail, and the page door for every action."""
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -39,6 +40,8 @@ def command_detail(request, pk):
 def command_retry(request, pk):
     """The one-click deliberate retry of a failed or outcome-unknown command; a repeated submit retries once."""
     original = get_object_or_404(Command, pk=pk)
+    if not request.user.has_perm("portal.retry_command"):
+        raise PermissionDenied("You do not have permission to retry commands.")  # before saying anything of it
     if not original.can_be_retried:
         messages.error(request, f"Command #{original.pk} is {original.get_status_display().lower()}: nothing to retry.")
         return redirect("command-detail", pk=original.pk)

@@ -32,11 +32,19 @@ ROUTES: dict[str, dict[str, tuple]] = {
     "system/": {"GET": ("system", "/system/", None)},
     "system/panel/": {"GET": ("system", "/system/panel/", None)},
     "login/": {"GET": ("public", "/login/", None)},
+    # Two factors (a session that still owes its code reaches these and nothing else) and company sign-in.
+    "login/verify/": {"GET": ("signed_in", "/login/verify/", None)},
+    "account/two-factor/": {"GET": ("signed_in", "/account/two-factor/", None)},
+    "account/two-factor/enrol/": {"GET": ("signed_in", "/account/two-factor/enrol/", None)},
+    "account/two-factor/recovery-codes/": {"POST": ("signed_in", "/account/two-factor/recovery-codes/", {})},
+    "oidc/authenticate/": {"GET": ("public", "/oidc/authenticate/", None)},
+    "oidc/callback/": {"GET": ("public", "/oidc/callback/", None)},
     "logout/": {"POST": ("signed_in", "/logout/?next=/healthz", {})},  # not sent to /login/: that would read as refused
     "password/": {"GET": ("signed_in", "/password/", None)},
     "password/done/": {"GET": ("signed_in", "/password/done/", None)},
     "commands/": {"GET": ("read", "/commands/", None)},
     "commands/<int:pk>/": {"GET": ("read", "/commands/{command}/", None)},
+    "commands/<int:pk>/retry/": {"POST": ("control", "/commands/{command}/retry/", {})},
     # The action door: the matrix of actions below covers every declared action through it.
     "<str:plural>/<str:target>/actions/<str:action>/": {"POST": ("control", "/conferences/{conference}/actions/mute/", {})},
     "webhooks/telnyx/": {"POST": ("public", "/webhooks/telnyx/", {})},
@@ -55,11 +63,13 @@ ROUTES: dict[str, dict[str, tuple]] = {
     "calls/<str:call_control_id>/live/": {"GET": ("read", "/calls/{call}/live/", None)},
     "calls/<str:call_control_id>/timeline/": {"GET": ("read", "/calls/{call}/timeline/", None)},
     "calls/<str:call_control_id>/heard/": {"GET": ("read", "/calls/{call}/heard/", None)},
+    "calls/<str:call_control_id>/links/": {"GET": ("read", "/calls/{call}/links/", None)},
+    "calls/<str:call_control_id>/listen-in/": {"POST": ("supervise", "/calls/{call}/listen-in/", {"to": "+15550001234", "role": "monitor"})},
     "queues/": {"GET": ("read", "/queues/", None), "POST": ("manage", "/queues/", {"queue_name": "new-q"})},
     "wallboard/queues/": {"GET": ("read", "/wallboard/queues/", None)},
-    "queues/<str:name>/": {"GET": ("read", "/queues/{queue}/", None)},
-    "queues/<str:name>/live/": {"GET": ("read", "/queues/{queue}/live/", None)},
-    "queues/<str:name>/settings/": {"POST": ("manage", "/queues/{queue}/settings/", {"service_level_target_secs": "30"})},
+    "queues/<path:name>/": {"GET": ("read", "/queues/{queue}/", None)},
+    "queues/<path:name>/live/": {"GET": ("read", "/queues/{queue}/live/", None)},
+    "queues/<path:name>/settings/": {"POST": ("manage", "/queues/{queue}/settings/", {"service_level_target_secs": "30"})},
     "recordings/": {"GET": ("read", "/recordings/", None)},
     "recordings/zip/": {"POST": ("listen", "/recordings/zip/", {"pk": ["{recording_pk}"]})},
     "recordings/delete/": {"POST": ("manage", "/recordings/delete/", {"pk": ["{recording_pk}"]})},
@@ -78,6 +88,7 @@ ROUTES: dict[str, dict[str, tuple]] = {
     },
     "api/v1/^commands/$": {"GET": ("read", "/api/v1/commands/", None)},
     "api/v1/^commands/(?P<pk>[^/.]+)/$": {"GET": ("read", "/api/v1/commands/{command}/", None)},
+    "api/v1/^commands/(?P<pk>[^/.]+)/retry/$": {"POST": ("control", "/api/v1/commands/{command}/retry/", {})},
     "api/v1/^audit/$": {"GET": ("audit", "/api/v1/audit/", None)},
     "api/v1/^audit/(?P<pk>[^/.]+)/$": {"GET": ("audit", "/api/v1/audit/{audit}/", None)},
     "api/v1/^events/$": {"GET": ("read", "/api/v1/events/", None)},
@@ -131,7 +142,10 @@ ROUTES: dict[str, dict[str, tuple]] = {
 ADMIN_MODELS: dict[str, dict[str, str]] = {
     "auth.group": {"view": "users", "add": "nobody", "change": "nobody", "delete": "nobody"},
     "auth.user": {"view": "users", "add": "users", "change": "users", "delete": "users"},
-    "authtoken.tokenproxy": {"view": "users", "add": "users", "change": "nobody", "delete": "users"},
+    "portal.apitoken": {"view": "users", "add": "users", "change": "nobody", "delete": "users"},
+    "accounts.companyidentity": {"view": "users", "add": "nobody", "change": "nobody", "delete": "nobody"},
+    "otp_totp.totpdevice": {"view": "users", "add": "nobody", "change": "nobody", "delete": "users"},
+    "otp_static.staticdevice": {"view": "users", "add": "nobody", "change": "nobody", "delete": "users"},
     "axes.accessattempt": {"view": "users", "add": "nobody", "change": "nobody", "delete": "users"},
     "axes.accesslog": {"view": "nobody", "add": "nobody", "change": "nobody", "delete": "nobody"},
     "axes.accessfailurelog": {"view": "users", "add": "nobody", "change": "nobody", "delete": "nobody"},
@@ -151,7 +165,8 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
 
 # Declared actions -> row. Listening by another name (streaming, forking) and choosing a supervisor
 # role are "supervise"; queue lifecycle and recording deletion are "manage"; the rest "control".
-SUPERVISE_ACTIONS = {"call.streaming_start", "call.fork_start", "call.switch_supervisor_role", "conference.update"}
+SUPERVISE_ACTIONS = {"call.streaming_start", "call.fork_start", "call.switch_supervisor_role", "conference.update",
+                     "call.listen_in"}
 MANAGE_ACTIONS = {"queue.create", "queue.delete", "queue.update", "recording.delete"}
 CONTROL_ACTIONS = {
     "call.client_state_update", "call.enqueue", "call.fork_stop", "call.join_conference", "call.leave_queue",
@@ -163,10 +178,12 @@ CONTROL_ACTIONS = {
     "conference.record_pause", "conference.record_resume", "conference.record_start", "conference.record_stop",
     "conference.send_dtmf", "conference.speak", "conference.stop", "conference.unhold", "conference.unmute",
     "conference.update_participant", "queue.remove_call", "queue.update_call",
+    "call.hangup", "call.transfer", "call.bridge", "conference.dial_in",
 }
 # Joining with a supervisor role (monitor, whisper, barge) is supervising, whatever the action.
 SUPERVISOR_ROLE_PARAMS = {"conference.join": {"call_control_id": "{call}", "supervisor_role": "barge"},
-                          "call.join_conference": {"conference_id": "{conference}", "supervisor_role": "monitor"}}
+                          "call.join_conference": {"conference_id": "{conference}", "supervisor_role": "monitor"},
+                          "conference.dial_in": {"to": "+15550001234", "supervisor_role": "whisper"}}
 
 # Live groups, by the group's first dotted part ("admin" groups follow ADMIN_MODELS' view row).
 GROUPS: dict[str, str] = {

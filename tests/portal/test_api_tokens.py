@@ -94,8 +94,9 @@ def test_an_operator_cannot_manage_tokens(client, operator_user):
 
 def test_old_plaintext_tokens_are_migrated_to_digests(db):
     """The data migration's function on a DRF token: same key keeps working, plaintext gone."""
-    from django.apps import apps
     from importlib import import_module
+
+    from django.apps import apps
     from rest_framework.authtoken.models import Token
 
     user = UserFactory(username="legacy", role="Viewer")

@@ -12,10 +12,13 @@ from django.contrib.auth.models import Group
 from django.test import Client, RequestFactory
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import CompanyIdentity
 from portal.audit.models import AuditEntry
 from portal.commands import actions
+from portal.tokens import api_token_create
 from tests.calls.factories import CallFactory
 from tests.factories import CommandFactory, ConferenceFactory, ParticipantFactory, UserFactory
 from tests.portal.roles_table import (
@@ -75,7 +78,12 @@ def sample(settings, tmp_path):
     command = CommandFactory()
     event = WebhookEvent.objects.create(event_id="ev-1", event_type="call.hangup", payload={})
     entry = AuditEntry.objects.create(kind=AuditEntry.Kind.SIGN_IN, summary="x")
-    token = Token.objects.create(user=users["Viewer"])
+    token, _ = api_token_create(user=users["Viewer"])
+    identity = CompanyIdentity.objects.create(user=users["Viewer"], issuer="https://idp.example", subject="sub-1",
+                                              last_sign_in_at=timezone.now())
+    device_owner = UserFactory(username="enrolled")  # not a role's user: a device makes its sign-in owe a code
+    totp = TOTPDevice.objects.create(user=device_owner, name="phone")
+    static = StaticDevice.objects.create(user=device_owner, name="backup")
     attempt = AccessAttempt.objects.create(username="x", ip_address="10.0.0.1", user_agent="t", failures_since_start=1,
                                            attempt_time=timezone.now(), get_data="", post_data="")
     access_log = AccessLog.objects.create(username="x", ip_address="10.0.0.1", user_agent="t", attempt_time=timezone.now())
@@ -87,7 +95,8 @@ def sample(settings, tmp_path):
         "command": command.pk, "event": event.pk, "audit": entry.pk,
     }
     admin_objects = {
-        "auth.group": Group.objects.get(name="Viewer").pk, "auth.user": users["Viewer"].pk, "authtoken.tokenproxy": token.user_id,  # DRF's admin addresses tokens by user
+        "auth.group": Group.objects.get(name="Viewer").pk, "auth.user": users["Viewer"].pk, "portal.apitoken": token.pk,
+        "accounts.companyidentity": identity.pk, "otp_totp.totpdevice": totp.pk, "otp_static.staticdevice": static.pk,
         "axes.accessattempt": attempt.pk, "axes.accesslog": access_log.pk, "axes.accessfailurelog": failure.pk,
         "portal.command": command.pk, "audit.auditentry": entry.pk, "webhooks.webhookevent": event.pk,
         "conferencing.conference": conference.pk, "conferencing.participant": participant.pk, "queues.queue": queue.pk,
