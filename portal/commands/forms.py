@@ -41,10 +41,19 @@ def field_specs(action: actions.Action, hidden: dict | None = None) -> list[dict
     return specs
 
 
+# Posted by every form but no parameter of any action.
+FORM_ONLY_FIELDS = ("csrfmiddlewaretoken",)
+
+
 def params_from_post(action: actions.Action, post) -> dict:
-    """Turn posted form values into the shape the action's serializer validates."""
-    params = {}
-    for name, field in action.params().fields.items():
+    """Turn posted form values into the shape the action's serializer validates.
+
+    A posted name the action does not declare is passed on as it came, so that validation refuses it
+    with the same message as the API (issue 30), instead of being dropped here.
+    """
+    fields = action.params().fields
+    params = {name: post.get(name) for name in post.keys() if name not in fields and name not in FORM_ONLY_FIELDS}
+    for name, field in fields.items():
         if isinstance(field, serializers.BooleanField):
             if post.get(name) in ("on", "true", "1"):
                 params[name] = True
