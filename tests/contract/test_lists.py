@@ -10,7 +10,7 @@ from portal.filters import BOOLEAN_ERROR, TIME_ERROR
 from tests.calls.factories import CallFactory
 from tests.contract.conftest import list_operations
 from tests.factories import CommandFactory, ConferenceFactory, ParticipantFactory
-from tests.queues.factories import QueueFactory, QueuedCallFactory
+from tests.queues.factories import QueuedCallFactory, QueueFactory
 from tests.recordings.factories import RecordingFactory
 from webhooks.models import WebhookEvent
 

@@ -7,7 +7,7 @@ from portal.models import Command
 from queues.models import Queue
 from tests.calls.factories import CallFactory
 from tests.factories import ConferenceFactory, ParticipantFactory
-from tests.queues.factories import QueueFactory, QueuedCallFactory
+from tests.queues.factories import QueuedCallFactory, QueueFactory
 from tests.recordings.factories import RecordingFactory
 
 pytestmark = pytest.mark.django_db
