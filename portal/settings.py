@@ -286,11 +286,23 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # One name per choice set: without these, drf-spectacular warns each time the schema is built and
+    # names colliding sets with hashes ("StatusE88Enum"), which change under client generators (issue 30).
     "ENUM_NAME_OVERRIDES": {
         "CommandStatusEnum": "portal.models.Command.Status",
         "ConferenceStatusEnum": "conferencing.models.Conference.Status",
         "ParticipantStatusEnum": "conferencing.models.Participant.Status",
+        "ParticipantSupervisorRoleEnum": "conferencing.models.Participant.SupervisorRole",
+        "ConferenceRecordingStateEnum": "conferencing.models.Conference.RecordingState",
+        "CallRecordingStateEnum": "calls.models.Call.RecordingState",
+        "RecordingStatusEnum": "recordings.models.Recording.Status",
+        "SupervisorRoleEnum": "conferencing.actions.ROLES",
+        "AudioFormatEnum": ["mp3", "wav"],
+        "TrackEnum": "calls.actions.TRACKS",
+        "TargetLegsEnum": ["both", "opposite", "self"],
+        "LegDirectionEnum": ["both", "inbound", "outbound"],
     },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.api.schema.refuse_undeclared"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -17,7 +17,7 @@ from conferencing.selectors import (
     conference_participants,
     conference_queryset,
 )
-from portal.commands.api import CommandSerializer, command_accepted
+from portal.commands.api import CommandSerializer, body_text, command_accepted
 
 
 class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -43,7 +43,7 @@ class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request, *args, **kwargs):
         """Create a conference from a call leg (202: the command that will do it)."""
         return command_accepted(
-            request, action_name="conference.create", target=str(request.data.get("call_control_id", "")),
+            request, action_name="conference.create", target=body_text(request, "call_control_id"),
             params=request.data,
         )
 

@@ -9,7 +9,7 @@ from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import APIRootView, SimpleRouter
 
-from portal.commands.api import ActionView, CommandViewSet
+from portal.commands.api import ActionView, CommandViewSet, action_routes
 
 app_name = "api"
 
@@ -65,6 +65,7 @@ app_routes = _app_routes()
 urlpatterns = [
     path("", APIRootView.as_view(api_root_dict={**dict(sorted(RESOURCES.items())), "schema": "schema", "docs": "docs"}),
          name="api-root"),
+    *action_routes(),
     path("<str:plural>/<str:target>/actions/<str:action>/", ActionView.as_view(), name="action"),
     path("", include(router.urls)),
     *app_routes,

@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from portal.commands.api import CommandSerializer, command_accepted
+from portal.commands.api import CommandSerializer, body_text, command_accepted
 from queues import metrics, selectors, services
 from queues.actions import QueueCreateParams, QueuedCallUpdateParams
 from queues.api.renderers import CSVRenderer
@@ -56,7 +56,7 @@ class QueueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def create(self, request, *args, **kwargs):
         """Create a queue on Telnyx (`queue_name`, optional `max_size`)."""
         return command_accepted(
-            request, action_name="queue.create", target=str(request.data.get("queue_name", "")), params=request.data
+            request, action_name="queue.create", target=body_text(request, "queue_name"), params=request.data
         )
 
     @extend_schema(request=QueuePatchSerializer, responses={200: QueueSerializer, 202: CommandSerializer})

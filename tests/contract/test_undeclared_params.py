@@ -1,4 +1,6 @@
 """Every action door refuses a parameter the action does not declare, and nothing reaches Telnyx (issue 30)."""
+import json
+
 import pytest
 
 from portal.admin_mixins import command_action
@@ -110,3 +112,18 @@ def test_resource_doors_refuse_an_undeclared_parameter(method, path, body, targe
     assert "bogus_param" in response.json()["extra"]["fields"]
     assert not Command.objects.exists() and not telnyx.calls
     assert Queue.objects.get(name="support").max_size != 5
+
+
+def test_creating_a_conference_from_a_leg_never_seen_is_refused_up_front(operator, client, telnyx, django_capture_on_commit_callbacks):
+    create = telnyx.post("/conferences").respond(200, json={"data": {"id": "conf-new", "name": "X", "status": "init"}})
+    client.force_login(operator)
+    body = {"call_control_id": "v3:never-seen", "name": "X"}
+    refused = client.post("/api/v1/conferences/", body, content_type="application/json")
+    assert refused.status_code == 400
+    assert "never seen this call leg" in refused.json()["extra"]["fields"]["call_control_id"][0]
+    assert not Command.objects.exists() and not create.called
+    with django_capture_on_commit_callbacks(execute=True):
+        forced = client.post("/api/v1/conferences/", {**body, "force": True}, content_type="application/json")
+    assert forced.status_code == 202 and forced.json()["params"]["force"] is True
+    sent = json.loads(create.calls.last.request.content)
+    assert sent["call_control_id"] == "v3:never-seen" and "force" not in sent
