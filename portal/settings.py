@@ -302,7 +302,11 @@ SPECTACULAR_SETTINGS = {
         "TargetLegsEnum": ["both", "opposite", "self"],
         "LegDirectionEnum": ["both", "inbound", "outbound"],
     },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.api.schema.refuse_undeclared"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.refuse_undeclared",
+        "portal.api.schema.document_errors",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -11,7 +11,7 @@ from portal.models import Command
 
 
 class CommandSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     status_url = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
 
