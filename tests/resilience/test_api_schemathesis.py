@@ -19,10 +19,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal.models import Command
-from tests.contract.conftest import api_schema  # noqa: F401 - the schema fixture, shared with the contract tests
 from tests.calls.factories import CallFactory
+from tests.contract.conftest import api_schema  # noqa: F401 - the schema fixture, shared with the contract tests
 from tests.factories import ConferenceFactory, ParticipantFactory, UserFactory
-from tests.queues.factories import QueueFactory, QueuedCallFactory
+from tests.queues.factories import QueuedCallFactory, QueueFactory
 from tests.recordings.factories import RecordingFactory
 from webhooks.models import WebhookEvent
 
