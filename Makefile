@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export HOST PORT
+# A development checkout: make run / make test debug on purpose; production never runs through make.
+DJANGO_DEBUG ?= true
+export HOST PORT DJANGO_DEBUG
 
 .PHONY: install run test lint browser-test bench resilience clean
 

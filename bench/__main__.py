@@ -144,15 +144,14 @@ def session(username: str, *, role: str | None = None, superuser: bool = False) 
 
 def operator() -> tuple[str, str]:
     """An Operator's API token and a conference in progress to mute."""
-    from rest_framework.authtoken.models import Token
-
     from conferencing.models import Conference
+    from portal.tokens import api_token_create
 
     user, _ = session("bench-operator", role="Operator")
-    token, _ = Token.objects.get_or_create(user=user)
+    _, key = api_token_create(user=user, name="bench")
     status = {"status": "in_progress"} if "in_progress" in scale._choices(Conference, "status") else {}
     scale._bulk(Conference, 1, 1, lambda i: {"conference_id": "bench-commands", "name": "Bench", **status})
-    return token.key, "bench-commands"
+    return key, "bench-commands"
 
 
 def _cpu_times() -> list[int]:

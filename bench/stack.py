@@ -46,6 +46,10 @@ class Stack:
             # TLS ends at the load balancer in production; loopback has none.
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_SECURE_COOKIES": "false",
+            "METRICS_ALLOW_LOOPBACK": "true",
+            # The load client is one user at thousands of requests a second: no API throttling here.
+            "API_THROTTLE_USER": "none",
+            "API_THROTTLE_ANON": "none",
             "TELNYX_PUBLIC_KEY": base64.b64encode(bytes(self.key.verify_key)).decode(),
             "TELNYX_API_KEY": "bench",
             "TELNYX_BASE_URL": f"http://127.0.0.1:{PORTS['telnyx']}/v2",

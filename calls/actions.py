@@ -1,14 +1,15 @@
-"""The call commands (endpoints.md: queues, advanced, media, streaming; plus joining a conference), declared once.
+"""The call commands (endpoints.md: call-control, queues, advanced, media, streaming; joining a conference), declared once.
 
 Fields, required ones and enum choices mirror endpoints.md; ranges and rules come from the SDK's
 docstrings (telnyx/types/calls/action_*_params.py). Nested objects are API-only DictFields.
 """
-import base64
-import binascii
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from rest_framework import serializers
 
-from calls import services
+from calls import basics, links, services
+from calls.basics import Base64Field
 from calls.models import Call
 from portal.commands.actions import Action, TargetKind, register, register_kind
 
@@ -58,22 +59,6 @@ TRANSCRIPTION_LANGUAGES = [
     "ts-ZA", "tt", "uk", "uk-UA", "ur", "ur-IN", "ur-PK", "uz", "uz-UZ", "ve-ZA", "vi", "vi-VN", "xh-ZA",
     "yi", "yo", "yue-Hant-HK", "zh", "zh-TW", "zu-ZA",
 ]
-
-
-class Base64Field(serializers.CharField):
-    """client_state: Telnyx requires valid base64 and echoes it on every later webhook."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", "Base64, echoed on every later webhook of this call.")
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise serializers.ValidationError("Enter valid base64 (e.g. aGVsbG8= for “hello”).") from None
-        return value
 
 
 class LoopField(serializers.CharField):
@@ -200,6 +185,38 @@ class RecordingParams(WithClientState):
 
 
 # --- streaming -------------------------------------------------------------------------------------------
+def media_destination_allowed(destination: str) -> bool:
+    """Whether a call's audio may be sent to `destination` (a stream URL or a fork's udp:host:port).
+
+    MEDIA_DESTINATIONS_ALLOWED holds URL prefixes (with "://") and host names; empty allows any.
+    Sending a call's audio somewhere is listening to it (issue 24): an allow-list keeps it in-house.
+    """
+    allowed = settings.MEDIA_DESTINATIONS_ALLOWED
+    if not allowed:
+        return True
+    if destination.startswith("udp:"):
+        host = destination[4:].rsplit(":", 1)[0].strip("[]")
+    else:
+        try:
+            host = urlsplit(destination).hostname or ""
+        except ValueError:
+            return False
+    for entry in allowed:
+        if "://" in entry:
+            if destination.startswith(entry):
+                return True
+        elif host and host.lower() == entry.lower():
+            return True
+    return False
+
+
+def _refuse_unlisted(attrs, *fields):
+    refused = {f: "Not an allowed media destination (MEDIA_DESTINATIONS_ALLOWED)." for f in fields
+               if attrs.get(f) and not media_destination_allowed(attrs[f])}
+    if refused:
+        raise serializers.ValidationError(refused)
+
+
 class ForkStartParams(WithClientState):
     rx = serializers.CharField(required=False, help_text="udp:ip:port for the call's incoming RTP.")
     tx = serializers.CharField(required=False, help_text="udp:ip:port for the call's outgoing RTP.")
@@ -208,6 +225,7 @@ class ForkStartParams(WithClientState):
     def validate(self, attrs):
         if attrs.get("stream_type") == "decrypted" and not (attrs.get("rx") and attrs.get("tx")):
             raise serializers.ValidationError({"rx": "rx and tx are both required with stream_type decrypted."})
+        _refuse_unlisted(attrs, "rx", "tx")
         return attrs
 
 
@@ -237,6 +255,10 @@ class StreamingStartParams(WithClientState):
             if set(item) - {"name", "value"}:
                 raise serializers.ValidationError('Each item has only "name" and "value".')
         return value
+
+    def validate(self, attrs):
+        _refuse_unlisted(attrs, "stream_url")
+        return attrs
 
 
 class StreamingStopParams(WithClientState):
@@ -297,8 +319,10 @@ def _client_state_updated(command, response):
 
 
 def _role_switched(command, response):
-    services.call_command_applied(call_control_id=command.target, feature="supervisor_role",
-                                  changes={"supervisor_role": command.params["role"]})
+    call = services.call_command_applied(call_control_id=command.target, feature="supervisor_role",
+                                         changes={"supervisor_role": command.params["role"]})
+    if call is not None:
+        links.publish_links(call)  # the supervised call's page lists this leg with its role
 
 
 def _supervising(params):
@@ -313,11 +337,24 @@ def _action(short, sdk, label, params, group, **options):
     options.setdefault("accepts_command_id", True)
     return Action(
         name=f"call.{short}", sdk=options.pop("sdk_path", f"client.calls.actions.{sdk}"), label=label, params=params,
-        target_kind="call", target_param="call_control_id", group=group, **options,
+        target_kind="call", target_param=options.pop("target_param", "call_control_id"), group=group, **options,
     )
 
 
+def _dial_placed(command, response):
+    links.call_dial_placed(command=command, response=response)
+
+
 CALL_ACTIONS = [
+    # the call itself (issue 28)
+    _action("hangup", "hangup", "Hang up", basics.HangupParams, "call", idempotent=True, destructive=True,
+            description="End this call leg for everyone on it."),
+    _action("transfer", "transfer", "Transfer", basics.TransferParams, "call", sdk_names={"from": "from_"},
+            secret_params=("sip_auth_password",),
+            description="Ring another number; when it answers, this call is bridged to it."),
+    _action("bridge", "bridge", "Bridge with another leg", basics.BridgeParams, "call",
+            sdk_names={"call_control_id": "call_control_id_to_bridge_with"}, target_param="call_control_id_to_bridge",
+            check=basics.refuse_bridging_badly, description="Connect this leg's audio with another live leg."),
     # media
     _action("playback_start", "start_playback", "Play audio", PlaybackStartParams, "media"),
     _action("playback_stop", "stop_playback", "Stop audio", PlaybackStopParams, "media", idempotent=True),
@@ -332,11 +369,11 @@ CALL_ACTIONS = [
             on_success=_mirror("recording", {"recording_state": RECORDING.RECORDING}, merge=True)),
     _action("record_stop", "stop_recording", "Stop recording", RecordingParams, "recording", idempotent=True,
             on_success=_mirror("recording", {"recording_state": RECORDING.IDLE}, merge=True)),
-    # streaming
-    _action("fork_start", "start_forking", "Start forking", ForkStartParams, "streaming"),
+    # streaming: sending the call's audio elsewhere is listening, so it takes the Supervisor's permission
+    _action("fork_start", "start_forking", "Start forking", ForkStartParams, "streaming", permission=SUPERVISE),
     _action("fork_stop", "stop_forking", "Stop forking", ForkStopParams, "streaming", idempotent=True),
     _action("streaming_start", "start_streaming", "Start streaming", StreamingStartParams, "streaming",
-            secret_params=("stream_auth_token",)),
+            permission=SUPERVISE, secret_params=("stream_auth_token",)),
     _action("streaming_stop", "stop_streaming", "Stop streaming", StreamingStopParams, "streaming", idempotent=True),
     # transcription (Telnyx sends no "started" / "stopped" webhook: mirror the command)
     _action("transcription_start", "start_transcription", "Start transcription", TranscriptionStartParams,
@@ -367,6 +404,17 @@ CALL_ACTIONS = [
 ]
 
 
+# Dialing for a call (issue 28): the portal's shape of Telnyx's dial, not a mirror of one endpoint.
+DIAL_ACTIONS = [
+    Action(
+        name="call.listen_in", sdk="client.calls.dial", label="Listen in", params=basics.ListenInParams,
+        permission=SUPERVISE, target_kind="call", target_param=None, group="listen",
+        check=basics.refuse_listening_badly, request=basics.listen_in_request, on_success=_dial_placed,
+        description="Ring your phone onto this call as monitor, whisper or barge.",
+    ),
+]
+
+
 def _call_group(target: str) -> str | None:
     pk = Call.objects.filter(call_control_id=target).values_list("pk", flat=True).first()
     return f"call.{pk}" if pk else None
@@ -378,4 +426,4 @@ CALL = register_kind(
         detail_url_name="call-detail", group_of=_call_group,
     )
 )
-register(*CALL_ACTIONS)
+register(*CALL_ACTIONS, *DIAL_ACTIONS)

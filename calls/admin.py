@@ -43,6 +43,8 @@ class CallAdmin(CommandActionsMixin, LiveChangeListMixin, ReadOnlyAdminMixin, ad
     date_hierarchy = "started_at"
     inlines = [TranscriptInline]
     actions = [
+        # Destructive: the admin asks for confirmation first (portal/admin_mixins.py).
+        command_action("call.hangup", "Hang up selected calls", _when(lambda c: True)),
         command_action("call.record_stop", "Stop recording", _when(lambda c: c.recording_state != Call.RecordingState.IDLE)),
         command_action("call.streaming_stop", "Stop streaming", _when(lambda c: c.streaming)),
         command_action("call.transcription_stop", "Stop transcription", _when(lambda c: c.transcribing)),

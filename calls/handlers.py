@@ -3,7 +3,7 @@
 The recordings app keeps the recordings and transcriptions; the queues app the queue rows; the
 conferencing app the participants. Here the same events only update the call itself.
 """
-from calls import services
+from calls import links, services
 from calls.models import Call
 from webhooks.payloads import number, text, when
 
@@ -30,10 +30,13 @@ def _lifecycle(state):
             details["ended_at"] = event.occurred_at
             details["hangup_cause"] = text(p, "hangup_cause", 64)
             details["hangup_source"] = text(p, "hangup_source", 32)
-        services.call_record_state(
+        client_state = text(p, "client_state", 10_000)
+        call = services.call_record_state(
             call_control_id=text(p, "call_control_id"), state=state, occurred_at=event.occurred_at, details=details,
-            client_state=text(p, "client_state", 10_000), event=event,
+            client_state=client_state, event=event,
         )
+        # A leg the portal dialed, or one just bridged: tie it to the call or conference it belongs with.
+        links.call_lifecycle_seen(call=call, client_state=client_state, bridged=state == Call.State.BRIDGED)
 
     return handler
 

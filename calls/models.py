@@ -46,7 +46,22 @@ class Call(models.Model):
     # Where the call is now (plain names: queues and conferences are other apps' rows).
     queue_name = models.CharField(max_length=255, blank=True, db_index=True, help_text="The queue it waits in now.")
     conference_id = models.CharField(max_length=255, blank=True, db_index=True, help_text="The conference it is in now.")
-    supervisor_role = models.CharField(max_length=16, blank=True, help_text="Last role set by switch_supervisor_role.")
+    supervisor_role = models.CharField(
+        max_length=16, blank=True, help_text="Its role as a supervisor leg: dialed with, or last set by switch_supervisor_role."
+    )
+
+    # What the portal dialed it for (issue 28), and who it was bridged with.
+    dial_command = models.ForeignKey(
+        "portal.Command", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The portal's dial that placed this leg (listen in, ring into a conference).",
+    )
+    supervised_call_control_id = models.CharField(
+        max_length=255, blank=True, db_index=True, help_text="The call this leg listens in on (dialed to supervise it)."
+    )
+    dialed_conference_id = models.CharField(
+        max_length=255, blank=True, db_index=True, help_text="The conference this leg was rung into."
+    )
+    bridged_with = models.CharField(max_length=255, blank=True, help_text="The leg it was last bridged with.")
 
     # What runs on it now.
     recording_state = models.CharField(max_length=16, choices=RecordingState, default=RecordingState.IDLE)

@@ -57,6 +57,20 @@ def call_list_context(queryset=None, page_number=1) -> dict:
     return {"active_calls": active, "recent_page": recent, "active_limit": ACTIVE_LIMIT}
 
 
+def calls_to_check(*, quiet_before, after_pk: int = 0, limit: int | None = None) -> list[tuple[int, str]]:
+    """(pk, call_control_id) of legs held active with no lifecycle event since `quiet_before`, by pk after `after_pk`.
+
+    What the call sync asks Telnyx about: a live leg sends events, a ghost never does again.
+    """
+    legs = (
+        Call.objects.exclude(state=Call.State.HANGUP)
+        .filter(Q(last_event_at__lt=quiet_before) | Q(last_event_at__isnull=True), pk__gt=after_pk)
+        .order_by("pk")
+        .values_list("pk", "call_control_id")
+    )
+    return list(legs[:limit] if limit else legs)
+
+
 def call_detail(pk: int) -> Call | None:
     return Call.objects.filter(pk=pk).first()
 
@@ -190,3 +204,26 @@ def event_summary(event) -> str:
     elif t.startswith("conference."):
         parts = [_v(p, "conference_id")]
     return " · ".join(part for part in parts if part)
+
+
+def call_links(call: Call) -> dict:
+    """What the call page shows about related legs (issue 28): who listens in, what this leg was dialed
+    for, who it is bridged with."""
+    listeners = list(
+        Call.objects.filter(supervised_call_control_id=call.call_control_id)
+        .select_related("dial_command__requested_by").order_by("started_at", "id")
+    )
+    related = [c for c in (call.supervised_call_control_id, call.bridged_with) if c]
+    found = {c.call_control_id: c for c in Call.objects.filter(call_control_id__in=related)}
+    dial = call.dial_command if call.dial_command_id else None
+    return {
+        "listeners": listeners,
+        "supervised": found.get(call.supervised_call_control_id),
+        "bridged": found.get(call.bridged_with),
+        "dial": dial,
+    }
+
+
+def live_legs(exclude: str = "", limit: int = 100) -> list[Call]:
+    """Live legs newest first, for picking the other leg of a bridge."""
+    return list(call_queryset().exclude(state=Call.State.HANGUP).exclude(call_control_id=exclude)[:limit])

@@ -22,6 +22,12 @@ RUNNING_FIELDS = {
 }
 
 
+# How the call sync words a hangup it inferred: Telnyx no longer knows the leg, or reports it ended.
+HANGUP_NOT_FOUND = "not found at sync"
+HANGUP_ENDED = "ended (found at sync)"
+SYNC_HANGUP_CAUSES = (HANGUP_NOT_FOUND, HANGUP_ENDED)
+
+
 def call_group(call: Call) -> str:
     """The live group of one call's page (call_control_ids hold ':', so the pk names it)."""
     return f"call.{call.pk}"
@@ -106,11 +112,13 @@ def call_record_state(
         call.answered_at = answered_at
         fields.append("answered_at")
     if state == Call.State.HANGUP:
-        if ended_at and not call.ended_at:
+        # The sync's guess (calls/sync.py) gives way to Telnyx's own call.hangup if that arrives after all.
+        guessed = call.hangup_cause in SYNC_HANGUP_CAUSES and event is not None
+        if ended_at and (not call.ended_at or guessed):
             call.ended_at = ended_at
             fields.append("ended_at")
         for name, value in cause.items():
-            if value and not getattr(call, name):
+            if value and (not getattr(call, name) or guessed):
                 setattr(call, name, value)
                 fields.append(name)
         for name, off in RUNNING_FIELDS.items():
@@ -127,6 +135,21 @@ def call_record_state(
         call.save(update_fields=fields)
     publish_call(call, event=event, list_changed=True, dashboard=True)
     return call
+
+
+def call_closed_by_sync(*, call_control_id: str, ended_at: datetime | None, checked_at: datetime, reason: str) -> Call | None:
+    """Telnyx says this leg ended (or no longer knows it): hang it up here, unless an event came since the check.
+
+    `ended_at`: Telnyx's end_time if it still had the leg, else the check's time. Returns the leg if closed.
+    """
+    call = Call.objects.filter(call_control_id=call_control_id).first()
+    if call is None or call.state == Call.State.HANGUP or (call.last_event_at and call.last_event_at > checked_at):
+        return None
+    ended_at = ended_at or checked_at
+    return call_record_state(
+        call_control_id=call_control_id, state=Call.State.HANGUP, occurred_at=ended_at,
+        details={"ended_at": ended_at, "hangup_cause": reason[:64]},
+    )
 
 
 def _stamp(value: str | None) -> datetime | None:

@@ -1,16 +1,21 @@
 """Calls pages: the live list (active and recent legs) and one call's page with its controls."""
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
 from calls import selectors
-from calls.actions import CALL_ACTIONS
+from calls.actions import CALL_ACTIONS, CONTROL, SUPERVISE
 from calls.services import call_group
-from portal.commands import forms
+from portal.commands import actions, forms
+from portal.selectors import profile_phone
+from portal.services import profile_phone_remember
 
 # Panels of controls on the call page, in this order (each action's `group` says where it goes).
 CONTROL_GROUPS = [
+    ("call", "Call"),
     ("media", "Media"),
     ("recording", "Recording"),
     ("streaming", "Streaming"),
@@ -70,6 +75,17 @@ def _call_or_404(call_control_id: str):
     return call
 
 
+def _links_context(request, call) -> dict:
+    user = request.user
+    return {
+        "call": call,
+        "links": selectors.call_links(call),
+        "can_control": user.has_perm(CONTROL),
+        "can_supervise": user.has_perm(SUPERVISE),
+        "my_phone": profile_phone(user),
+    }
+
+
 @permission_required("calls.view_call", raise_exception=True)
 def call_detail_view(request, call_control_id):
     call = _call_or_404(call_control_id)
@@ -77,7 +93,8 @@ def call_detail_view(request, call_control_id):
         request,
         "calls/call_detail.html",
         {
-            "call": call,
+            **_links_context(request, call),
+            "live_legs": selectors.live_legs(exclude=call.call_control_id),
             "timeline": selectors.call_timeline(call),
             "digits": selectors.call_dtmf(call),
             "transcript": selectors.call_transcript(call),
@@ -109,3 +126,26 @@ def call_heard_view(request, call_control_id):
         request, "calls/_call_heard.html",
         {"call": call, "digits": selectors.call_dtmf(call), "transcript": selectors.call_transcript(call)},
     )
+
+
+@permission_required("calls.view_call", raise_exception=True)
+def call_links_view(request, call_control_id):
+    """Listeners, dialed-for and bridged-with alone: re-fetched when a related leg changes."""
+    return render(request, "calls/_call_links.html", _links_context(request, _call_or_404(call_control_id)))
+
+
+@require_POST
+def call_listen_in_view(request, call_control_id):
+    """Listen in from the call page: the same command as the API's, then the number is remembered."""
+    call = _call_or_404(call_control_id)
+    command, errors = forms.issue_from_post(request, "call.listen_in", call.call_control_id)
+    if not errors:
+        profile_phone_remember(user=request.user, phone_number=command.params["to"])
+    if request.htmx:
+        return render(request, "portal/commands/_issue_result.html",
+                      {"command": command, "errors": errors, "action": actions.get("call.listen_in")})
+    if errors:
+        messages.error(request, "Listen in: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+    else:
+        messages.success(request, f"Listen in queued (command #{command.pk}): your phone rings shortly.")
+    return redirect("call-detail", call.call_control_id)

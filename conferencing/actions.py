@@ -1,8 +1,10 @@
 """The conference commands (endpoints.md, section conferencing), each declared once."""
 from rest_framework import serializers
 
-from conferencing import services
+from calls.links import call_dial_placed
+from conferencing import dial_in, services
 from conferencing.models import Conference, Participant
+from portal import dialing
 from portal.commands.actions import Action, TargetKind, register, register_kind
 
 CONTROL = "conferencing.control_conference"
@@ -211,6 +213,50 @@ class UpdateParticipantParams(serializers.Serializer):
         return attrs
 
 
+class DialInParams(serializers.Serializer):
+    """Ring someone into the conference (issue 28): Telnyx's dial with conference_config naming it."""
+
+    to = dialing.DestinationField(help_text="Who to ring in: a number (E.164) or a SIP URI.")
+    supervisor_role = serializers.ChoiceField(choices=ROLES, required=False, help_text="monitor, whisper or barge need a Supervisor.")
+    whisper_call_control_ids = ids_field(help_text="Who hears them when they whisper.")
+    mute = serializers.BooleanField(required=False)
+    hold = serializers.BooleanField(required=False)
+    beep_enabled = serializers.ChoiceField(choices=BEEP, required=False)
+    end_conference_on_exit = serializers.BooleanField(required=False)
+    soft_end_conference_on_exit = serializers.BooleanField(required=False)
+    timeout_secs = serializers.IntegerField(required=False, min_value=5, max_value=600,
+                                            help_text="Seconds to wait for an answer (5–600).")
+
+    def get_fields(self):
+        # Telnyx's wire name is `from`, a Python keyword: added here rather than as a class attribute.
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(required=False, max_length=255,
+                                               help_text="Caller id they see (default: DIAL_FROM_NUMBER).")
+        return fields
+
+
+# Options of the dial_in body that go into Telnyx's conference_config as they are.
+CONFERENCE_CONFIG = ("supervisor_role", "whisper_call_control_ids", "mute", "hold", "beep_enabled",
+                     "end_conference_on_exit", "soft_end_conference_on_exit")
+
+
+def _dial_in_request(command, kwargs):
+    p = command.params
+    config = {"id": command.target, **{k: p[k] for k in CONFERENCE_CONFIG if k in p}}
+    return dialing.dial_request(command, conference_config=config, timeout_secs=p.get("timeout_secs"))
+
+
+def _dial_in_check(target: str, params: dict) -> None:
+    _refuse_when_ended(target, params)
+    dialing.refuse_unless_configured(caller_id_given=bool(params.get("from")))
+
+
+def _rung_in(command, response):
+    call = call_dial_placed(command=command, response=response)
+    if call is not None:
+        dial_in.participant_dialed(command=command, call_control_id=call.call_control_id)
+
+
 def _conference(command):
     return Conference.objects.filter(conference_id=command.target).first()
 
@@ -299,7 +345,7 @@ def _action(short, sdk, label, params, **options):
     options.setdefault("permission", CONTROL)
     options.setdefault("check", _refuse_when_ended)
     return Action(
-        name=f"conference.{short}", sdk=f"client.conferences.{sdk}", label=label, params=params,
+        name=f"conference.{short}", sdk=options.pop("sdk_path", f"client.conferences.{sdk}"), label=label, params=params,
         target_kind="conference", target_param=options.pop("target_param", "id"), **options,
     )
 
@@ -337,6 +383,9 @@ CONFERENCE_ACTIONS = [
             idempotent=True, on_success=_set_conference(recording_state=Conference.RecordingState.IDLE)),
     _action("update", "actions.update", "Change supervisor role", UpdateParams, accepts_command_id=True, idempotent=True,
             permission=SUPERVISE, on_success=_role_updated),
+    _action("dial_in", "", "Add by phone number", DialInParams, extra_permission=_supervising, check=_dial_in_check,
+            request=_dial_in_request, on_success=_rung_in, sdk_path="client.calls.dial", target_param=None,
+            description="Ring a number or SIP address; they join this conference when they answer."),
     _action("update_participant", "update_participant", "Update participant settings", UpdateParticipantParams,
             idempotent=True, on_success=_participant_updated),
 ]

@@ -1,5 +1,6 @@
 """The 14 conference webhooks → conference and participant state."""
-from conferencing import services
+from calls import links
+from conferencing import dial_in, services
 from webhooks.payloads import text
 
 
@@ -29,6 +30,19 @@ def on_call_leg(event):
         return services.leg_label(from_number=text(p, "from"), to_number=text(p, "to"), direction=direction)
 
     services.participants_label_from_call(call_control_id, label)
+
+
+def on_dialed_leg(event):
+    """call.initiated: a leg rung in by conference.dial_in shows as ringing, whichever came first, the
+    command's answer or this event (its client_state carries the dial's marker)."""
+    on_call_leg(event)
+    command = links.dial_command_for(text(event.payload, "client_state", 10_000))
+    if command is not None and command.action == "conference.dial_in":
+        dial_in.participant_dialed(command=command, call_control_id=text(event.payload, "call_control_id"))
+
+
+def on_call_hangup(event):
+    dial_in.participant_dial_ended(call_control_id=text(event.payload, "call_control_id"), occurred_at=event.occurred_at)
 
 
 def on_ended(event):
@@ -121,6 +135,8 @@ HANDLERS = {
     "conference.speak.ended": on_speak(False),
     "conference.recording.saved": on_recording_saved,
     # Labels for participants whose leg the portal learns about after they joined.
-    "call.initiated": on_call_leg,
+    "call.initiated": on_dialed_leg,
     "call.answered": on_call_leg,
+    # A leg rung in that never joined (not answered, failed) leaves the roster with Telnyx's cause.
+    "call.hangup": on_call_hangup,
 }

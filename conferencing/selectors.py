@@ -93,10 +93,16 @@ def conference_list(limit: int = PAGE_SIZE):
 
 
 def _roster():
+    from calls.models import Call
+
+    # The leg's own state says whether someone rung in is still ringing, and why they never joined (issue 28).
+    leg = Call.objects.filter(call_control_id=OuterRef("call_control_id"))
     return Prefetch(
         "participants",
         queryset=Participant.objects.annotate(
-            gone=Case(When(status=Participant.Status.LEFT, then=Value(1)), default=Value(0), output_field=IntegerField())
+            gone=Case(When(status=Participant.Status.LEFT, then=Value(1)), default=Value(0), output_field=IntegerField()),
+            leg_state=Subquery(leg.values("state")[:1]),
+            leg_hangup_cause=Subquery(leg.values("hangup_cause")[:1]),
         ).order_by("gone", "joined_at", "id"),
     )
 

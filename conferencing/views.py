@@ -14,6 +14,7 @@ from portal.paging import list_page
 PAGE_FORMS = [
     "conference.mute", "conference.unmute", "conference.hold", "conference.unhold", "conference.play", "conference.stop",
     "conference.speak", "conference.send_dtmf", "conference.gather_using_audio", "conference.join",
+    "conference.dial_in",
     "conference.record_start", "conference.record_pause", "conference.record_resume", "conference.record_stop",
     "conference.update", "conference.update_participant", "conference.leave", "conference.end",
 ]

@@ -25,6 +25,31 @@ class LiveChangeListMixin:
         return super().changelist_view(request, extra_context)
 
 
+def admin_once(request, issue):
+    """Run `issue` (returning commands) once per one-time token of the submitted admin form: (commands, replayed).
+
+    Every admin page carries the token (templates/admin/actions.html, the confirmation pages), so a
+    resubmitted action or confirmation answers with the commands already issued and sends nothing.
+    """
+    from django.contrib.admin import helpers
+
+    from portal.commands import idempotency
+
+    token = request.POST.get("idempotency_token", "")
+    if not idempotency.valid_key(token):
+        return issue(), False
+    body = {"action": request.POST.get("action", ""), "selected": sorted(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)),
+            **{k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "idempotency_token", "index",
+                                                                  "action", helpers.ACTION_CHECKBOX_NAME, "confirmed")}}
+    return idempotency.once(user=request.user, key=f"admin:{token}",
+                            fingerprint=idempotency.fingerprint("POST", request.path, body), issue=issue)
+
+
+def already_sent(description: str, commands) -> str:
+    numbers = ", ".join(f"#{c.pk}" for c in commands) or "none"
+    return f"{description}: this form was already submitted (command {numbers}); nothing sent again."
+
+
 def command_action(action_name: str, description: str, plan):
     """An admin bulk action that issues `action_name` through the command bus.
 
@@ -35,7 +60,7 @@ def command_action(action_name: str, description: str, plan):
     from django.core.exceptions import PermissionDenied
     from rest_framework.exceptions import ValidationError
 
-    from portal.commands import services
+    from portal.commands import idempotency, services
     from portal.models import Command
 
     def admin_action(modeladmin, request, queryset):
@@ -59,21 +84,33 @@ def command_action(action_name: str, description: str, plan):
                     "opts": modeladmin.model._meta,
                 },
             )
-        issued, problems = 0, []
-        for obj in queryset:
-            for target, params in plan(obj):
-                try:
-                    services.command_issue(
-                        action_name=action_name, target=target, params=params, user=request.user, door=Command.Door.ADMIN
-                    )
-                    issued += 1
-                except PermissionDenied as exc:
-                    modeladmin.message_user(request, str(exc), messages.ERROR)
-                    return
-                except ValidationError as exc:
-                    problems.append(f"{obj}: {exc.detail}")
+        problems = []
+
+        def issue():
+            commands = []
+            for obj in queryset:
+                for target, params in plan(obj):
+                    try:
+                        commands.append(services.command_issue(
+                            action_name=action_name, target=target, params=params, user=request.user, door=Command.Door.ADMIN
+                        ))
+                    except ValidationError as exc:
+                        problems.append(f"{obj}: {exc.detail}")
+            return commands
+
+        try:
+            issued, replayed = admin_once(request, issue)
+        except PermissionDenied as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+            return
+        except idempotency.KeyReused as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+            return
+        if replayed:
+            modeladmin.message_user(request, already_sent(description, issued), messages.INFO)
+            return
         if issued:
-            modeladmin.message_user(request, f"{description}: queued {issued} command(s).", messages.SUCCESS)
+            modeladmin.message_user(request, f"{description}: queued {len(issued)} command(s).", messages.SUCCESS)
         if problems:
             modeladmin.message_user(request, "Not queued: " + "; ".join(problems), messages.WARNING)
         if not issued and not problems:

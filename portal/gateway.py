@@ -23,7 +23,14 @@ class GatewayError(Exception):
     retryable: bool
     retry_after: float | None = None
     body: Any = None
-    kind: str = "status"  # "connect" (never sent), "timeout" (outcome unknown) or "status" (Telnyx answered)
+    # "connect" (the connection never opened: Telnyx has nothing), "timeout" or "lost" (the request went out
+    # and no answer came back: Telnyx may have acted), or "status" (Telnyx answered).
+    kind: str = "status"
+
+    @property
+    def maybe_delivered(self) -> bool:
+        """Whether Telnyx may have acted on the request although it did not say it succeeded."""
+        return self.kind in ("timeout", "lost") or (self.status_code or 0) >= 500
 
     def __str__(self) -> str:
         code = f"{self.status_code} " if self.status_code else ""
@@ -108,20 +115,48 @@ def _error_from_status(exc: telnyx.APIStatusError) -> GatewayError:
     )
 
 
+# httpx errors raised before a byte of the request left: Telnyx cannot have acted, so a resend is safe.
+# Anything else (a read timeout, a reset or close after the request was written, a protocol error)
+# leaves the outcome unknown. The SDK wraps them all in APIConnectionError with httpx's error as cause.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
 @contextlib.contextmanager
 def _translated():
     """Turn the SDK's exceptions into GatewayError, worded as Telnyx worded them."""
     try:
         yield
-    except telnyx.APITimeoutError as exc:
-        metrics.telnyx_error("timeout")
-        raise GatewayError(None, "Timeout", f"Telnyx did not answer in time ({exc})", True, kind="timeout") from exc
-    except telnyx.APIConnectionError as exc:
-        metrics.telnyx_error("connect")
-        raise GatewayError(None, "Connection error", f"Could not reach Telnyx ({exc})", True, kind="connect") from exc
+    except telnyx.APIConnectionError as exc:  # APITimeoutError included
+        raise _error_from_transport(exc) from exc
     except telnyx.APIStatusError as exc:
         metrics.telnyx_error(exc.status_code)
         raise _error_from_status(exc) from exc
+
+
+def _error_from_transport(exc: telnyx.APIConnectionError) -> GatewayError:
+    cause = exc.__cause__
+    if isinstance(cause, NEVER_SENT):
+        metrics.telnyx_error("connect")
+        return GatewayError(None, "Connection error", f"Could not connect to Telnyx; nothing was sent ({cause!r}){_sandbox_note()}",
+                            True, kind="connect")
+    if isinstance(exc, telnyx.APITimeoutError):
+        metrics.telnyx_error("timeout")
+        return GatewayError(
+            None, "Timeout",
+            f"Telnyx did not answer within {settings.TELNYX_TIMEOUT_SECONDS:g} s after the request was sent ({cause!r})",
+            True, kind="timeout",
+        )
+    metrics.telnyx_error("lost")
+    return GatewayError(
+        None, "Connection lost",
+        f"The connection to Telnyx broke after the request was sent, before any answer ({cause!r})", True, kind="lost",
+    )
+
+
+def _sandbox_note() -> str:
+    """Why the sandbox `make run` recorded is not answering, or why none was used (portal/sandbox_link.py)."""
+    note = settings.TELNYX_SANDBOX_NOTE
+    return f"; {note}" if note else ""
 
 
 def call(sdk_call: str, /, **params: Any) -> Any:

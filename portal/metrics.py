@@ -131,7 +131,7 @@ def events_applied(*, done: Iterable = (), ignored: Iterable = (), failed: Itera
 
 @_safe
 def command_outcome(command, outcome: str, *, retry_in: float | None = None) -> None:
-    """A command attempt ended: succeeded, failed (final) or retrying."""
+    """A command attempt ended: succeeded, failed or outcome_unknown (final), or retrying."""
     COMMANDS.labels(command.action, outcome).inc()
     extra = {"command_id": str(command.command_id), "command_pk": command.pk}
     elapsed_ms = (timezone.now() - command.created_at).total_seconds() * 1000 if command.created_at else 0.0
@@ -147,14 +147,14 @@ def command_outcome(command, outcome: str, *, retry_in: float | None = None) -> 
         command_log.info("command %s #%s succeeded in %.0f ms", command.action, command.pk, elapsed_ms, extra=extra)
     else:
         command_log.warning(
-            "command %s #%s failed in %.0f ms: %s %s", command.action, command.pk, elapsed_ms,
+            "command %s #%s %s in %.0f ms: %s %s", command.action, command.pk, outcome.replace("_", " "), elapsed_ms,
             command.error_status or "", command.error_title, extra=extra,
         )
 
 
 @_safe
 def telnyx_error(status: int | str | None) -> None:
-    """A Telnyx API call failed: its HTTP status, or "timeout" / "connect" when none came back."""
+    """A Telnyx API call failed: its HTTP status, or "connect" (never sent), "timeout" or "lost" (sent, no answer)."""
     TELNYX_ERRORS.labels(str(status or "none")).inc()
 
 
@@ -403,6 +403,8 @@ def access_refusal(meta: Mapping[str, str]) -> tuple[int, str] | None:
         if constant_time_compare(meta.get("HTTP_AUTHORIZATION", ""), f"Bearer {token}"):
             return None
         return 401, "A valid bearer token is required."
+    if not settings.METRICS_ALLOW_LOOPBACK:
+        return 403, "Metrics need METRICS_TOKEN (or METRICS_ALLOW_LOOPBACK=true where only trusted local callers reach the port)."
     if any(meta.get(header) for header in FORWARDING_HEADERS):
         return 403, "Metrics are served to loopback callers only; set METRICS_TOKEN to scrape from elsewhere."
     try:

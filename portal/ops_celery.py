@@ -147,6 +147,17 @@ def install(app) -> None:
     signals.setup_logging.connect(_django_logging, weak=False, dispatch_uid="portal.ops.logging")
     signals.worker_init.connect(_preload_telnyx, weak=False, dispatch_uid="portal.ops.preload_telnyx")
     signals.worker_init.connect(_freeze_startup_objects, weak=False, dispatch_uid="portal.ops.gc_freeze")
+    signals.beat_init.connect(_sync_on_start, weak=False, dispatch_uid="portal.ops.sync_on_start")
+
+
+def _sync_on_start(**kwargs) -> None:
+    """beat_init (exactly one beat runs): queue the reconciliation of what was live before the restart."""
+    from portal.tasks import sync_on_start
+
+    try:
+        sync_on_start.delay()
+    except Exception:  # noqa: BLE001 - the periodic syncs reconcile the same a period later
+        log.warning("could not queue the start sync", exc_info=True)
 
 
 def _freeze_startup_objects(**kwargs) -> None:

@@ -32,10 +32,14 @@ ADMINISTRATOR = SUPERVISOR + [
     "auth.change_user",
     "auth.delete_user",
     "auth.view_group",
-    "authtoken.view_tokenproxy",
-    "authtoken.add_tokenproxy",
-    "authtoken.delete_tokenproxy",
+    "portal.view_apitoken",
+    "portal.add_apitoken",
+    "portal.delete_apitoken",
     "ops.view_system",
+    # Sign-in lockouts (django-axes): see them, and lift one by deleting its attempt row.
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "axes.view_accessfailurelog",
 ]
 
 ROLES: dict[str, list[str]] = {

@@ -3,6 +3,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -29,11 +30,17 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(METRICS_DIR))
 # With a token, /metrics answers only `Authorization: Bearer <token>`; without one, only loopback callers.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Debug is on only where asked: `make run` / `make test` (the Makefile) and pytest (pyproject's pytest-env)
+# set DJANGO_DEBUG=true. Anywhere else the portal runs hardened and refuses to start without a secret key
+# (issue 24: it used to fail open, in debug mode with a public key).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set (DJANGO_DEBUG is not true). In production, set a long random "
+            "DJANGO_SECRET_KEY; on a development checkout, export DJANGO_DEBUG=true as `make run` does."
+        )
     SECRET_KEY = "insecure-development-key-only-for-DJANGO_DEBUG"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -50,13 +57,16 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "channels_lite",
+    # Before rest_framework.authtoken: portal's drf_create_token (hashed tokens) replaces DRF's.
+    "portal",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # kept only so its old table can be migrated to hashed tokens (portal 0005)
+    "knox",
+    "axes",
     "django_filters",
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "portal",
     "webhooks",
     "conferencing",
     "queues",
@@ -79,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in with the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -97,7 +109,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
-            "builtins": ["portal.templatetags.portal_format"],
+            "builtins": ["portal.templatetags.portal_format", "portal.templatetags.portal_forms"],
         },
     },
 ]
@@ -210,7 +222,12 @@ CELERY_BEAT_SCHEDULE = {
     "recordings-retention": {"task": "recordings.tasks.apply_retention", "schedule": 3600.0},
     # Queues and their callers from Telnyx's lists: closes stays whose call.dequeued never arrived.
     "queues-sync": {"task": "queues.tasks.sync_queues", "schedule": env.float("QUEUE_SYNC_SECONDS", default=60.0)},
+    # Legs held active but silent, checked one by one against Telnyx's call status (calls/sync.py).
+    "calls-sync": {"task": "calls.tasks.sync_calls", "schedule": env.float("CALL_SYNC_SECONDS", default=60.0)},
 }
+# A leg with no lifecycle event for this long is asked about; at most CALL_SYNC_MAX_LEGS a run (0: all).
+CALL_SYNC_QUIET_SECONDS = env.float("CALL_SYNC_QUIET_SECONDS", default=120.0)
+CALL_SYNC_MAX_LEGS = env.int("CALL_SYNC_MAX_LEGS", default=200)
 
 # --- Telnyx -----------------------------------------------------------------
 TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")
@@ -218,6 +235,25 @@ TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")
 TELNYX_PUBLIC_KEY = env.str("TELNYX_PUBLIC_KEY", default="")
 TELNYX_BASE_URL = env.str("TELNYX_BASE_URL", default="https://api.telnyx.com/v2")
 TELNYX_TIMEOUT_SECONDS = env.float("TELNYX_TIMEOUT_SECONDS", default=10.0)
+# Dialing (issue 28: listen in, ring into a conference): the Call Control connection outbound legs are
+# placed on, their caller id, and the destinations allowed (comma-separated prefixes; empty = any).
+TELNYX_CONNECTION_ID = env.str("TELNYX_CONNECTION_ID", default="")
+DIAL_FROM_NUMBER = env.str("DIAL_FROM_NUMBER", default="")
+DIAL_ALLOWED_PREFIXES = [p.strip() for p in env.str("DIAL_ALLOWED_PREFIXES", default="").split(",") if p.strip()]
+# Without a key, a command run from a second shell uses the sandbox a running `make run` recorded under
+# PORTAL_DATA_DIR (portal/sandbox_link.py, issue 30); TELNYX_SANDBOX_NOTE words what the gateway says if
+# that sandbox does not answer, or why none was used. Tests never pick up a developer's running sandbox.
+TELNYX_SANDBOX_NOTE = ""
+_sandbox = None
+if not TELNYX_API_KEY and not os.environ.get("PYTEST_VERSION"):
+    from portal import sandbox_link
+
+    _sandbox, TELNYX_SANDBOX_NOTE = sandbox_link.find(DATA_DIR)
+    if _sandbox:
+        TELNYX_API_KEY, TELNYX_BASE_URL = _sandbox["api_key"], _sandbox["base_url"]
+        TELNYX_PUBLIC_KEY = TELNYX_PUBLIC_KEY or _sandbox.get("public_key", "")
+# True when the key above came from that file, not from the deployer (`make run` then starts its own sandbox).
+TELNYX_SANDBOX_LINKED = bool(_sandbox)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=120)
@@ -241,6 +277,9 @@ LIVE_RENDER_SECONDS = env.float("LIVE_RENDER_SECONDS", default=0.25)
 # An open socket marks its groups as watched for this long and renews the mark while open; live
 # fragments are rendered only for watched groups (portal/live.py, "Presence").
 LIVE_PRESENCE_SECONDS = env.int("LIVE_PRESENCE_SECONDS", default=120)
+# Where a call's audio may be streamed or forked: URL prefixes ("wss://media.example.com/") and host
+# names, comma-separated; empty allows any destination (issue 24).
+MEDIA_DESTINATIONS_ALLOWED = env.list("MEDIA_DESTINATIONS_ALLOWED", default=[])
 COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
 # Total retry time stays well inside Telnyx's duplicate-suppression window for command_id.
 COMMAND_MAX_RETRY_SECONDS = env.int("COMMAND_MAX_RETRY_SECONDS", default=120)
@@ -263,14 +302,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password guessing (issue 24): django-axes counts failed sign-ins (page, admin, API token) and locks
+# out by account and, separately, by address after LOGIN_FAILURE_LIMIT failures for
+# LOGIN_LOCKOUT_MINUTES. Administrators see and lift lockouts in the admin ("Access attempts": delete
+# the row) or with `manage.py axes_reset_username USER` / `axes_reset_ip ADDRESS`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = "portal.api.authentication.lockout_parameters"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "portal.api.authentication.lockout_response"
+AXES_VERBOSE = False
+# The client's address is the socket's unless a proxy in front is declared: X-Forwarded-For is only
+# believed from TRUSTED_PROXY_COUNT proxies (otherwise a guesser would pick a fresh address per try).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- API --------------------------------------------------------------------
+_API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="60/minute")
+_API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="1200/minute")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.api.authentication.LockoutTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.permissions.ModelPermissions"],
@@ -279,6 +340,16 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
+    # 429 with Retry-After past these rates ("none" turns one off): per user for tokens and sessions,
+    # per address for anonymous callers.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": None if _API_THROTTLE_ANON == "none" else _API_THROTTLE_ANON,
+        "user": None if _API_THROTTLE_USER == "none" else _API_THROTTLE_USER,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Telnyx operations portal API",
@@ -312,6 +383,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# API tokens (django-rest-knox): stored as digests, shown once; no expiry unless API_TOKEN_TTL_DAYS is set
+# (a token created in the admin or by drf_create_token may still get its own expiry).
+KNOX_TOKEN_MODEL = "portal.ApiToken"
+_API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=0)
+REST_KNOX = {"TOKEN_TTL": timedelta(days=_API_TOKEN_TTL_DAYS) if _API_TOKEN_TTL_DAYS else None, "AUTO_REFRESH": False}
+
 # --- I18N, static -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -339,7 +416,13 @@ STORAGES = {
 }
 
 # --- Production hardening (on when DJANGO_DEBUG is false) --------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only when the deployer says a TLS proxy in front sets it (and strips a
+# client's own); otherwise any client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
+# Without METRICS_TOKEN, /metrics answers loopback callers only where allowed explicitly (on by default only
+# when debugging): a proxy on the same host reaches the process from loopback too, usually without
+# adding X-Forwarded-For, and would expose the metrics to the world.
+METRICS_ALLOW_LOOPBACK = env.bool("METRICS_ALLOW_LOOPBACK", default=DEBUG)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -393,8 +476,10 @@ LOGGING = {
         "granian.access": {"level": "WARNING"},
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        # django-axes: failures and lockouts are warnings (kept); its per-attempt housekeeping is not news.
+        "axes": {"level": "WARNING"},
     },
 }
 
 # Shown as a banner so nobody mistakes simulated traffic for the real account.
-PORTAL_SANDBOX = env.bool("PORTAL_SANDBOX", default=False)
+PORTAL_SANDBOX = env.bool("PORTAL_SANDBOX", default=bool(_sandbox))

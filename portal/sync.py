@@ -1,7 +1,9 @@
 """Every domain's reconciliation with Telnyx, found in `<app>/sync.py` (a `SYNCS` dict: name -> function).
 
 `sync_telnyx` runs each full sync (all statuses, all pages: a first install back-fills history); the
-periodic tasks of each app may keep to what is live.
+periodic tasks of each app may keep to what is live. `START_SYNCS` (what is live) run once when beat
+starts (`portal.tasks.sync_on_start`): calls, conferences and queue stays held active from before a
+restart are reconciled at once, not a sync period later (issue 29).
 """
 from __future__ import annotations
 
@@ -26,6 +28,15 @@ def record_sync(name: str, outcome: str, **detail) -> None:
 
 def full_syncs() -> dict[str, Callable[[], dict]]:
     """name -> function returning counts, in app order."""
+    return _declared("SYNCS")
+
+
+def start_syncs() -> dict[str, Callable[[], dict]]:
+    """name -> function reconciling what is live now (`START_SYNCS`): run once when beat starts."""
+    return _declared("START_SYNCS")
+
+
+def _declared(attribute: str) -> dict[str, Callable[[], dict]]:
     found: dict[str, Callable[[], dict]] = {}
     for config in apps.get_app_configs():
         module_name = f"{config.name}.sync"
@@ -35,7 +46,7 @@ def full_syncs() -> dict[str, Callable[[], dict]]:
             if exc.name != module_name:
                 raise
             continue
-        found.update(getattr(module, "SYNCS", {}))
+        found.update(getattr(module, attribute, {}))
     return found
 
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("commands/", command_views.command_list, name="command-list"),
     path("commands/<int:pk>/", command_views.command_detail, name="command-detail"),
+    path("commands/<int:pk>/retry/", command_views.command_retry, name="command-retry"),
     # One page door for every declared action on every kind (conferences, calls, queues, recordings).
     path("<str:plural>/<str:target>/actions/<str:action>/", command_views.action_issue, name="action-issue"),
     path("", include("webhooks.urls")),

@@ -11,10 +11,13 @@ from portal.admin_mixins import (
     CommandActionsMixin,
     LiveChangeListMixin,
     ReadOnlyAdminMixin,
+    admin_once,
+    already_sent,
     command_action,
     declared_actions,
 )
 from portal.commands import services as commands
+from portal.commands.idempotency import KeyReused
 from portal.models import Command
 from queues.models import Queue, QueuedCall
 
@@ -61,19 +64,30 @@ def change_max_size(modeladmin, request, queryset):
             **modeladmin.admin_site.each_context(request), "title": "Change max size", "form": form, "objects": queryset,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": modeladmin.model._meta,
         })
-    issued, problems = 0, []
-    for queue in queryset:
-        try:
-            commands.command_issue(action_name="queue.update", target=queue.name, params={"max_size": form.cleaned_data["max_size"]},
-                                   user=request.user, door=Command.Door.ADMIN)
-            issued += 1
-        except PermissionDenied as exc:
-            modeladmin.message_user(request, str(exc), messages.ERROR)
-            return None
-        except ValidationError as exc:
-            problems.append(f"{queue}: {exc.detail}")
+    problems = []
+
+    def issue():
+        issued = []
+        for queue in queryset:
+            try:
+                issued.append(commands.command_issue(
+                    action_name="queue.update", target=queue.name, params={"max_size": form.cleaned_data["max_size"]},
+                    user=request.user, door=Command.Door.ADMIN,
+                ))
+            except ValidationError as exc:
+                problems.append(f"{queue}: {exc.detail}")
+        return issued
+
+    try:
+        issued, replayed = admin_once(request, issue)  # a resubmitted form changes nothing twice
+    except (PermissionDenied, KeyReused) as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return None
+    if replayed:
+        modeladmin.message_user(request, already_sent("Change max size", issued), messages.INFO)
+        return None
     if issued:
-        modeladmin.message_user(request, f"Change max size: queued {issued} command(s).", messages.SUCCESS)
+        modeladmin.message_user(request, f"Change max size: queued {len(issued)} command(s).", messages.SUCCESS)
     if problems:
         modeladmin.message_user(request, "Not queued: " + "; ".join(problems), messages.WARNING)
     return None

@@ -101,7 +101,19 @@ def recordings_delete_view(request):
     if not selected.exists():
         messages.error(request, "Select the recordings to delete first.")
         return redirect("recording-list")
-    issued, skipped = services.recordings_delete_request(recordings=selected, user=request.user, door=Command.Door.PAGE)
+    skipped = []
+
+    def delete():
+        issued, not_deletable = services.recordings_delete_request(recordings=selected, user=request.user, door=Command.Door.PAGE)
+        skipped.extend(not_deletable)
+        return issued
+
+    # The form's one-time token: a resubmitted page deletes nothing twice (portal/commands/idempotency.py).
+    issued, replayed, errors = forms.issue_once_from_post(request, delete)
+    if errors or replayed:
+        messages.info(request, " ".join(m for v in (errors or {}).values() for m in v)
+                      or f"Already requested (command {', '.join(f'#{c.pk}' for c in issued)}); nothing sent again.")
+        return redirect("recording-list")
     if issued:
         messages.success(request, f"Deletion of {len(issued)} recording(s) queued; each row shows when Telnyx confirms.")
     if skipped:

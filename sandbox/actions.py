@@ -1,4 +1,4 @@
-"""What each of the 60 endpoints does to the world, and the webhooks it causes."""
+"""What each of the 61 endpoints does to the world, and the webhooks it causes."""
 from __future__ import annotations
 
 from sandbox.world import Emit, NotFound, Unprocessable, World, stamp
@@ -251,6 +251,11 @@ def queue_calls_remove(world, p, body, query):
 
 
 # --- calls ---------------------------------------------------------------------
+@handles("calls.retrieve_status")
+def call_retrieve_status(world, p, body, query):
+    return 200, {"data": world.call_status(p["call_control_id"])}, []
+
+
 @handles("calls.actions.update_client_state")
 def call_client_state(world, p, body, query):
     world.call(p["call_control_id"])["client_state"] = body["client_state"]
@@ -371,3 +376,7 @@ def transcriptions_delete(world, p, body, query):
     if transcription is None:
         raise NotFound("Recording transcription", p["recording_transcription_id"])
     return 200, {"data": transcription}, []
+
+
+# Dial, hang up, transfer and bridge (issue 28) live in their own module; importing it registers them.
+from sandbox import dialing  # noqa: E402,F401

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from sandbox import spec
 from sandbox.actions import HANDLERS
 from sandbox.audio import tone_wav
+from sandbox.dialing import dial_outcomes_endpoint
 from sandbox.faults import Faults
 from sandbox.traffic import Traffic
 from sandbox.webhooks import Dispatcher
@@ -52,13 +53,16 @@ def match(method: str, path: str):
 
 def create_app(
     *, key, webhook_url: str | None, world: World | None = None, pace: float = 1.0, api_key: str | None = None,
-    traffic_rate: float = 0.0, seed: int = 0,
+    traffic_rate: float = 0.0, seed: int | None = None,
 ) -> Starlette:
-    """Build the simulator. `api_key` None accepts any bearer token; `traffic_rate` is new calls a minute."""
+    """Build the simulator. `api_key` None accepts any bearer token; `traffic_rate` is new calls a minute.
+
+    `seed` None: a fresh seed (World's); either way the ids carry the world's own run part.
+    """
     world = world or World(seed=seed)
     dispatcher = Dispatcher(world, key, webhook_url, pace=pace)
     faults = Faults()
-    traffic = Traffic(world, dispatcher, rate_per_minute=traffic_rate, seed=seed)
+    traffic = Traffic(world, dispatcher, rate_per_minute=traffic_rate)
     requests_seen: deque = deque(maxlen=500)
 
     async def api(request: Request):
@@ -198,6 +202,7 @@ def create_app(
             Route("/_sandbox/webhooks", webhook_faults, methods=["POST"]),
             Route("/_sandbox/calls", start_call, methods=["POST"]),
             Route("/_sandbox/calls/{call_control_id}/hangup", hangup, methods=["POST"]),
+            Route("/_sandbox/dial_outcomes", dial_outcomes_endpoint(world), methods=["POST", "DELETE"]),
         ],
         lifespan=lifespan,
     )

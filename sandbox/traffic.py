@@ -1,4 +1,4 @@
-"""Simulated traffic: callers queue, conferences fill and empty, calls are recorded; seeded, so it repeats."""
+"""Simulated traffic: callers queue, conferences fill and empty, calls are recorded; a seeded run repeats it."""
 from __future__ import annotations
 
 import asyncio
@@ -27,9 +27,9 @@ class Step:
 class Traffic:
     """Plans scenarios with its own seeded generator and plays them against the world."""
 
-    def __init__(self, world: World, dispatcher=None, *, rate_per_minute: float = 6.0, seed: int = 0):
+    def __init__(self, world: World, dispatcher=None, *, rate_per_minute: float = 6.0, seed: int | None = None):
         self.world, self.dispatcher, self.rate = world, dispatcher, rate_per_minute
-        self.rng = random.Random(seed * 7919 + 1)
+        self.rng = random.Random((world.seed if seed is None else seed) * 7919 + 1)
         self.counter = 0
 
     def number(self) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -9,6 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 # Telnyx's recording links are valid for 10 minutes (events.md); the sandbox's expire the same way.
 RECORDING_LINK_SECONDS = 600
+# "Returns the status of a call (data is available 10 minutes after call ended)": the SDK's calls.retrieve_status.
+CALL_STATUS_SECONDS = 600
+# Bits of every id that belong to the run rather than to the seed (a UUID's last group).
+RUN_BITS = 48
 
 
 @dataclass
@@ -40,11 +45,27 @@ def stamp(moment: datetime | None = None) -> str:
     return (moment or now()).isoformat().replace("+00:00", "Z")
 
 
+def parse_stamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def fresh_seed() -> int:
+    """A seed for a run nobody asked to repeat."""
+    return secrets.randbits(32)
+
+
 @dataclass
 class World:
-    """All state, guarded by one lock; ids come from a seeded generator so runs repeat."""
+    """All state, guarded by one lock.
 
-    seed: int = 0
+    Every id mixes the seeded generator (a seeded run repeats its traffic) with `run`, a part drawn
+    afresh for each run: the portal's database outlives a sandbox run, and a second run minting the
+    first run's ids had its webhooks taken as redeliveries and its conferences merged into old ones
+    (issue 29). `seed` None draws a fresh seed; `run` None a fresh run part (tests may fix both).
+    """
+
+    seed: int | None = None
+    run: int | None = None
     media_base_url: str = "http://127.0.0.1:8790"
     connection_id: str = "sandbox-connection"
     calls: dict = field(default_factory=dict)
@@ -56,14 +77,26 @@ class World:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self):
+        if self.seed is None:
+            self.seed = fresh_seed()
+        if self.run is None:
+            self.run = secrets.randbits(RUN_BITS)
         self.rng = random.Random(self.seed)
 
     # --- ids -----------------------------------------------------------------
+    @property
+    def run_part(self) -> str:
+        """The run's part of every id, as 12 hex digits (a UUID's last group)."""
+        return f"{self.run:012x}"
+
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A version-4 UUID: the seeded generator's bits, with the run part as its last 48 bits."""
+        drawn = self.rng.getrandbits(128 - RUN_BITS) << RUN_BITS
+        return str(uuid.UUID(int=drawn | self.run, version=4))
 
     def new_call_control_id(self) -> str:
-        return f"v3:{self.new_id().replace('-', '')[:22]}"
+        """Telnyx's "v3:" form: the run part, then 16 hex digits from the seeded generator."""
+        return f"v3:{self.run_part}{self.rng.getrandbits(64):016x}"
 
     # --- command_id ----------------------------------------------------------
     def is_repeat(self, target: str, command_id: str | None) -> bool:
@@ -84,6 +117,20 @@ class World:
         if alive and call["state"] == "hangup":
             raise Unprocessable("call_control_id", "Call has already ended")
         return call
+
+    def call_status(self, call_control_id: str) -> dict:
+        """GET /calls/{id}: a live or recently ended leg; Telnyx forgets a leg 10 minutes after it ended."""
+        call = self.calls.get(call_control_id)
+        ended = call and call.get("end_time")
+        if call is None or (ended and now() - parse_stamp(ended) > timedelta(seconds=CALL_STATUS_SECONDS)):
+            raise NotFound("Call", call_control_id)
+        started = parse_stamp(call["start_time"])
+        return {
+            "record_type": "call", "call_control_id": call_control_id, "call_leg_id": call["call_leg_id"],
+            "call_session_id": call["call_session_id"], "client_state": call.get("client_state"),
+            "is_alive": not ended, "start_time": call["start_time"], "end_time": ended or None,
+            "call_duration": int(((parse_stamp(ended) if ended else now()) - started).total_seconds()),
+        }
 
     def call_payload(self, call: dict, **extra) -> dict:
         return {
@@ -117,8 +164,19 @@ class World:
         if call["conference"]:
             emits += self.participant_leave(call["conference"], call_control_id)
         call["state"] = "hangup"
+        call["end_time"] = stamp()
         emits.append(Emit("call.hangup", self.call_payload(call, hangup_cause=cause, hangup_source="caller",
                                                             state="hangup", start_time=call["start_time"])))
+        return emits + self.hangup_related(call)
+
+    def hangup_related(self, call: dict) -> list[Emit]:
+        """Legs that end with this one (issue 28): those supervising it, and the leg it is bridged with."""
+        related = [c["call_control_id"] for c in self.calls.values() if c.get("supervising") == call["call_control_id"]]
+        if call.get("bridged_with"):
+            related.append(call["bridged_with"])
+        emits = []
+        for call_control_id in related:
+            emits += self.call_hangup(call_control_id)
         return emits
 
     def call_bridge(self, call_control_id: str) -> list[Emit]:

@@ -9,7 +9,7 @@ CALL_FIELDS = [
     "state", "started_at", "answered_at", "ended_at", "hangup_cause", "hangup_source", "queue_name", "conference_id",
     "recording_state", "playing", "speaking", "forking", "streaming", "transcribing", "siprec", "noise_suppression",
     "supervisor_role", "machine_detection", "machine_greeting", "machine_detection_premium", "refer_status",
-    "refer_sip_response", "recording_error",
+    "refer_sip_response", "recording_error", "supervised_call_control_id", "dialed_conference_id", "bridged_with",
 ]
 
 

@@ -72,6 +72,9 @@ class Action:
     # A rule about the target itself that every door enforces before anything is queued (e.g. "no callers
     # waiting"): check(target, params) raises serializers.ValidationError.
     check: Callable[[str, dict], None] | None = None
+    # Where the SDK's keywords are more than renamed parameters (a dial names its connection, caller id and
+    # what it is for: portal/dialing.py): request(command, kwargs) -> the keywords sent.
+    request: Callable[[object, dict], dict] | None = None
 
     def permissions_for(self, params: dict) -> list[str]:
         """Every permission issuing this action with these parameters requires."""

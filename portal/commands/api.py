@@ -1,13 +1,23 @@
 """API for commands: the audit list, the one action door for every kind, and the command serializer."""
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action as route
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.commands import idempotency, services
 from portal.commands.selectors import CommandFilter, command_queryset
 from portal.models import Command
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER, str, OpenApiParameter.HEADER, required=False,
+    description="Send the request once: the same key from the same user within 24 h answers 200 with the "
+    "command the first request issued and sends nothing again; with another body, 422.",
+)
 
 
 class CommandSerializer(serializers.ModelSerializer):
@@ -51,12 +61,66 @@ class ValidationErrorSerializer(serializers.Serializer):
     extra = FieldErrorsSerializer()
 
 
+class KeyReusedSerializer(serializers.Serializer):
+    """A 422: the Idempotency-Key was used before with another request (its commands listed)."""
+
+    message = serializers.CharField()
+    extra = inline_serializer("KeyReusedExtra", {"commands": serializers.ListField(child=serializers.CharField())})
+
+
 class CommandViewSet(viewsets.ReadOnlyModelViewSet):
     """Every command ever issued, newest first."""
 
     serializer_class = CommandSerializer
     filterset_class = CommandFilter
     queryset = command_queryset()
+
+    def get_permissions(self):
+        # Retrying is a command: the service checks portal.retry_command, as for pages and admin.
+        return [IsAuthenticated()] if self.action == "retry" else super().get_permissions()
+
+    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=None, responses={202: CommandSerializer, 200: CommandSerializer})
+    @route(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Issue a failed or outcome-unknown command again, deliberately: 202 with the new command (linked by retry_of)."""
+        original = self.get_object()
+        if not original.can_be_retried:
+            raise ValidationError({"status": [f"Only failed or outcome-unknown commands can be retried; this one is {original.status}."]})
+
+        def retry():
+            issued = services.commands_retry(queryset=Command.objects.filter(pk=original.pk), user=request.user,
+                                             door=Command.Door.API)
+            if not issued:
+                raise ValidationError({"action": [f"{original.action} is no longer declared."]})
+            return issued
+
+        return issue_once(request, retry)
+
+
+def issue_once(request, issue) -> Response:
+    """Run `issue` (returning the commands it issued) under the request's Idempotency-Key, if any.
+
+    202 with the first command; a repeat of the same request within 24 h answers 200 with the same
+    command (header `Idempotent-Replayed: true`) and sends nothing; the key with another body is 422.
+    """
+    key = request.headers.get(idempotency.HEADER)
+    if key is not None and not idempotency.valid_key(key):
+        raise ValidationError({idempotency.HEADER: ["Use 1 to 255 printable ASCII characters."]})
+    data = request.data
+    body = {k: data.getlist(k) for k in data} if hasattr(data, "getlist") else data
+    try:
+        commands, replayed = idempotency.once(
+            user=request.user, key=f"api:{key}" if key else None,
+            fingerprint=idempotency.fingerprint(request.method, request.path, body), issue=issue,
+        )
+    except idempotency.KeyReused as exc:
+        extra = {"commands": [reverse("api:command-detail", args=[c.pk]) for c in exc.commands]}
+        return Response({"message": str(exc), "extra": extra}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    document = CommandSerializer(commands[0], context={"request": request}).data
+    headers = {"Location": document["status_url"]}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(document, status=status.HTTP_200_OK if replayed else status.HTTP_202_ACCEPTED, headers=headers)
 
 
 def body_text(request, name: str) -> str:
@@ -66,15 +130,13 @@ def body_text(request, name: str) -> str:
 
 
 def command_accepted(request, *, action_name: str, target: str, params: dict, door: str = Command.Door.API):
-    """Issue an action from the API and answer 202 with the command (400/403 come from the handler)."""
-    from rest_framework import status
-    from rest_framework.response import Response
+    """Issue an action from the API and answer 202 with the command (400/403 come from the handler).
 
-    from portal.commands import services
-
-    command = services.command_issue(action_name=action_name, target=target, params=params, user=request.user, door=door)
-    body = CommandSerializer(command, context={"request": request}).data
-    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+    Honours `Idempotency-Key` (`issue_once`): a client's retry or a double click issues nothing twice.
+    """
+    return issue_once(request, lambda: [
+        services.command_issue(action_name=action_name, target=target, params=params, user=request.user, door=door)
+    ])
 
 
 class ActionView(APIView):
@@ -109,6 +171,7 @@ ERRORS = {
     400: OpenApiResponse(ValidationErrorSerializer, description="Invalid or undeclared parameters, by field."),
     403: OpenApiResponse(MessageSerializer, description="Missing the action's permission."),
     404: OpenApiResponse(MessageSerializer, description="No such target."),
+    422: OpenApiResponse(KeyReusedSerializer, description="The Idempotency-Key came before with another request."),
 }
 
 
@@ -122,9 +185,13 @@ def action_view(kind, declared):
         summary=declared.label,
         description=declared.description or declared.label,
         tags=[kind.plural],
-        parameters=[OpenApiParameter("target", str, OpenApiParameter.PATH, description=f"The {kind.name}'s id (Telnyx's).")],
+        parameters=[
+            OpenApiParameter("target", str, OpenApiParameter.PATH, description=f"The {kind.name}'s id (Telnyx's)."),
+            IDEMPOTENCY_KEY,
+        ],
         request=body,
-        responses={202: CommandSerializer, **ERRORS},
+        responses={202: CommandSerializer, 200: OpenApiResponse(CommandSerializer, description="A repeat of the same "
+                   "request under the same Idempotency-Key: the same command, nothing sent again."), **ERRORS},
     )
     def post(self, request, target):
         return issue_action(request, kind, declared, target)

@@ -5,7 +5,7 @@ import re
 
 from rest_framework import serializers
 
-from portal.commands import actions, services
+from portal.commands import actions, idempotency, services
 from portal.models import Command
 
 
@@ -31,7 +31,8 @@ def field_specs(action: actions.Action, hidden: dict | None = None) -> list[dict
             kind = "textarea"
         if name in action.secret_params:
             kind = "password"  # typed unseen, never echoed back
-        initial = field.initial if field.initial not in (None, serializers.empty) else ""
+        # DRF's list and dict fields start as [] / {}: drawn as "[]", that went to Telnyx as ["[]"].
+        initial = field.initial if field.initial not in (None, serializers.empty, [], {}) else ""
         specs.append(
             {
                 "name": name, "label": name.replace("_", " ").capitalize(), "kind": kind, "choices": choices,
@@ -68,20 +69,52 @@ def params_from_post(action: actions.Action, post) -> dict:
     return params
 
 
+TOKEN_FIELD = "idempotency_token"
+
+
+def issue_once_from_post(request, issue):
+    """Run `issue` under the form's one-time token: (commands, replayed, errors).
+
+    A second submit of the same rendered form (a double click, a resubmitted page) answers with the
+    commands the first one issued and sends nothing; forms without a token simply issue.
+    """
+    token = request.POST.get(TOKEN_FIELD, "")
+    if token and not idempotency.valid_key(token):
+        return [], False, {"non_field_errors": ["This form's token is malformed: reload the page."]}
+    body = {k: v for k, v in request.POST.lists() if k not in (TOKEN_FIELD, "csrfmiddlewaretoken")}
+    try:
+        commands, replayed = idempotency.once(
+            user=request.user, key=f"form:{token}" if token else None,
+            fingerprint=idempotency.fingerprint("POST", request.path, body), issue=issue,
+        )
+    except idempotency.KeyReused as exc:
+        numbers = ", ".join(f"#{c.pk}" for c in exc.commands)
+        return [], False, {"non_field_errors": [
+            f"This form was already sent with other values (command {numbers}): reload the page to send it again."
+        ]}
+    return commands, replayed, None
+
+
 def issue_from_post(request, action_name: str, target: str, door: str = Command.Door.PAGE):
     """Issue an action from a posted form: (command, None) or (None, {field: [messages]}).
 
-    PermissionDenied from the service propagates (403), the same answer the admin and the API give.
+    A repeat of the same form (its one-time token) returns the first command, marked `replayed`, and
+    sends nothing. PermissionDenied from the service propagates (403), the same answer the admin and
+    the API give.
     """
     action = actions.get(action_name)
     if action is None:
         return None, {"non_field_errors": [f"Unknown action {action_name}."]}
     try:
-        command = services.command_issue(
+        commands, replayed, errors = issue_once_from_post(request, lambda: [services.command_issue(
             action_name=action_name, target=target, params=params_from_post(action, request.POST),
             user=request.user, door=door,
-        )
+        )])
     except serializers.ValidationError as exc:
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return None, {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
+    if errors:
+        return None, errors
+    command = commands[0]
+    command.replayed = replayed
     return command, None

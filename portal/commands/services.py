@@ -109,7 +109,7 @@ def _request_kwargs(command: Command, action: actions.Action) -> dict:
         kwargs[action.target_param] = command.target
     if action.accepts_command_id:
         kwargs["command_id"] = str(command.command_id)
-    return kwargs
+    return action.request(command, kwargs) if action.request else kwargs
 
 
 def backoff_seconds(attempts: int, retry_after: float | None) -> float:
@@ -124,19 +124,39 @@ def _should_retry(action: actions.Action, error: gateway.GatewayError) -> bool:
         return False
     if error.kind == "connect" or error.status_code == 429:
         return True  # Telnyx never acted on it
-    return action.retry_safe  # timeout or 5xx: outcome unknown
+    return action.retry_safe  # sent, and no clear answer: only where a repeat cannot act twice
+
+
+def may_resend(command: Command, action: actions.Action) -> bool:
+    """Whether an attempt that may have reached Telnyx can be sent again without acting twice.
+
+    Only for actions Telnyx de-duplicates by command_id or that are idempotent, and only inside
+    COMMAND_MAX_RETRY_SECONDS of the command: Telnyx's duplicate window, and no stale repeat of an
+    idempotent action over what an operator did since (issue 23).
+    """
+    elapsed = (timezone.now() - command.created_at).total_seconds()
+    return action.retry_safe and elapsed <= settings.COMMAND_MAX_RETRY_SECONDS
 
 
 def command_execute(*, command_pk: int) -> Outcome:
     """Send one attempt to Telnyx; record success, schedule a retry, or fail with Telnyx's words."""
+    pending = Command.objects.filter(pk=command_pk, status=Command.Status.QUEUED).first()
+    if pending is None:
+        return Outcome(None)  # finished already, or another worker holds it
+    action = actions.get(pending.action)
+    if action is not None and pending.maybe_delivered and not may_resend(pending, action):
+        # A retry queued in time but delivered late (a lost message re-queued by the sweeper, a slow broker).
+        if not Command.objects.filter(pk=command_pk, status=Command.Status.QUEUED).update(status=Command.Status.RUNNING):
+            return Outcome(None)
+        return Outcome(_finish_unknown(pending, pending.error_status, pending.error_title or "Not sent again",
+                                       pending.error_detail or "The retry window passed before the retry could be sent."))
     claimed = Command.objects.filter(pk=command_pk, status=Command.Status.QUEUED).update(
         status=Command.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
     )
     if not claimed:
-        return Outcome(None)  # finished already, or another worker holds it
+        return Outcome(None)  # another worker claimed it first
     command = Command.objects.get(pk=command_pk)
     _publish(command)
-    action = actions.get(command.action)
     if action is None:
         return Outcome(_finish_failed(command, None, "Unknown action", f"{command.action} is no longer declared."))
     try:
@@ -177,46 +197,65 @@ def _apply_local_state(command: Command, action: actions.Action, response) -> No
 def _after_error(command: Command, action: actions.Action, error: gateway.GatewayError) -> Outcome:
     delay = backoff_seconds(command.attempts, error.retry_after)
     elapsed = (timezone.now() - command.created_at).total_seconds()
+    command.maybe_delivered = command.maybe_delivered or error.maybe_delivered
+    command.error_status, command.error_title, command.error_detail = error.status_code, error.title[:255], error.detail
     if (
         _should_retry(action, error)
         and command.attempts < settings.COMMAND_MAX_ATTEMPTS
         and elapsed + delay <= settings.COMMAND_MAX_RETRY_SECONDS
     ):
         command.status = Command.Status.QUEUED
-        command.error_status, command.error_title, command.error_detail = error.status_code, error.title[:255], error.detail
-        command.save(update_fields=["status", "error_status", "error_title", "error_detail"])
+        command.save(update_fields=["status", "maybe_delivered", "error_status", "error_title", "error_detail"])
         _publish(command)
         metrics.command_outcome(command, "retrying", retry_in=delay)
         return Outcome(command, delay)
+    if command.maybe_delivered:
+        # This attempt or an earlier one may have landed: "failed" would invite a blind resend.
+        return Outcome(_finish_unknown(command, error.status_code, error.title, error.detail))
     return Outcome(_finish_failed(command, error.status_code, error.title, error.detail))
 
 
 def _finish_failed(command: Command, status: int | None, title: str, detail: str) -> Command:
-    command.status = Command.Status.FAILED
+    return _finish(command, Command.Status.FAILED, status, title, detail)
+
+
+def _finish_unknown(command: Command, status: int | None, title: str, detail: str) -> Command:
+    command.maybe_delivered = True
+    return _finish(command, Command.Status.OUTCOME_UNKNOWN, status, title, detail)
+
+
+def _finish(command: Command, final: str, status: int | None, title: str, detail: str) -> Command:
+    command.status = final
     command.error_status, command.error_title, command.error_detail = status, title[:255], detail
     command.finished_at = timezone.now()
-    command.save(update_fields=["status", "error_status", "error_title", "error_detail", "finished_at"])
+    command.save(update_fields=[
+        "status", "maybe_delivered", "error_status", "error_title", "error_detail", "finished_at",
+    ])
     _publish(command)
     live.publish_dashboard()
-    metrics.command_outcome(command, "failed")
+    metrics.command_outcome(command, final)
     return command
 
 
 def commands_retry(*, queryset, user, door: str) -> list[Command]:
-    """Issue failed commands again as new rows linked to the originals.
+    """Issue failed or outcome-unknown commands again, deliberately, as new rows linked to the originals.
 
-    The original command_id is kept only where the earlier outcome is unknown (timeout, 5xx, 429,
-    stuck) and the endpoint takes one, so Telnyx drops it if the first attempt did land; a command that
-    Telnyx refused outright gets a fresh id.
+    The original command_id is kept only where the earlier outcome is unknown (timeout, 5xx, 429, a
+    connection lost, stuck) and the endpoint takes one, so Telnyx drops it if the first attempt did
+    land inside its window; a command that Telnyx refused outright gets a fresh id. The new row records
+    who retried, through which door, and what it retries (`retry_of`): that is the audit.
     """
     if user is not None and not user.has_perm("portal.retry_command"):
         raise PermissionDenied("You do not have permission to retry commands.")
     issued = []
-    for original in queryset.filter(status=Command.Status.FAILED):
+    for original in queryset.filter(status__in=[Command.Status.FAILED, Command.Status.OUTCOME_UNKNOWN]):
         action = actions.get(original.action)
         if action is None:
             continue
-        outcome_unknown = original.error_status is None or original.error_status == 429 or original.error_status >= 500
+        outcome_unknown = (
+            original.status == Command.Status.OUTCOME_UNKNOWN or original.maybe_delivered
+            or original.error_status is None or original.error_status == 429 or original.error_status >= 500
+        )
         issued.append(
             command_issue(
                 action_name=original.action,
@@ -228,11 +267,17 @@ def commands_retry(*, queryset, user, door: str) -> list[Command]:
                 retry_of=original,
             )
         )
+        log.info("command %s #%s retried as #%s by %s (%s)", original.action, original.pk, issued[-1].pk,
+                 getattr(user, "username", "system"), door)
     return issued
 
 
 def commands_sweep_stuck(*, stuck_after_seconds: int) -> int:
-    """Re-queue or fail commands left running or queued past their time; returns how many it touched."""
+    """Re-queue or settle commands left running or queued past their time; returns how many it touched.
+
+    A command stuck running lost its worker during an attempt that may have reached Telnyx: it is sent
+    again only where that cannot act twice (`may_resend`), else it ends "outcome unknown".
+    """
     cutoff = timezone.now() - timezone.timedelta(seconds=stuck_after_seconds)
     touched = 0
     stuck = Command.objects.filter(
@@ -242,14 +287,17 @@ def commands_sweep_stuck(*, stuck_after_seconds: int) -> int:
     for command in stuck:
         action = actions.get(command.action)
         if command.status == Command.Status.QUEUED:
-            queue_command(command.pk)  # its task message was lost
-        elif action and action.retry_safe and command.attempts < settings.COMMAND_MAX_ATTEMPTS:
-            Command.objects.filter(pk=command.pk, status=Command.Status.RUNNING).update(status=Command.Status.QUEUED)
+            queue_command(command.pk)  # its task message was lost; command_execute re-checks may_resend
+        elif action and command.attempts < settings.COMMAND_MAX_ATTEMPTS and may_resend(command, action):
+            Command.objects.filter(pk=command.pk, status=Command.Status.RUNNING).update(
+                status=Command.Status.QUEUED, maybe_delivered=True
+            )
             queue_command(command.pk)
-        else:
-            _finish_failed(
+        elif Command.objects.filter(pk=command.pk, status=Command.Status.RUNNING, started_at=command.started_at).exists():
+            _finish_unknown(
                 command, None, "No outcome",
-                "The worker stopped or timed out during the attempt; check Telnyx before retrying.",
+                f"The worker stopped or timed out during attempt {command.attempts}: Telnyx may or may not have acted. "
+                "Check the target before retrying.",
             )
         touched += 1
     return touched

@@ -2,7 +2,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from portal.commands import services
+from portal.commands import idempotency, services
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
@@ -16,5 +16,6 @@ def execute_command(self, command_pk: int) -> str | None:
 
 @shared_task
 def sweep_stuck_commands() -> int:
-    """Commands running or queued past COMMAND_STUCK_AFTER_SECONDS are re-queued or failed."""
+    """Commands running or queued past COMMAND_STUCK_AFTER_SECONDS are re-queued or settled; expired idempotency keys go."""
+    idempotency.purge_expired()
     return services.commands_sweep_stuck(stuck_after_seconds=settings.COMMAND_STUCK_AFTER_SECONDS)

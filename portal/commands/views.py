@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from portal.commands import actions, forms
+from portal.commands import actions, forms, services
 from portal.commands.selectors import CommandFilter, command_queryset
 from portal.models import Command
 from portal.paging import list_page
@@ -28,8 +28,31 @@ def command_detail(request, pk):
     return render(
         request,
         "portal/commands/command_detail.html",
-        {"command": command, "retries": command.retries.all(), "live_groups": ["commands"]},
+        {
+            "command": command, "action": actions.get(command.action), "retries": command.retries.all(),
+            "live_groups": ["commands"], "can_retry": request.user.has_perm("portal.retry_command"),
+        },
     )
+
+
+@require_POST
+def command_retry(request, pk):
+    """The one-click deliberate retry of a failed or outcome-unknown command; a repeated submit retries once."""
+    original = get_object_or_404(Command, pk=pk)
+    if not original.can_be_retried:
+        messages.error(request, f"Command #{original.pk} is {original.get_status_display().lower()}: nothing to retry.")
+        return redirect("command-detail", pk=original.pk)
+    issued, replayed, errors = forms.issue_once_from_post(request, lambda: services.commands_retry(
+        queryset=Command.objects.filter(pk=original.pk), user=request.user, door=Command.Door.PAGE,
+    ))
+    if errors or not issued:
+        messages.error(request, " ".join(m for v in (errors or {}).values() for m in v) or "Nothing to retry.")
+        return redirect("command-detail", pk=original.pk)
+    if replayed:
+        messages.info(request, f"Already retried as command #{issued[0].pk}; nothing sent again.")
+    else:
+        messages.success(request, f"Retry of #{original.pk} queued as command #{issued[0].pk}.")
+    return redirect("command-detail", pk=issued[0].pk)
 
 
 @require_POST
@@ -52,6 +75,8 @@ def action_issue(request, plural, target, action):
         messages.error(request, f"{declared.label}: " + "; ".join(
             f"{k}: {' '.join(v)}" if k != "non_field_errors" else " ".join(v) for k, v in errors.items()
         ))
+    elif getattr(command, "replayed", False):
+        messages.info(request, f"{declared.label}: this form was already sent (command #{command.pk}); nothing sent again.")
     else:
         messages.success(request, f"{declared.label} queued (command #{command.pk}).")
     back = kind.detail_url(target) or request.META.get("HTTP_REFERER") or "/"

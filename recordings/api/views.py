@@ -7,7 +7,7 @@ from rest_framework.decorators import action as route
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 
-from portal.commands.api import CommandSerializer
+from portal.commands.api import CommandSerializer, issue_once
 from portal.permissions import ModelPermissions
 from recordings import selectors, serving
 from recordings.api.serializers import RecordingDetailSerializer, RecordingSerializer
@@ -57,10 +57,14 @@ class RecordingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         from recordings import services
 
         recording = self.get_object()
-        issued, skipped = services.recordings_delete_request(recordings=[recording], user=request.user, door="api")
-        if not issued:
-            raise ValidationError({"id": skipped})
-        return command_accepted_existing(request, issued[0])
+
+        def delete():
+            issued, skipped = services.recordings_delete_request(recordings=[recording], user=request.user, door="api")
+            if not issued:
+                raise ValidationError({"id": skipped})
+            return issued
+
+        return issue_once(request, delete)  # honours Idempotency-Key like every door that issues commands
 
     @extend_schema(
         parameters=[
@@ -85,13 +89,4 @@ class RecordingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def perform_content_negotiation(self, request, force=False):
         # Players ask for audio/*: the audio action answers it whatever JSON renderers are configured.
         return super().perform_content_negotiation(request, force=force or self.action == "audio")
-
-
-def command_accepted_existing(request, command):
-    """202 with a command already issued (same body as the action door)."""
-    from rest_framework import status
-    from rest_framework.response import Response
-
-    body = CommandSerializer(command, context={"request": request}).data
-    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 

@@ -47,6 +47,12 @@ ACTIONS = {
     "leave_queue": ({}, "POST", f"/calls/{CC}/actions/leave_queue", True),
     "join_conference": ({"conference_id": "conf-9", "mute": True, "beep_enabled": "on_enter"}, "POST",
                         "/conferences/conf-9/actions/join", True),
+    # call-control (issue 28): Telnyx's wire names, `from` and bridge's `call_control_id`
+    "hangup": ({"reason": "done"}, "POST", f"/calls/{CC}/actions/hangup", True),
+    "transfer": ({"to": "+15557654321", "from": "+15550000000", "timeout_secs": 30, "audio_url": "https://e.com/r.mp3",
+                  "early_media": True}, "POST", f"/calls/{CC}/actions/transfer", True),
+    "bridge": ({"call_control_id": "v3:cc-bob", "play_ringtone": True, "ringtone": "uk"}, "POST",
+               f"/calls/{CC}/actions/bridge", True),
 }
 
 
@@ -67,12 +73,13 @@ def sent_body(body: dict, command: Command, takes_command_id: bool) -> dict:
 
 def test_every_declared_call_action_is_covered():
     assert {a.short_name for a in CALL_ACTIONS} == set(ACTIONS)
-    assert {a.short_name for a in actions.for_kind("call") if a.name.startswith("call.")} == set(ACTIONS)
+    # listen_in is Telnyx's dial, not a call endpoint: tests/calls/test_listen_in.py.
+    assert {a.short_name for a in actions.for_kind("call") if a.name.startswith("call.")} == set(ACTIONS) | {"listen_in"}
 
 
 def test_every_call_action_is_grouped_for_the_page():
-    assert {a.group for a in CALL_ACTIONS} == {"media", "recording", "streaming", "transcription", "advanced", "queue",
-                                               "conference"}
+    assert {a.group for a in CALL_ACTIONS} == {"call", "media", "recording", "streaming", "transcription", "advanced",
+                                               "queue", "conference"}
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))
@@ -173,7 +180,7 @@ def test_invalid_parameters_are_refused_before_sending(action, body, field, leg,
 def test_unknown_call_and_unknown_action_are_404(leg, operator, client):
     client.force_login(operator)
     assert client.post("/api/v1/calls/v3:nope/actions/speak/", {}, content_type="application/json").status_code == 404
-    assert client.post(f"/api/v1/calls/{CC}/actions/hangup/", {}, content_type="application/json").status_code == 404
+    assert client.post(f"/api/v1/calls/{CC}/actions/explode/", {}, content_type="application/json").status_code == 404
     assert client.post(f"/calls/{CC}/actions/explode/", {}).status_code == 404
 
 
@@ -196,10 +203,10 @@ def test_operator_cannot_supervise(leg, operator, client, telnyx):
     assert route.call_count == 0
 
 
-def test_stream_auth_token_is_sent_but_never_echoed(leg, operator, client, telnyx, django_capture_on_commit_callbacks, caplog):
+def test_stream_auth_token_is_sent_but_never_echoed(leg, supervisor, client, telnyx, django_capture_on_commit_callbacks, caplog):
     secret = "tok-s3cr3t-value"
     route = telnyx.post(f"/calls/{CC}/actions/streaming_start").respond(200, json=OK)
-    client.force_login(operator)
+    client.force_login(supervisor)
     with django_capture_on_commit_callbacks(execute=True):
         api = client.post(f"/api/v1/calls/{CC}/actions/streaming_start/",
                           {"stream_url": "wss://e.com/s", "stream_auth_token": secret}, content_type="application/json")
@@ -218,9 +225,9 @@ def test_stream_auth_token_is_sent_but_never_echoed(leg, operator, client, telny
     assert secret not in caplog.text
 
 
-def test_api_timeline_shows_commands_with_secrets_masked(leg, operator, client, telnyx, django_capture_on_commit_callbacks):
+def test_api_timeline_shows_commands_with_secrets_masked(leg, supervisor, client, telnyx, django_capture_on_commit_callbacks):
     telnyx.post(f"/calls/{CC}/actions/streaming_start").respond(200, json=OK)
-    client.force_login(operator)
+    client.force_login(supervisor)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/api/v1/calls/{CC}/actions/streaming_start/", {"stream_auth_token": "zzz-secret"},
                     content_type="application/json")
@@ -274,3 +281,46 @@ def test_failed_command_changes_nothing_locally(leg, operator, client, telnyx, d
     leg.refresh_from_db()
     assert leg.recording_state == "idle"
     assert Command.objects.get().error_title == "Call has already ended"
+
+
+@pytest.mark.parametrize("action, body", [
+    ("streaming_start", {"stream_url": "wss://elsewhere.example/s"}),
+    ("fork_start", {"rx": "udp:203.0.113.9:4000", "tx": "udp:203.0.113.9:4001", "stream_type": "decrypted"}),
+])
+def test_sending_a_calls_audio_anywhere_is_listening(action, body, leg, operator, supervisor, client, telnyx,
+                                                    django_capture_on_commit_callbacks):
+    """Streaming and forking need the Supervisor's permission at every door, like whisper and barge (issue 24)."""
+    route = telnyx.post(f"/calls/{CC}/actions/{action}").respond(200, json=OK)
+    client.force_login(operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        api = client.post(f"/api/v1/calls/{CC}/actions/{action}/", body, content_type="application/json")
+        page = client.post(f"/calls/{CC}/actions/{action}/", body, HTTP_HX_REQUEST="true")
+    assert api.status_code == 403 and page.status_code == 403
+    assert route.call_count == 0 and not Command.objects.exists()
+    client.force_login(supervisor)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/v1/calls/{CC}/actions/{action}/", body, content_type="application/json").status_code == 202
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize("action, body, field, allowed", [
+    ("streaming_start", {"stream_url": "wss://evil.example/s"}, "stream_url", False),
+    ("streaming_start", {"stream_url": "wss://media.example.com/in"}, "stream_url", True),
+    ("streaming_start", {"stream_url": "wss://rec.example.org/calls/1"}, "stream_url", True),
+    ("streaming_start", {"stream_url": "wss://rec.example.org/other"}, "stream_url", False),
+    ("fork_start", {"rx": "udp:10.1.1.1:4000", "tx": "udp:203.0.113.9:4001", "stream_type": "decrypted"}, "tx", False),
+    ("fork_start", {"rx": "udp:10.1.1.1:4000", "tx": "udp:10.1.1.1:4001", "stream_type": "decrypted"}, "tx", True),
+])
+def test_media_destinations_allow_list(action, body, field, allowed, leg, supervisor, client, telnyx, settings,
+                                       django_capture_on_commit_callbacks):
+    settings.MEDIA_DESTINATIONS_ALLOWED = ["media.example.com", "wss://rec.example.org/calls/", "10.1.1.1"]
+    route = telnyx.post(f"/calls/{CC}/actions/{action}").respond(200, json=OK)
+    client.force_login(supervisor)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/calls/{CC}/actions/{action}/", body, content_type="application/json")
+    if allowed:
+        assert response.status_code == 202 and route.call_count == 1
+    else:
+        assert response.status_code == 400
+        assert "allowed media destination" in str(response.json()["extra"]["fields"][field])
+        assert route.call_count == 0

@@ -14,8 +14,12 @@ KINDS = {
 
 
 def declared(action):
-    """The action's parameters under the SDK's names."""
-    return {action.sdk_names.get(name, name): field for name, field in action.params().fields.items()}
+    """The action's parameters under Telnyx's names: the wire's (`from`), or the path's where one fills the path."""
+    path_params = ENDPOINTS[action.sdk].path_params
+    return {
+        (action.sdk_names[name] if action.sdk_names.get(name) in path_params else name): field
+        for name, field in action.params().fields.items()
+    }
 
 
 @pytest.mark.parametrize("action", CALL_ACTIONS, ids=lambda a: a.short_name)
@@ -71,7 +75,7 @@ def test_named_sdk_enums_match_the_sdk_types():
 
 def test_secret_parameters_are_sealed():
     sealed = {a.short_name: a.secret_params for a in CALL_ACTIONS if a.secret_params}
-    assert sealed == {"streaming_start": ("stream_auth_token",)}
+    assert sealed == {"streaming_start": ("stream_auth_token",), "transfer": ("sip_auth_password",)}
 
 
 @pytest.mark.parametrize("action", CALL_ACTIONS, ids=lambda a: a.short_name)

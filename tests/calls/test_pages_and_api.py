@@ -84,7 +84,9 @@ def test_detail_page_shows_everything_about_the_call(client, operator, post_webh
     assert f"subscribe=call.{Call.objects.get().pk}" in page
     for group in ("Media", "Recording", "Streaming", "Transcription", "Advanced", "Queue", "Conference"):
         assert f"<h3>{group}</h3>" in page
-    assert "Send DTMF" in page and "Start streaming" in page
+    assert "Send DTMF" in page
+    # Streaming and forking send the call's audio elsewhere: listening, so Supervisors only (issue 24).
+    assert "Start streaming" not in page and "Start forking" not in page
 
 
 def test_detail_timeline_is_oldest_first_with_commands(client, operator, post_webhook, event_doc):
@@ -117,9 +119,9 @@ def test_operator_is_not_offered_the_supervisor_switch(client, operator, supervi
     assert "Switch supervisor role" in client.get(f"/calls/{CC}/").content.decode()
 
 
-def test_page_forms_follow_the_declaration(client, operator):
+def test_page_forms_follow_the_declaration(client, supervisor):
     CallFactory(call_control_id=CC)
-    client.force_login(operator)
+    client.force_login(supervisor)
     page = client.get(f"/calls/{CC}/").content.decode()
     form = page.split('id="form-record_start"')[1].split("</details>")[0]
     assert 'name="format" required' in form and 'name="channels" required' in form

@@ -49,19 +49,19 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from portal.tokens import api_token_create
 from conferencing.models import Conference
 
 user = get_user_model().objects.create_user("multi-admin", password="unused-Pass-123")
 user.groups.add(Group.objects.get(name="Administrator"))
-token = Token.objects.create(user=user)
+_, token = api_token_create(user=user)
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
 session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 Conference.objects.create(conference_id="CONFERENCE", name="Multi", status="in_progress", created_at=timezone.now())
-print("SETUP " + json.dumps({"token": token.key, "session": session.session_key}))
+print("SETUP " + json.dumps({"token": token, "session": session.session_key}))
 """.replace("CONFERENCE", CONFERENCE)
 
 

@@ -21,7 +21,7 @@ print(before, module in sys.modules, walked)
 
 def test_preload_imports_the_resource_modules_behind_each_call_once():
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True,
-                            env={"DJANGO_SETTINGS_MODULE": "portal.settings", "PATH": "/usr/bin:/bin"})
+                            env={"DJANGO_SETTINGS_MODULE": "portal.settings", "PATH": "/usr/bin:/bin", "DJANGO_DEBUG": "true"})
     assert result.stdout.split() == ["False", "True", "1"]
 
 

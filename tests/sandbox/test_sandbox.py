@@ -16,7 +16,7 @@ ENDPOINTS = spec.load()
 def test_every_endpoint_in_scope_is_served():
     from sandbox.actions import HANDLERS
 
-    assert len(ENDPOINTS) == 60
+    assert len(ENDPOINTS) == 65  # the seeds' 60, calls.retrieve_status (issue 29), dial/hangup/transfer/bridge (issue 28)
     assert {e.name for e in ENDPOINTS} == set(HANDLERS)
 
 
@@ -207,7 +207,19 @@ def test_duplicate_and_reordered_webhooks(sandbox):
 
 
 def signature(emits):
-    return [(e.event_type, e.payload.get("call_control_id"), e.payload.get("conference_id"), e.payload.get("queue")) for e in emits]
+    """What happened, with each id replaced by the order it first appeared in (ids differ from run to run)."""
+    order = {}
+
+    def named(value):
+        return order.setdefault(value, len(order)) if value else None
+
+    return [(e.event_type, named(e.payload.get("call_control_id")), named(e.payload.get("conference_id")),
+             e.payload.get("queue")) for e in emits]
+
+
+def ids_of(emits) -> set:
+    keys = ("call_control_id", "call_leg_id", "call_session_id", "conference_id", "recording_id", "recording_transcription_id")
+    return {e.payload[k] for e in emits for k in keys if e.payload.get(k)}
 
 
 def test_traffic_is_deterministic_with_a_seed():
@@ -216,6 +228,8 @@ def test_traffic_is_deterministic_with_a_seed():
     other = Traffic(World(seed=12), rate_per_minute=30, seed=12).fast_forward(12)
     assert signature(first) == signature(second)
     assert signature(first) != signature(other)
+    # The same seed repeats the traffic, never the ids: a second run's ids are all new (issue 29).
+    assert ids_of(first) and not ids_of(first) & ids_of(second)
     types = {e.event_type for e in first}
     assert {"call.initiated", "call.enqueued", "call.dequeued", "conference.created", "conference.participant.joined",
             "conference.floor.changed", "conference.recording.saved", "conference.ended", "call.hangup"} <= types
@@ -253,3 +267,18 @@ def test_bad_json_body_is_422(sandbox):
                           headers={"Authorization": "Bearer k", "content-type": "application/json"})
     assert response.status_code == 422
     assert json.loads(response.content)["errors"][0]["title"] == "Invalid parameter"
+
+
+def test_call_status_is_alive_then_ended_then_forgotten(sandbox):
+    cc = sandbox.call()
+    live = sandbox.client.calls.retrieve_status(cc).data
+    assert (live.call_control_id, live.is_alive, live.end_time) == (cc, True, None)
+    httpx.post(f"{sandbox.server.url}/_sandbox/calls/{cc}/hangup")
+    ended = sandbox.client.calls.retrieve_status(cc).data
+    assert ended.is_alive is False and ended.end_time
+    # Telnyx keeps an ended leg's status for 10 minutes, then answers 404 as for a leg it never had.
+    sandbox.world.calls[cc]["end_time"] = "2020-01-01T00:00:00Z"
+    with pytest.raises(telnyx.NotFoundError):
+        sandbox.client.calls.retrieve_status(cc)
+    with pytest.raises(telnyx.NotFoundError):
+        sandbox.client.calls.retrieve_status("v3:never-seen")

@@ -20,7 +20,8 @@ class Command(BaseCommand):
         if existing:
             self.stdout.write(
                 f"Superuser '{existing.get_username()}' exists. Forgot the password? "
-                f"python manage.py changepassword {existing.get_username()}"
+                f"python manage.py changepassword {existing.get_username()} (no terminal: "
+                f"PORTAL_NEW_PASSWORD=... python manage.py set_password {existing.get_username()})"
             )
             return
         password = password or os.environ.get("PORTAL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)

@@ -7,6 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from portal import sandbox_link
+
 ROOT = Path(settings.BASE_DIR)
 
 
@@ -26,7 +28,7 @@ class Command(BaseCommand):
         redis = bool(settings.REDIS_URL)
         procfile = "Procfile" if redis else "Procfile.embedded"
         processes = ["web", "worker", "beat"] if redis else ["web", "worker"]
-        if not settings.TELNYX_API_KEY:
+        if not settings.TELNYX_API_KEY or settings.TELNYX_SANDBOX_LINKED:
             sandbox_port = sandbox_port or port + 790
             key_file = Path(settings.DATA_DIR) / "sandbox-ed25519.key"
             public_key = subprocess.run(
@@ -39,7 +41,14 @@ class Command(BaseCommand):
                 SANDBOX_KEY_FILE=str(key_file), SANDBOX_TRAFFIC=str(traffic),
                 SANDBOX_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhooks/telnyx/",
             )
+            # The sandbox accepts any connection and caller id: dialing works out of the box (issue 28).
+            env.setdefault("TELNYX_CONNECTION_ID", "sandbox-connection")
+            env.setdefault("DIAL_FROM_NUMBER", "+15550000000")
             processes.append("sandbox")
+            # A management command from another shell finds this sandbox here (portal/sandbox_link.py). The pid
+            # is honcho's once this process execs it: the file goes stale when `make run` stops.
+            sandbox_link.record(settings.DATA_DIR, base_url=env["TELNYX_BASE_URL"], api_key=env["TELNYX_API_KEY"],
+                                public_key=public_key, pid=os.getpid())
             self.stdout.write(self.style.WARNING(
                 f"No TELNYX_API_KEY: running against the sandbox on 127.0.0.1:{sandbox_port} with simulated calls."
             ))
