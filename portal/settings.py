@@ -372,6 +372,9 @@ SPECTACULAR_SETTINGS = {
         "TrackEnum": "calls.actions.TRACKS",
         "TargetLegsEnum": ["both", "opposite", "self"],
         "LegDirectionEnum": ["both", "inbound", "outbound"],
+        "RecordingChannelsEnum": ["dual", "single"],
+        "TrimSilenceEnum": ["trim-silence"],
+        "HttpMethodEnum": ["GET", "POST"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

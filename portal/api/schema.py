@@ -1,4 +1,5 @@
 """Post-processing of the OpenAPI document: what drf-spectacular cannot infer from the serializers."""
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 MESSAGE = {"$ref": "#/components/schemas/Message"}
 FIELD_ERRORS = {"$ref": "#/components/schemas/ValidationError"}
@@ -57,3 +58,16 @@ def _operations(result):
         for method, operation in item.items():
             if method in ("get", "post", "put", "patch", "delete") and isinstance(operation, dict):
                 yield operation
+
+
+class LockoutTokenScheme(OpenApiAuthenticationExtension):
+    """The API token (django-rest-knox behind the sign-in lockout) as the schema's security scheme."""
+
+    target_class = "portal.api.authentication.LockoutTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey", "in": "header", "name": "Authorization",
+            "description": "`Token <key>` (README: `python manage.py drf_create_token USER`).",
+        }

@@ -9,6 +9,7 @@ from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import APIRootView, SimpleRouter
 
+from portal.api import schema  # noqa: F401 - registers the token scheme's schema extension
 from portal.commands.api import ActionView, CommandViewSet, action_routes
 
 app_name = "api"

@@ -42,8 +42,9 @@ def field_specs(action: actions.Action, hidden: dict | None = None) -> list[dict
     return specs
 
 
-# Posted by every form but no parameter of any action.
-FORM_ONLY_FIELDS = ("csrfmiddlewaretoken",)
+TOKEN_FIELD = "idempotency_token"
+# Posted by every form (CSRF, the one-time token) but no parameter of any action.
+FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", TOKEN_FIELD)
 
 
 def params_from_post(action: actions.Action, post) -> dict:
@@ -67,9 +68,6 @@ def params_from_post(action: actions.Action, post) -> dict:
         elif post.get(name, "") != "":
             params[name] = post.get(name)
     return params
-
-
-TOKEN_FIELD = "idempotency_token"
 
 
 def issue_once_from_post(request, issue):

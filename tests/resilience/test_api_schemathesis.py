@@ -11,7 +11,6 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -20,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal.models import Command
+from portal.tokens import api_token_create
 from tests.calls.factories import CallFactory
 from tests.factories import ConferenceFactory, ParticipantFactory, UserFactory
 from tests.queues.factories import QueuedCallFactory, QueueFactory
@@ -62,12 +62,12 @@ def world(db):
     event = WebhookEvent.objects.create(event_id="e-1", event_type="call.initiated", raw_body="{}", payload={})
     # A superuser: every permission, so that cases reach the code behind the permission check.
     user = UserFactory(username="fuzzer", is_superuser=True, is_staff=True)
-    token = Token.objects.create(user=user)
+    _token, key = api_token_create(user=user, name="schemathesis")
     existing = {
         "id": "conf-1", "target": "conf-1", "name": "support", "call_control_id": "v3:a",
     }
     by_resource = {"commands": str(command.pk), "events": str(event.pk), "recordings": recording.recording_id}
-    return {"token": token.key, "existing": existing, "by_resource": by_resource}
+    return {"token": key, "existing": existing, "by_resource": by_resource}
 
 
 def existing_path_parameters(operation, world) -> dict:
