@@ -61,16 +61,22 @@ class CreateParams(serializers.Serializer):
 
 
 UNKNOWN_LEG = (
-    "The portal has never seen this call leg, so Telnyx would refuse it. Check the id, or send force=true "
+    "The portal has never seen this call leg (no call webhook, never a participant), so Telnyx would refuse it. Check the id, or send force=true "
     "if the call is so new that its webhooks have not arrived yet."
 )
 
 
 def _check_known_leg(target, params):
-    """Refuse up front what Telnyx would refuse later with a 404, as actions on an unknown call are (issue 30)."""
+    """Refuse up front what Telnyx would refuse later with a 404, as actions on an unknown call are (issue 30).
+
+    Seen means a call.* webhook made its Call row, or it has been a participant somewhere.
+    """
     from calls.models import Call  # the calls app's row of each leg; conferencing only reads it
 
-    if not params.get("force") and not Call.objects.filter(call_control_id=target).exists():
+    if params.get("force"):
+        return
+    if not (Call.objects.filter(call_control_id=target).exists()
+            or Participant.objects.filter(call_control_id=target).exists()):
         raise serializers.ValidationError({"call_control_id": [UNKNOWN_LEG]})
 
 
