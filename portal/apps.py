@@ -22,3 +22,6 @@ class PortalConfig(AppConfig):
         from portal.db_priority import follow_process_nice
 
         connection_created.connect(follow_process_nice, dispatch_uid="portal.follow_process_nice")
+        from portal import live_access
+
+        live_access.connect()  # open sockets follow sign-out and changes of rights

@@ -9,11 +9,12 @@ from django.conf import settings
 
 from portal import metrics
 from portal.live import awatch, group_permission, user_group
+from portal.live_access import AccessFollowingMixin
 
 MAX_GROUPS = 20
 
 
-class LiveConsumer(AsyncWebsocketConsumer):
+class LiveConsumer(AccessFollowingMixin, AsyncWebsocketConsumer):
     """One socket per open page; `?subscribe=a,b` names the groups the page shows."""
 
     async def connect(self):
@@ -30,6 +31,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await awatch(self.groups_joined)  # publishers render for these groups from now on
         self.presence = asyncio.create_task(self._renew_presence())
         await self.accept()
+        self.follow_access(user, self.groups_joined[:-1])  # sign-out or lost rights close it (issue 24)
         self.counted = True
         metrics.socket_opened()
 
@@ -50,6 +52,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await awatch(self.groups_joined)
 
     async def disconnect(self, code):
+        self.stop_following_access()
         presence = getattr(self, "presence", None)
         if presence is not None:
             presence.cancel()

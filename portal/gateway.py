@@ -137,7 +137,7 @@ def _error_from_transport(exc: telnyx.APIConnectionError) -> GatewayError:
     cause = exc.__cause__
     if isinstance(cause, NEVER_SENT):
         metrics.telnyx_error("connect")
-        return GatewayError(None, "Connection error", f"Could not connect to Telnyx; nothing was sent ({cause!r}){_sandbox_note()}",
+        return GatewayError(None, "Connection error", f"Could not reach Telnyx; nothing was sent ({cause!r}){_sandbox_note()}",
                             True, kind="connect")
     if isinstance(exc, telnyx.APITimeoutError):
         metrics.telnyx_error("timeout")

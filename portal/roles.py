@@ -40,6 +40,7 @@ ADMINISTRATOR = SUPERVISOR + [
     "axes.view_accessattempt",
     "axes.delete_accessattempt",
     "axes.view_accessfailurelog",
+    "audit.view_auditentry",
 ]
 
 ROLES: dict[str, list[str]] = {

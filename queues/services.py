@@ -17,6 +17,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from portal import live
+from portal.audit.models import AuditEntry
+from portal.audit.services import audit_record
 from queues.models import Queue, QueuedCall
 
 Reason = QueuedCall.Reason
@@ -254,10 +256,16 @@ def queue_set_service_level(*, queue: Queue, user, target_secs: int | None = Non
     if goal_percent is not None:
         changes["service_level_goal_percent"] = goal_percent
     with transaction.atomic():
+        before = {name: getattr(queue, name) for name in changes}
         for name, value in changes.items():
             setattr(queue, name, value)
         if changes:
             queue.save(update_fields=list(changes))
+            audit_record(
+                kind=AuditEntry.Kind.SETTING_CHANGED, user=user, target=f"queue {queue.name}",
+                summary=f"Queue {queue.name}: " + ", ".join(f"{k} {before[k]} → {v}" for k, v in changes.items()),
+                detail={"queue": queue.name, "changes": {k: [before[k], v] for k, v in changes.items()}},
+            )
             publish_queue(queue)
     return queue
 

@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
 from portal.models import Command
 from recordings import services, serving
-from recordings.models import Recording, RecordingAccess, Transcription
+from recordings.models import Recording, Transcription
 
 # Telnyx's links are for listeners only, in every door; the stored file is reached through the portal only.
 LISTENER_FIELDS = ("recording_urls", "public_recording_urls", "audio")
@@ -24,17 +24,6 @@ class TranscriptionInline(admin.TabularInline):
         return False
 
 
-class AccessInline(admin.TabularInline):
-    model = RecordingAccess
-    fields = ["username", "action", "door", "at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Recording)
 class RecordingAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["recording_id", "status", "source", "conference_id", "call_control_id", "recorded_at",
@@ -42,7 +31,7 @@ class RecordingAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "source", "format", "channels", "recorded_at"]
     search_fields = ["recording_id", "conference_id", "call_control_id", "call_session_id", "transcriptions__text"]
     date_hierarchy = "recorded_at"
-    inlines = [TranscriptionInline, AccessInline]
+    inlines = [TranscriptionInline]  # plays and downloads: the audit trail
     actions = ["redownload", "delete_at_telnyx", "export_zip"]
 
     def get_fields(self, request, obj=None):
@@ -112,10 +101,3 @@ class TranscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["transcription_id", "recording__recording_id", "text"]
     list_select_related = ["recording"]
 
-
-@admin.register(RecordingAccess)
-class RecordingAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "username", "action", "door", "recording"]
-    list_filter = ["action", "door", "at"]
-    search_fields = ["username", "recording__recording_id"]
-    list_select_related = ["recording"]

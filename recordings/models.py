@@ -132,24 +132,9 @@ class Transcription(models.Model):
         return self.transcription_id
 
 
-class RecordingAccess(models.Model):
-    """One play or download of a recording's audio: who, which, when, through which door."""
+class AccessAction(models.TextChoices):
+    """How a listener reached a recording's audio; each is an entry in the audit trail (portal/audit/)."""
 
-    class Action(models.TextChoices):
-        PLAY = "play", "Played"
-        DOWNLOAD = "download", "Downloaded"
-        ZIP = "zip", "Downloaded in a ZIP"
-
-    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="access_log")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    username = models.CharField(max_length=150, help_text="Kept if the user is deleted.")
-    action = models.CharField(max_length=16, choices=Action)
-    door = models.CharField(max_length=8, help_text="page, api or admin.")
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-        verbose_name_plural = "recording access log"
-
-    def __str__(self) -> str:
-        return f"{self.username} {self.action} {self.recording_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+    PLAY = "play", "Played"
+    DOWNLOAD = "download", "Downloaded"
+    ZIP = "zip", "Downloaded in a ZIP"

@@ -9,8 +9,9 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from portal.audit.selectors import recording_access
 from portal.filters import StrictBooleanFilter, TimeRangeFilterSet
-from recordings.models import Recording, RecordingAccess, Transcription
+from recordings.models import Recording, Transcription
 
 SEARCH_CONFIG = "english"  # the PostgreSQL index (migration 0003) is built with the same configuration
 START, STOP = "\x02", "\x03"  # headline markers, replaced by <mark> after escaping the transcript
@@ -32,7 +33,7 @@ def recording_detail(recording_id: str):
 
 
 def access_log(recording: Recording, limit: int = 100):
-    return RecordingAccess.objects.filter(recording=recording).select_related("user")[:limit]
+    return recording_access(recording.recording_id, limit)
 
 
 def _uses_postgres() -> bool:

@@ -17,8 +17,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from portal import gateway, live
+from portal.audit.models import AuditEntry
+from portal.audit.services import audit_record
 from recordings import download
-from recordings.models import Recording, RecordingAccess, Transcription
+from recordings.models import AccessAction, Recording, Transcription
 from recordings.storage import recording_storage
 
 log = logging.getLogger(__name__)
@@ -319,7 +321,6 @@ def _adopt(provisional: Recording, data: dict, *, downloading: bool = False) -> 
             existing.public_recording_urls = provisional.public_recording_urls
             existing.urls_received_at = provisional.urls_received_at
         provisional.transcriptions.update(recording=existing)
-        provisional.access_log.update(recording=existing)
         take_over = downloading and existing.status in (Recording.Status.SAVED, Recording.Status.FAILED)
         if take_over:
             existing.status = Recording.Status.DOWNLOADING
@@ -507,15 +508,28 @@ def ensure_can_listen(user) -> None:
         raise PermissionDenied("You do not have permission to listen to or download recordings.")
 
 
-def recording_access_log(*, recording: Recording, user, action: str, door: str) -> RecordingAccess | None:
-    """Record one play or download (repeated plays of the same recording within a minute are one play)."""
+ACCESS_KINDS = {
+    AccessAction.PLAY: AuditEntry.Kind.RECORDING_PLAYED,
+    AccessAction.DOWNLOAD: AuditEntry.Kind.RECORDING_DOWNLOADED,
+    AccessAction.ZIP: AuditEntry.Kind.RECORDING_DOWNLOADED,
+}
+
+
+def recording_access_log(*, recording: Recording, user, action: str, door: str) -> AuditEntry | None:
+    """Record one play or download in the audit trail, the one log of who heard what (issue 24).
+
+    Repeated plays of the same recording within a minute are one play.
+    """
     ensure_can_listen(user)
-    if action == RecordingAccess.Action.PLAY and RecordingAccess.objects.filter(
-        recording=recording, user=user, action=action, at__gte=timezone.now() - timedelta(minutes=1)
+    kind = ACCESS_KINDS[AccessAction(action)]
+    if action == AccessAction.PLAY and AuditEntry.objects.filter(
+        kind=kind, target=recording.recording_id, actor_id=user.pk, at__gte=timezone.now() - timedelta(minutes=1)
     ).exists():
         return None  # the player's seeks and re-buffering are not new listens
-    entry = RecordingAccess.objects.create(
-        recording=recording, user=user, username=user.get_username(), action=action, door=door
+    entry = audit_record(
+        kind=kind, user=user, door=door, target=recording.recording_id,
+        summary=f"{AccessAction(action).label}: recording {recording.recording_id}",
+        detail={"recording": recording.pk, "how": str(action)},
     )
     publish_recording(recording, list_too=False)
     return entry
@@ -571,6 +585,11 @@ def recording_tombstone(*, recording_id: str, user=None, reason: str = "") -> Re
     recording.recording_urls, recording.public_recording_urls = {}, {}
     recording.save()
     recording.transcriptions.all().delete()
+    audit_record(
+        kind=AuditEntry.Kind.RECORDING_DELETED, user=user, target=recording.recording_id,
+        summary=f"Recording {recording.recording_id} deleted: {recording.delete_reason or 'at Telnyx'}",
+        detail={"recording": recording.pk, "reason": recording.delete_reason},
+    )
     if name:
         # After commit: a rolled-back tombstone must not have lost the audio.
         transaction.on_commit(lambda: _delete_file(name))

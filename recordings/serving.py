@@ -7,7 +7,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from zipstream import ZipStream
 
 from recordings import services
-from recordings.models import Recording, RecordingAccess
+from recordings.models import AccessAction, Recording
 
 CHUNK = 64 * 1024
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -77,7 +77,7 @@ def audio_response(request, recording: Recording, *, door: str) -> HttpResponse:
     if downloading or byte_range is None or byte_range[0] == 0:
         services.recording_access_log(
             recording=recording, user=request.user, door=door,
-            action=RecordingAccess.Action.DOWNLOAD if downloading else RecordingAccess.Action.PLAY,
+            action=AccessAction.DOWNLOAD if downloading else AccessAction.PLAY,
         )
     start, end = byte_range if byte_range else (0, size - 1)
     length = end - start + 1
@@ -122,7 +122,7 @@ def zip_response(*, recordings, user, door: str) -> StreamingHttpResponse:
     for recording in playable:
         extension = recording.file.name.rsplit(".", 1)[-1] if "." in recording.file.name else "audio"
         archive.add(_file_chunks(recording), arcname=f"{_safe(recording.recording_id)}.{extension}")
-        services.recording_access_log(recording=recording, user=user, action=RecordingAccess.Action.ZIP, door=door)
+        services.recording_access_log(recording=recording, user=user, action=AccessAction.ZIP, door=door)
     response = StreamingHttpResponse(archive, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="recordings-{len(playable)}.zip"'
     response["Cache-Control"] = "private, no-store"

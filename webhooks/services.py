@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from portal import live, metrics
+from portal.audit.models import AuditEntry
+from portal.audit.services import audit_record
 from portal.redis_client import kept_redis_client
 from webhooks import registry
 from webhooks.models import WebhookEvent
@@ -527,8 +529,18 @@ def events_reprocess(*, queryset, user) -> int:
     """Mark the chosen events pending again and nudge the processor; returns how many (`user` None: the system)."""
     if user is not None and not user.has_perm("webhooks.reprocess_webhookevent"):
         raise PermissionDenied("You do not have permission to re-process webhook events.")
-    pks = list(queryset.values_list("pk", flat=True))
-    WebhookEvent.objects.filter(pk__in=pks).update(status=WebhookEvent.Status.PENDING)
+    chosen = list(queryset.values_list("pk", "event_id"))
+    pks = [pk for pk, _ in chosen]
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk__in=pks).update(status=WebhookEvent.Status.PENDING)
+        if pks:
+            event_ids = [event_id for _, event_id in chosen]
+            audit_record(
+                kind=AuditEntry.Kind.EVENT_REPROCESSED, user=user,
+                target=event_ids[0] if len(event_ids) == 1 else f"{len(event_ids)} events",
+                summary=f"{len(event_ids)} webhook event(s) queued for re-processing",
+                detail={"count": len(event_ids), "event_ids": event_ids[:500]},
+            )
     if pks:
         transaction.on_commit(_drain_again)
     live.publish_admin_changed("webhooks", "webhookevent")

@@ -16,6 +16,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from portal import gateway, live, metrics
+from portal.audit.services import Kind as AuditKind
+from portal.audit.services import audit_record
 from portal.commands import actions
 from portal.models import Command
 
@@ -73,6 +75,12 @@ def command_issue(
             requested_by=user if user is not None and user.is_authenticated else None,
             door=door,
             retry_of=retry_of,
+        )
+        # Its audit entry commits (or rolls back) with the row: no command without a trail.
+        audit_record(
+            kind=AuditKind.COMMAND, user=user, door=door, target=command.target,
+            summary=f"{action.label}: {command.target or '-'}",
+            detail={"command": command.pk, "command_id": str(command.command_id), "action": action.name, "params": shown},
         )
         transaction.on_commit(lambda: queue_command(command.pk))
         _publish(command)

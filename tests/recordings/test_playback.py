@@ -4,7 +4,9 @@ import zipfile
 
 import pytest
 
-from recordings.models import RecordingAccess
+from portal.audit.models import AuditEntry
+
+ACCESS_KINDS = [AuditEntry.Kind.RECORDING_PLAYED, AuditEntry.Kind.RECORDING_DOWNLOADED]
 from tests.recordings.conftest import AUDIO, FILES
 from tests.recordings.factories import stored_recording
 
@@ -68,7 +70,7 @@ def test_non_listeners_are_refused_audio_in_page_and_api(client, request, record
     api = client.get(f"/api/v1/recordings/{recording.recording_id}/audio/")
     assert api.status_code == 403 and "permission" in api.json()["message"]
     assert client.post("/recordings/zip/", {"pk": [recording.pk]}).status_code == 403
-    assert RecordingAccess.objects.count() == 0
+    assert AuditEntry.objects.filter(kind__in=ACCESS_KINDS).count() == 0
 
 
 def test_links_are_hidden_from_non_listeners_in_pages_api_and_admin(client, viewer, supervisor, recording):
@@ -98,14 +100,15 @@ def test_plays_and_downloads_are_logged_and_shown_on_the_recording_page(client, 
     body(client.get(f"/recordings/{recording.recording_id}/audio/", HTTP_RANGE="bytes=500-"))  # a seek: not a new play
     body(client.get(f"/recordings/{recording.recording_id}/audio/?download=1"))
     body(client.get(f"/api/v1/recordings/{recording.recording_id}/audio/?download=1"))
-    log = list(RecordingAccess.objects.order_by("id").values_list("username", "action", "door", "recording__recording_id"))
+    log = list(AuditEntry.objects.filter(kind__in=ACCESS_KINDS).order_by("id")
+               .values_list("username", "kind", "door", "target", "address"))
     assert log == [
-        ("supervisor", "play", "page", "rec-play"),
-        ("supervisor", "download", "page", "rec-play"),
-        ("supervisor", "download", "api", "rec-play"),
+        ("supervisor", "recording_played", "page", "rec-play", "127.0.0.1"),
+        ("supervisor", "recording_downloaded", "page", "rec-play", "127.0.0.1"),
+        ("supervisor", "recording_downloaded", "api", "rec-play", "127.0.0.1"),
     ]
     page = client.get(f"/recordings/{recording.recording_id}/").content.decode()
-    assert "Access log" in page and "supervisor" in page and "Downloaded" in page and "Played" in page
+    assert "Access log" in page and "supervisor" in page and "Recording downloaded" in page and "Recording played" in page
 
 
 def test_selected_recordings_download_as_one_streamed_zip(client, supervisor, recording):
@@ -117,7 +120,8 @@ def test_selected_recordings_download_as_one_streamed_zip(client, supervisor, re
     archive = zipfile.ZipFile(io.BytesIO(body(response)))
     assert sorted(archive.namelist()) == ["rec-play.mp3", "rec-two.mp3"]
     assert archive.read("rec-play.mp3") == AUDIO and archive.read("rec-two.mp3") == b"second file"
-    assert RecordingAccess.objects.filter(action="zip", username="supervisor").count() == 2
+    zipped = AuditEntry.objects.filter(kind=AuditEntry.Kind.RECORDING_DOWNLOADED, username="supervisor")
+    assert sorted(e.detail["how"] + " " + e.target for e in zipped) == ["zip rec-play", "zip rec-two"]
 
 
 def test_admin_offers_listen_actions_only_to_listeners(client, viewer, administrator, recording):

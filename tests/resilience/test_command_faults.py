@@ -150,8 +150,8 @@ FAULTS = {
     ),
     "unreachable": (
         None, None,
-        ("failed", 0, "Could not connect to Telnyx; nothing was sent"),
-        ("failed", 0, "Could not connect to Telnyx; nothing was sent"),
+        ("failed", 0, "Could not reach Telnyx; nothing was sent"),
+        ("failed", 0, "Could not reach Telnyx; nothing was sent"),
     ),
     "dropped": (
         [Drop(), Ok()], [Drop()],
