@@ -47,6 +47,7 @@ RESILIENCE_REDIS_URL ?= redis://127.0.0.1:6379/14
 resilience: install
 	pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get install -y -qq nginx >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nginx))
 	DATABASE_URL="$(RESILIENCE_DATABASE_URL)" REDIS_URL="$(RESILIENCE_REDIS_URL)" RESILIENCE_FULL=1 \
 	  RESILIENCE_REPORT=bench/results/resilience.json $(BIN)/python -m pytest -q \
 	  -m "resilience or resilience_full" tests

@@ -373,7 +373,7 @@ CALL_ACTIONS = [
     _action("fork_start", "start_forking", "Start forking", ForkStartParams, "streaming", permission=SUPERVISE),
     _action("fork_stop", "stop_forking", "Stop forking", ForkStopParams, "streaming", idempotent=True),
     _action("streaming_start", "start_streaming", "Start streaming", StreamingStartParams, "streaming",
-            permission=SUPERVISE, secret_params=("stream_auth_token",)),
+            permission=SUPERVISE, secret_params=("stream_auth_token", "custom_parameters")),
     _action("streaming_stop", "stop_streaming", "Stop streaming", StreamingStopParams, "streaming", idempotent=True),
     # transcription (Telnyx sends no "started" / "stopped" webhook: mirror the command)
     _action("transcription_start", "start_transcription", "Start transcription", TranscriptionStartParams,

@@ -4,6 +4,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from rest_framework.exceptions import ValidationError
 
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin, admin_once, already_sent
 from portal.commands import idempotency, services
@@ -28,6 +29,11 @@ class CommandAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             )
         except (PermissionDenied, idempotency.KeyReused) as exc:
             self.message_user(request, str(exc), messages.ERROR)
+            return
+        except ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"": exc.detail}
+            self.message_user(request, " ".join(f"{k}: {' '.join(map(str, v))}" if k else " ".join(map(str, v))
+                                                for k, v in detail.items()), messages.ERROR)
             return
         if replayed:
             self.message_user(request, already_sent("Retry", issued), messages.INFO)

@@ -28,7 +28,7 @@ def healthz(request):
 @never_cache
 def readyz(request):
     """Readiness: every check named with its result and latency; 503 naming what failed."""
-    results = health.readiness()
+    results = health.readiness(max_age=settings.READYZ_CACHE_SECONDS)
     failed = [check.name for check in results if not check.ok]
     document = {
         "status": "fail" if failed else "ok",

@@ -41,6 +41,12 @@ ADMINISTRATOR = SUPERVISOR + [
     "axes.delete_accessattempt",
     "axes.view_accessfailurelog",
     "audit.view_auditentry",
+    # Two factors (issue 24): see who enrolled, and reset a lost authenticator by deleting its devices.
+    "otp_totp.view_totpdevice",
+    "otp_totp.delete_totpdevice",
+    "otp_static.view_staticdevice",
+    "otp_static.delete_staticdevice",
+    "accounts.view_companyidentity",
 ]
 
 ROLES: dict[str, list[str]] = {

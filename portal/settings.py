@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -139,24 +141,45 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=1),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
-            "timeout": 10,
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker, channel layer, cache ------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Every Redis call is bounded: a Redis that is up but stuck must not hold a request or a drain for good
+# (issue 23). The intake itself never waits for Redis (webhooks/nudger.py).
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=1.0)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_keepalive": True,
+    }
+    CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
     CHANNEL_LAYERS = {
         "default": {
             # Pub/sub publishes several times faster than the list-based layer; redis-py 8 kills
-            # idle listeners after 5 s unless socket_timeout is None (channels_redis issue 422).
+            # idle listeners after 5 s unless socket_timeout is None (channels_redis issue 422), so
+            # only connecting is bounded here; publishing has its own deadline (portal/live.py).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None,
+                                  "socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_keepalive": True}]},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # The pool's connections, the kept client's too (portal/redis_client.py): drains and pages.
+            # One retry (a connection Redis closed meanwhile), not redis-py 8's ten with backoff: against
+            # a hung Redis those made one call wait ~30 s whatever the timeout.
+            "OPTIONS": {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                        "retry": Retry(NoBackoff(), 1)},
+        }
+    }
 else:
     # Embedded profile: a folder is the broker and SQLite carries the channel layer, so the
     # worker process can reach open pages without Redis (in-memory layers do not cross processes).
@@ -210,6 +233,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULER = "portal.ops_celery:HeartbeatScheduler"
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=15)
 HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=60)
+# /readyz answers its last result again for this long: probes from every load balancer cost one round of checks.
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep-unprocessed": {"task": "webhooks.tasks.sweep_unprocessed_events", "schedule": 60.0},
     "commands-sweep-stuck": {"task": "portal.commands.tasks.sweep_stuck_commands", "schedule": 60.0},
@@ -289,6 +314,9 @@ LIVE_ACCESS_RECHECK_SECONDS = env.float("LIVE_ACCESS_RECHECK_SECONDS", default=3
 # Where a call's audio may be streamed or forked: URL prefixes ("wss://media.example.com/") and host
 # names, comma-separated; empty allows any destination (issue 24).
 MEDIA_DESTINATIONS_ALLOWED = env.list("MEDIA_DESTINATIONS_ALLOWED", default=[])
+# Fernet keys sealing secret command parameters at rest, newest first (rotation: put the new key in front);
+# empty derives one from DJANGO_SECRET_KEY (portal/sealing.py).
+SEALED_PARAMS_KEYS = env.list("SEALED_PARAMS_KEYS", default=[])
 COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
 # Total retry time stays well inside Telnyx's duplicate-suppression window for command_id.
 COMMAND_MAX_RETRY_SECONDS = env.int("COMMAND_MAX_RETRY_SECONDS", default=120)
@@ -334,6 +362,46 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if T
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Company sign-in (OpenID Connect) and two factors (issue 24) ------------
+# One block on purpose: the apps and middleware below are added here rather than in the lists above.
+# django-otp's devices (authenticator app, recovery codes); the admin's default site requires the second
+# factor too (accounts/admin_site.py); accounts/ holds company sign-in and the two-factor pages.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "accounts.apps.PortalAdminConfig"
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static", "accounts"]
+# After login-required: a password session that owes its second factor reaches only the verification or
+# enrolment page, and the API sees no session user (tokens are unaffected).
+MIDDLEWARE.insert(MIDDLEWARE.index("portal.middleware.PortalLoginRequiredMiddleware") + 1,
+                  "accounts.middleware.SecondFactorMiddleware")
+# ...and its pages show no menu and open no live socket.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("accounts.context_processors.second_factor")
+# Administrators who sign in with a password must use an authenticator app (company sign-ins are exempt).
+REQUIRE_2FA_FOR_ADMINS = env.bool("REQUIRE_2FA_FOR_ADMINS", default=False)
+OTP_TOTP_ISSUER = "Telnyx operations portal"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a device's key
+# Company sign-in (mozilla-django-oidc): on when OIDC_CLIENT_ID and either OIDC_ISSUER (endpoints read from
+# its discovery document) or all four endpoints are set. Register <portal>/oidc/callback/ with the provider.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_JWKS_URI", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
+# "provider-group=Role,...": the groups claim (OIDC_GROUPS_CLAIM) gives the highest role it maps to, at every
+# sign-in; a person in no mapped group is refused (and loses any role they had).
+OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT_SECONDS", default=10.0)
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.CompanyOIDCBackend")
 
 # --- API --------------------------------------------------------------------
 _API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="60/minute")
@@ -477,6 +545,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "httpx": {"level": "WARNING"},
+        # The SDK logs each request's options, body included, at DEBUG: sealed parameters (stream tokens,
+        # SIP passwords) must never reach a log, whatever LOG_LEVEL says (issue 24).
+        "telnyx": {"level": "INFO"},
+        "httpcore": {"level": "INFO"},
         # One line per delivery or per drained batch is what made `make run` print ~500 lines a minute
         # (issue 9): by default only refusals and failures; LOG_LEVEL=DEBUG shows every one.
         "webhooks.intake": {"level": _PER_EVENT_LEVEL},

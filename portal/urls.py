@@ -20,7 +20,7 @@ urlpatterns = [
     path("metrics", ops_views.metrics_view, name="metrics"),
     path("system/", ops_views.system, name="system"),
     path("system/panel/", ops_views.system_panel, name="system-panel"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("", include("accounts.urls")),  # sign-in: password, company (OpenID Connect), second factor
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

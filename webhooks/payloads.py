@@ -8,8 +8,11 @@ from django.utils.dateparse import parse_datetime
 
 
 def when(value) -> datetime | None:
-    """A payload timestamp as an aware datetime, or None."""
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    """A payload timestamp as an aware datetime, or None (also for a well-formed impossible date)."""
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
     if parsed and timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, UTC)
     return parsed

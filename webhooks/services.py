@@ -8,7 +8,7 @@ import json
 import logging
 import time
 import traceback
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,8 +21,9 @@ from django.utils.dateparse import parse_datetime
 from portal import live, metrics
 from portal.audit.models import AuditEntry
 from portal.audit.services import audit_record
+from portal.celery import app as celery_app
 from portal.redis_client import kept_redis_client
-from webhooks import registry
+from webhooks import nudger, registry
 from webhooks.models import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,15 @@ RETRYABLE_STATUSES = (WebhookEvent.Status.PENDING, WebhookEvent.Status.FAILED)
 
 
 def _occurred_at(data: dict) -> datetime | None:
+    """When the event happened, in UTC; None when absent or not a real time (a signed event is still stored)."""
     value = data.get("occurred_at") or (data.get("payload") or {}).get("occurred_at")
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.utc)
-    return parsed
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        # A time without a zone is UTC (Telnyx's own). In UTC now, so a year-9999 time with a negative
+        # offset fails here, not in the database adapter after the answer is decided.
+        return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC) if parsed else None
+    except (ValueError, OverflowError):  # "2026-13-45T..." matches the pattern but is no date
+        return None
 
 
 def _text(value) -> str:
@@ -56,6 +61,7 @@ NUDGE_KEY = "webhooks:drain-requested"
 AGAIN_KEY = "webhooks:drain-again"
 DRAIN_LOCK = 0x5745424B  # pg_advisory_lock key of the single active drain ("WEBK")
 _flag_seen_at = float("-inf")
+_nudge_failed = False  # the last nudge could not reach Redis or the broker (see _nudge)
 # Pending columns the processor reads; the raw body is for people, handlers use the parsed payload.
 _INSERT_COLUMNS = (
     "event_id", "event_type", "occurred_at", "received_at", "raw_body", "payload", "call_control_id",
@@ -73,36 +79,59 @@ def processing_nudge() -> None:
     A process that saw the flag set less than WEBHOOK_NUDGE_SKIP_SECONDS ago does not ask again: the
     drain that clears that flag keeps claiming until that long after clearing it, so it still sees
     this event (one Redis round trip per window per process instead of one per delivery).
-    """
-    from webhooks.tasks import process_pending
 
+    The asking itself (Redis, then the broker) runs in this process's nudger thread, after the
+    answer is decided: a hung Redis must not hold deliveries (issue 23). Eager tasks (tests, no
+    broker) ask here, so the event is applied before the response as before.
+    """
     global _flag_seen_at
     now = time.monotonic()
     if now - _flag_seen_at < settings.WEBHOOK_NUDGE_SKIP_SECONDS:
         return  # this process saw the flag set a moment ago: a drain still to come will claim this event
     _flag_seen_at = now  # the time *before* asking: the safe side of the window
+    if celery_app.conf.task_always_eager:
+        _nudge()
+    else:
+        nudger.ask(_nudge)
+
+
+def _nudge() -> None:
+    """Set the drain flag and, if this call set it, queue a drain; on failure the next delivery asks again.
+
+    After a failure the next nudge queues a drain whatever the flag says: a hung Redis may still
+    apply the flag our timed-out call sent, once it recovers, with no drain coming (issue 23).
+    """
+    from webhooks.tasks import process_pending
+
+    global _flag_seen_at, _nudge_failed
     try:
-        if not _flag_set():
+        if not _flag_set(force=_nudge_failed):
             return
-    except Exception:  # noqa: BLE001 - cache down: the event is stored and will be swept
+    except Exception:  # noqa: BLE001 - cache down or hung: the event is stored and will be swept
         log.warning("could not flag webhook processing; the sweeper will pick events up", exc_info=True)
+        _flag_seen_at, _nudge_failed = float("-inf"), True
         return
     try:
         process_pending.delay()
     except Exception:  # noqa: BLE001 - any broker failure; the event is stored and will be swept
         log.warning("could not queue webhook processing; the sweeper will pick events up", exc_info=True)
-        _flag_seen_at = float("-inf")  # no drain is coming: the next delivery must try again
+        _flag_seen_at, _nudge_failed = float("-inf"), True  # no drain is coming: the next delivery must try again
         try:
             _flag_clear()
         except Exception:  # noqa: BLE001
             pass
+        return
+    _nudge_failed = False
 
 
-def _flag_set() -> bool:
-    """Set the drain flag unless it is set; True if this call set it."""
+def _flag_set(*, force: bool = False) -> bool:
+    """Set the drain flag unless it is set (`force`: even if it is); True if this call set it."""
     client = kept_redis_client()
     if client is not None:
-        return bool(client.set(cache.make_key(NUDGE_KEY), 1, nx=True, ex=settings.WEBHOOK_NUDGE_TTL_SECONDS))
+        return bool(client.set(cache.make_key(NUDGE_KEY), 1, nx=not force, ex=settings.WEBHOOK_NUDGE_TTL_SECONDS))
+    if force:
+        cache.set(NUDGE_KEY, 1, timeout=settings.WEBHOOK_NUDGE_TTL_SECONDS)
+        return True
     return cache.add(NUDGE_KEY, 1, timeout=settings.WEBHOOK_NUDGE_TTL_SECONDS)
 
 

@@ -5,6 +5,9 @@ import base64
 import binascii
 import functools
 import json
+import logging
+import math
+import re
 import time
 from dataclasses import dataclass
 
@@ -13,8 +16,16 @@ from nacl.exceptions import BadSignatureError
 from nacl.exceptions import ValueError as NaclValueError
 from nacl.signing import VerifyKey
 
+log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "telnyx-signature-ed25519"
 TIMESTAMP_HEADER = "telnyx-timestamp"
+# Telnyx's envelopes are a handful of levels deep; a body nested deeper is refused before anything
+# recurses into it (json, the database adapter, templates): thousands of levels raised RecursionError (issue 23).
+MAX_DEPTH = 64
+# Escapes of what json.loads accepts but no database column holds: U+0000 (PostgreSQL's jsonb and text)
+# and UTF-16 surrogates (a lone one has no UTF-8); only a body containing one is walked and cleaned.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass
@@ -27,21 +38,53 @@ class WebhookRejected(Exception):
 
 
 def _public_keys() -> tuple[VerifyKey, ...]:
-    return _decode_keys(settings.TELNYX_PUBLIC_KEY)
+    keys, problems = _decode_keys(settings.TELNYX_PUBLIC_KEY)
+    if not keys:
+        reason = problems[0] if problems else "TELNYX_PUBLIC_KEY is not set"
+        raise WebhookRejected("misconfigured", f"{reason}; webhooks cannot be verified.", 500)
+    return keys
 
 
 @functools.lru_cache(maxsize=8)
-def _decode_keys(configured: str) -> tuple[VerifyKey, ...]:
-    """Decode the configured keys once per value, not on every delivery (the intake is the hot path)."""
-    keys = []
-    for encoded in filter(None, (k.strip() for k in configured.split(","))):
+def _decode_keys(configured: str) -> tuple[tuple[VerifyKey, ...], tuple[str, ...]]:
+    """(the good keys, a sentence per malformed entry), decoded once per value, not on every delivery.
+
+    A malformed entry is left out rather than failing every delivery: with a rotation under way the
+    good key must keep verifying (issue 23). The sentences name the entry's place, never its text.
+    """
+    entries = [k.strip() for k in configured.split(",") if k.strip()]
+    keys, problems = [], []
+    for place, encoded in enumerate(entries, start=1):
         try:
-            keys.append(VerifyKey(base64.b64decode(encoded, validate=True)))
-        except (binascii.Error, NaclValueError, ValueError) as exc:
-            raise WebhookRejected("misconfigured", "Webhook public key is not configured correctly.", 500) from exc
-    if not keys:
-        raise WebhookRejected("misconfigured", "TELNYX_PUBLIC_KEY is not set; webhooks cannot be verified.", 500)
-    return tuple(keys)
+            raw = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            problems.append(f"TELNYX_PUBLIC_KEY entry {place} of {len(entries)} is not base64")
+            continue
+        try:
+            keys.append(VerifyKey(raw))
+        except (NaclValueError, ValueError, TypeError):
+            problems.append(f"TELNYX_PUBLIC_KEY entry {place} of {len(entries)} is not a 32-byte Ed25519 key")
+    return tuple(keys), tuple(problems)
+
+
+def public_key_problems() -> list[str]:
+    """What is wrong with TELNYX_PUBLIC_KEY (empty when every entry is a key); /readyz reports it."""
+    keys, problems = _decode_keys(settings.TELNYX_PUBLIC_KEY)
+    if not keys and not problems:
+        return ["TELNYX_PUBLIC_KEY is not set"]
+    return list(problems)
+
+
+def check_public_keys() -> list[str]:
+    """Log each malformed TELNYX_PUBLIC_KEY entry as an error (at start); returns them.
+
+    An unset key is not logged here: that is the documented state before webhooks are configured,
+    and /readyz reports it.
+    """
+    problems = list(_decode_keys(settings.TELNYX_PUBLIC_KEY)[1])
+    for problem in problems:
+        log.error("%s", problem)
+    return problems
 
 
 def verify_signature(body: bytes, headers, *, now: float | None = None) -> None:
@@ -74,13 +117,25 @@ def verify_signature(body: bytes, headers, *, now: float | None = None) -> None:
 
 
 def parse_envelope(body: bytes) -> dict:
-    """Return the event's `data` object, accepting both the documented envelope and the bare form."""
+    """Return the event's `data` object, accepting both the documented envelope and the bare form.
+
+    Strict UTF-8 (Telnyx's encoding, and the raw body is stored as text); values no column can hold
+    are cleaned in the parsed copy only (see _clean): the raw body is stored exactly as received.
+    """
     try:
-        document = json.loads(body)
+        text = body.decode("utf-8").removeprefix("\ufeff")
+        document = _DECODER.decode(text)
+    except RecursionError as exc:
+        raise WebhookRejected("too_deep", f"Body is nested more than {MAX_DEPTH} levels deep.") from exc
     except (UnicodeDecodeError, ValueError) as exc:
-        raise WebhookRejected("malformed_body", "Body is not JSON.") from exc
+        raise WebhookRejected("malformed_body", "Body is not UTF-8 JSON.") from exc
     if not isinstance(document, dict):
         raise WebhookRejected("malformed_body", "Body is not a JSON object.")
+    # Depth cannot exceed the number of brackets: most bodies skip the walk.
+    if body.count(b"{") + body.count(b"[") > MAX_DEPTH and _depth(document) > MAX_DEPTH:
+        raise WebhookRejected("too_deep", f"Body is nested more than {MAX_DEPTH} levels deep.")
+    if _UNSTORABLE_ESCAPE.search(body):
+        document = _clean(document)
     data = document.get("data", document)
     if not isinstance(data, dict):
         raise WebhookRejected("malformed_body", "data is not an object.")
@@ -93,3 +148,42 @@ def parse_envelope(body: bytes) -> dict:
     if not isinstance(payload, dict):
         raise WebhookRejected("malformed_body", "data.payload is not an object.")
     return data
+
+
+def _no_constant(name: str) -> None:
+    """NaN and Infinity are not JSON, and jsonb refuses them: parsed as null (the raw body keeps them)."""
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    """A number too large for a float (1e400) parses as infinity, which jsonb refuses: null instead."""
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+# Built once: json.loads with options builds a decoder on every call, and this is the intake's hot path.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _depth(document) -> int:
+    """How many containers deep `document` goes, walked without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            return deepest
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def _clean(value):
+    """`value` with U+0000 and lone surrogates replaced by U+FFFD in every string and key."""
+    if isinstance(value, str):
+        return _UNSTORABLE_CHARACTERS.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value

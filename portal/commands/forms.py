@@ -90,6 +90,9 @@ def issue_once_from_post(request, issue):
         return [], False, {"non_field_errors": [
             f"This form was already sent with other values (command {numbers}): reload the page to send it again."
         ]}
+    except serializers.ValidationError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        return [], False, {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
     return commands, replayed, None
 
 

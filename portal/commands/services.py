@@ -14,8 +14,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from rest_framework import serializers
 
-from portal import gateway, live, metrics
+from portal import gateway, live, metrics, sealing
 from portal.audit.services import Kind as AuditKind
 from portal.audit.services import audit_record
 from portal.commands import actions
@@ -70,7 +71,7 @@ def command_issue(
             action=action.name,
             target=target or "",
             params=shown,
-            sealed_params=sealed,
+            sealed_params=sealing.seal(sealed),
             command_id=command_id or uuid.uuid4(),
             requested_by=user if user is not None and user.is_authenticated else None,
             door=door,
@@ -110,7 +111,7 @@ def queue_command(command_pk: int, countdown: float | None = None) -> None:
 def _request_kwargs(command: Command, action: actions.Action) -> dict:
     kwargs = {
         action.sdk_names.get(k, k): v
-        for k, v in {**command.params, **(command.sealed_params or {})}.items()
+        for k, v in {**command.params, **sealing.unseal(command.sealed_params)}.items()
         if k not in action.local_params
     }
     if action.target_param:
@@ -180,7 +181,7 @@ def command_execute(*, command_pk: int) -> Outcome:
         command.response = response if isinstance(response, dict | list) or response is None else {"value": str(response)}
         command.error_status, command.error_title, command.error_detail = None, "", ""
         command.finished_at = timezone.now()
-        # A secret is kept only until Telnyx has it: a succeeded command is never sent again.
+        # A secret is kept only until the command's end: a succeeded command is never sent again.
         command.sealed_params = {}
         command.save(update_fields=[
             "status", "response", "error_status", "error_title", "error_detail", "finished_at", "sealed_params",
@@ -236,8 +237,10 @@ def _finish(command: Command, final: str, status: int | None, title: str, detail
     command.status = final
     command.error_status, command.error_title, command.error_detail = status, title[:255], detail
     command.finished_at = timezone.now()
+    # Secrets are forgotten at every final state (issue 24); a deliberate retry asks for them again.
+    command.sealed_params = {}
     command.save(update_fields=[
-        "status", "maybe_delivered", "error_status", "error_title", "error_detail", "finished_at",
+        "status", "maybe_delivered", "error_status", "error_title", "error_detail", "finished_at", "sealed_params",
     ])
     _publish(command)
     live.publish_dashboard()
@@ -264,11 +267,18 @@ def commands_retry(*, queryset, user, door: str) -> list[Command]:
             original.status == Command.Status.OUTCOME_UNKNOWN or original.maybe_delivered
             or original.error_status is None or original.error_status == 429 or original.error_status >= 500
         )
+        secrets = sealing.unseal(original.sealed_params)
+        forgotten = sorted(k for k in action.secret_params if original.params.get(k) == SECRET_MASK and k not in secrets)
+        if forgotten:
+            raise serializers.ValidationError({
+                name: "Secret values are forgotten when a command ends: issue the action again with this value."
+                for name in forgotten
+            })
         issued.append(
             command_issue(
                 action_name=original.action,
                 target=original.target,
-                params={**original.params, **(original.sealed_params or {})},
+                params={**original.params, **secrets},
                 user=user,
                 door=door,
                 command_id=original.command_id if (outcome_unknown and action.accepts_command_id) else None,

@@ -75,7 +75,7 @@ def test_named_sdk_enums_match_the_sdk_types():
 
 def test_secret_parameters_are_sealed():
     sealed = {a.short_name: a.secret_params for a in CALL_ACTIONS if a.secret_params}
-    assert sealed == {"streaming_start": ("stream_auth_token",), "transfer": ("sip_auth_password",)}
+    assert sealed == {"streaming_start": ("stream_auth_token", "custom_parameters"), "transfer": ("sip_auth_password",)}
 
 
 @pytest.mark.parametrize("action", CALL_ACTIONS, ids=lambda a: a.short_name)

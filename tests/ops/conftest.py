@@ -24,6 +24,12 @@ def total(samples: dict, metric: str, /, **labels) -> float:
     )
 
 
+@pytest.fixture(autouse=True)
+def fresh_readiness(settings):
+    """Each request to /readyz runs its checks: tests change heartbeats and settings between requests."""
+    settings.READYZ_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def scrape(client):
     """GET /metrics from loopback and parse it."""

@@ -4,6 +4,9 @@ from django.conf import settings
 from django.db import OperationalError, connection
 from django.db.migrations.recorder import MigrationRecorder
 
+from ops.models import Heartbeat
+from portal import health
+
 pytestmark = pytest.mark.django_db
 
 REDIS_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -30,7 +33,7 @@ def test_readyz_is_200_when_every_check_passes(client, alive):
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["status"] == "ok" and body["failed"] == []
-    expected = ["database", "migrations", "workers", "beat"]
+    expected = ["database", "migrations", "workers", "beat", "webhook_keys"]
     if settings.REDIS_URL:
         expected.insert(2, "redis")
     assert list(body["checks"]) == expected
@@ -132,3 +135,42 @@ def test_a_failing_probe_does_not_flood_the_error_log(client, caplog):
     with caplog.at_level(logging.INFO):
         assert client.get("/readyz").status_code == 503
     assert not [record for record in caplog.records if record.name == "django.request"]
+
+
+def test_readyz_503_names_a_malformed_public_key_entry(client, alive, settings):
+    alive()
+    settings.TELNYX_PUBLIC_KEY = "not-a-key!," + settings.TELNYX_PUBLIC_KEY
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["webhook_keys"]
+    assert response.json()["checks"]["webhook_keys"]["error"] == "TELNYX_PUBLIC_KEY entry 1 of 2 is not base64"
+
+
+def test_readyz_answers_its_last_result_for_a_moment_without_running_the_checks_again(client, alive, settings):
+    """Probes every second from several load balancers: one round of checks per READYZ_CACHE_SECONDS."""
+    alive()
+    settings.READYZ_CACHE_SECONDS = 2
+    health._last = None
+    queries = []
+    with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+        first = client.get("/readyz")
+        checked = len(queries)
+        second = client.get("/readyz")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert checked >= 3  # database, migrations, heartbeats
+    assert len(queries) == checked  # the second probe ran no check
+    assert second.json() == first.json()
+
+    health._last = (health._last[0] - 2.1, health._last[1])  # the window has passed
+    alive(worker=False, beat=False, age_seconds=120)
+    Heartbeat.objects.all().delete()
+    assert client.get("/readyz").json()["failed"] == ["workers", "beat"]
+
+
+def test_readyz_builds_the_migration_graph_once_per_process(client, alive, monkeypatch):
+    alive()
+    client.get("/readyz")
+    built = []
+    monkeypatch.setattr("django.db.migrations.loader.MigrationLoader.build_graph", lambda self: built.append(1))
+    assert client.get("/readyz").status_code == 200
+    assert built == []

@@ -136,7 +136,7 @@ class Stack:
             TELNYX_API_KEY="KEY_MULTI", TELNYX_BASE_URL=f"http://127.0.0.1:{telnyx_port}/v2",
             TELNYX_PUBLIC_KEY=base64.b64encode(bytes(SIGNING_KEY.verify_key)).decode(), TELNYX_TIMEOUT_SECONDS="5",
             LOG_LEVEL="INFO", DATABASE_POOL_MAX="4", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-            CELERY_TASK_ALWAYS_EAGER="false", METRICS_TOKEN="",
+            CELERY_TASK_ALWAYS_EAGER="false", METRICS_TOKEN="", DJANGO_DEBUG="true",
         )
         db = connection.settings_dict
         if db["ENGINE"].endswith("sqlite3"):
