@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -30,8 +30,12 @@ def parse_moment(value: str) -> date | datetime | None:
     except ValueError:
         return None
     if moment:
-        return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-    return day
+        try:
+            moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+            moment.astimezone(UTC)  # the database stores UTC: year 1 east of it, or 9999 west, does not exist
+        except (OverflowError, ValueError):
+            return None
+    return moment or day
 
 
 def start_of(day: date) -> datetime:
@@ -76,7 +80,12 @@ class MomentFilter(django_filters.Filter):
         if value in (None, ""):
             return qs
         if not isinstance(value, datetime):
-            value = start_of(value) if self.bound == "start" else start_of(value + timedelta(days=1))
+            try:
+                value = start_of(value) if self.bound == "start" else start_of(value + timedelta(days=1))
+                value.astimezone(UTC)
+            except (OverflowError, ValueError):  # the calendar's first or last day: every row is on one side
+                after_all = value.year == date.max.year
+                return qs.none() if after_all == (self.bound == "start") else qs
             lookup = "gte" if self.bound == "start" else "lt"
         else:
             lookup = "gte" if self.bound == "start" else "lte"

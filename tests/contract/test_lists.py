@@ -173,3 +173,18 @@ def test_queue_list_include_deleted(admin_client):
     assert names("include_deleted=false") == ["live"]
     assert admin_client.get("/api/v1/queues/?include_deleted=maybe").status_code == 400
     assert admin_client.get("/api/v1/queues/gone/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query, status, expected",
+    [("until=9999-12-31", 200, 2), ("since=9999-12-31", 200, 0), ("since=0001-01-01", 200, 2),
+     ("since=0001-01-01T00:00:00%2B05:00", 400, None), ("until=9999-12-31T23:59:59-05:00", 400, None)],
+)
+def test_the_ends_of_the_calendar_are_answers_not_server_errors(query, status, expected, settings, admin_client):
+    settings.TIME_ZONE = ZONE
+    for n in (1, 2):
+        CallFactory(call_control_id=f"v3:c{n}", started_at=datetime(2026, 12, 4, 12, tzinfo=ZoneInfo(ZONE)))
+    response = admin_client.get(f"/api/v1/calls/?{query}")
+    assert response.status_code == status, response.content
+    if expected is not None:
+        assert response.json()["count"] == expected
