@@ -7,15 +7,17 @@ from django.db.models import Q
 
 from calls.models import Call, TranscriptFragment
 from portal import voice_content
-from portal.filters import MomentFilter
+from portal.filters import MomentFilter, TimeRangeFilterSet
 
 RECENT_PAGE_SIZE = 50
 ACTIVE_LIMIT = 200
 TIMELINE_LIMIT = 500
 
 
-class CallFilter(django_filters.FilterSet):
-    """Filters for the Calls page and GET /api/v1/calls/."""
+class CallFilter(TimeRangeFilterSet):
+    """Filters for the Calls page and GET /api/v1/calls/ (since / until: when it started)."""
+
+    time_field = "started_at"
 
     q = django_filters.CharFilter(method="search", label="Number or id")
     state = django_filters.ChoiceFilter(choices=Call.State.choices)
@@ -23,8 +25,8 @@ class CallFilter(django_filters.FilterSet):
     active = django_filters.ChoiceFilter(
         method="only_active", label="Up now", choices=[("true", "Active only"), ("false", "Ended only")]
     )
-    since = MomentFilter(field_name="started_at", bound="start", label="Started from")
-    until = MomentFilter(field_name="started_at", bound="end", label="Started until")
+    since = MomentFilter(bound="start", label="Started from")
+    until = MomentFilter(bound="end", label="Started until")
 
     class Meta:
         model = Call

@@ -55,6 +55,30 @@ class CreateParams(serializers.Serializer):
     max_participants = serializers.IntegerField(required=False, min_value=2)
     region = region()
     start_conference_on_create = serializers.BooleanField(required=False)
+    force = serializers.BooleanField(
+        required=False, help_text="Send it even though the portal has never seen this call leg (its webhooks may "
+        "not have arrived yet). The portal's own guard; never sent to Telnyx.",
+    )
+
+
+UNKNOWN_LEG = (
+    "The portal has never seen this call leg (no call webhook, never a participant), so Telnyx would refuse it. Check the id, or send force=true "
+    "if the call is so new that its webhooks have not arrived yet."
+)
+
+
+def _check_known_leg(target, params):
+    """Refuse up front what Telnyx would refuse later with a 404, as actions on an unknown call are (issue 30).
+
+    Seen means a call.* webhook made its Call row, or it has been a participant somewhere.
+    """
+    from calls.models import Call  # the calls app's row of each leg; conferencing only reads it
+
+    if params.get("force"):
+        return
+    if not (Call.objects.filter(call_control_id=target).exists()
+            or Participant.objects.filter(call_control_id=target).exists()):
+        raise serializers.ValidationError({"call_control_id": [UNKNOWN_LEG]})
 
 
 class RegionParams(serializers.Serializer):
@@ -337,7 +361,9 @@ CONFERENCE_ACTIONS = [
     Action(
         name="conference.create", sdk="client.conferences.create", label="Create conference", params=CreateParams,
         permission=CONTROL, target_kind="call", target_param=None, accepts_command_id=True, on_success=_created,
-        description="Start a conference from a call leg that is already answered.",
+        local_params=("force",), check=_check_known_leg,
+        description="Start a conference from a call leg that is already answered (one the portal has seen, "
+        "unless forced).",
     ),
     _action("end", "actions.end_conference", "End conference", EndParams, accepts_command_id=True, idempotent=True,
             destructive=True, description="Hang up the conference for everyone."),

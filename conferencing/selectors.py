@@ -20,7 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from conferencing.models import Conference, Participant
-from portal.filters import MomentFilter
+from portal.filters import TimeRangeFilterSet
 from portal.models import Command
 
 PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
@@ -50,13 +50,13 @@ def conference_queryset():
     ).order_by("finished", "-created_at", "-id")
 
 
-class ConferenceFilter(django_filters.FilterSet):
-    """Filters for the Conferences page and GET /api/v1/conferences/."""
+class ConferenceFilter(TimeRangeFilterSet):
+    """Filters for the Conferences page and GET /api/v1/conferences/ (since / until: when it was created)."""
+
+    time_field = "created_at"
 
     status = django_filters.ChoiceFilter(choices=Conference.Status.choices)
     q = django_filters.CharFilter(method="search", label="Name")
-    since = MomentFilter(field_name="created_at", bound="start", label="From")
-    until = MomentFilter(field_name="created_at", bound="end", label="To")
 
     class Meta:
         model = Conference
@@ -64,6 +64,27 @@ class ConferenceFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(conference_id__icontains=value))
+
+
+class ParticipantFilter(TimeRangeFilterSet):
+    """GET /api/v1/conferences/{id}/participants/ (since / until: when they joined)."""
+
+    time_field = "joined_at"
+    status = django_filters.ChoiceFilter(choices=Participant.Status.choices)
+    q = django_filters.CharFilter(method="search", label="Number, SIP name or call id")
+
+    class Meta:
+        model = Participant
+        fields = ["status", "q", "since", "until"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(label__icontains=value) | Q(call_control_id__icontains=value))
+
+
+def conference_participants(conference_id: str):
+    """One conference's participants in the order they joined (the API's participants list)."""
+    return Participant.objects.filter(conference__conference_id=conference_id).order_by("joined_at", "id")
 
 
 def conference_list(limit: int = PAGE_SIZE):

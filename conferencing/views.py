@@ -118,10 +118,11 @@ def conference_create(request):
     action = actions.get("conference.create")
     errors = None
     if request.method == "POST":
-        # A leg the portal never heard of (placed before it was installed) can still be typed in.
-        other = request.POST.get("other_call_control_id", "").strip()
+        # A leg the portal never heard of (placed before it was installed) can still be typed in; the
+        # declaration refuses it unless "force" is ticked, as at the API (issue 30).
+        request.POST = request.POST.copy()
+        other = request.POST.pop("other_call_control_id", [""])[0].strip()
         if other:
-            request.POST = request.POST.copy()
             request.POST["call_control_id"] = other
         command, errors = forms.issue_from_post(request, action.name, request.POST.get("call_control_id", ""))
         if not errors:

@@ -3,11 +3,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from portal import ops_views, views
+from portal.api.exceptions import api_not_found
 from portal.commands import views as command_views
 
 urlpatterns = [
@@ -35,8 +36,12 @@ urlpatterns = [
     path("", include("recordings.urls")),
     path("", include("portal.audit.urls")),
     path("api/v1/", include("portal.api.urls")),
+    # Everything under /api/ answers JSON, an unknown path too (issue 30).
+    re_path(r"^api/(?P<unmatched>.*)$", api_not_found),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "portal.api.exceptions.server_error"
 
 admin.site.site_header = "Telnyx operations portal"
 admin.site.site_title = "Portal admin"

@@ -51,7 +51,9 @@ def _deleted(command, response):
 
 
 def _removed(command, response):
-    services.queued_call_removed(queue_name=command.target, call_control_id=command.params["call_control_id"])
+    services.queued_call_removed(
+        queue_name=command.target, call_control_id=command.params["call_control_id"], asked_at=command.created_at
+    )
 
 
 def _call_updated(command, response):

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 
+from portal.filters import StrictBooleanFilter, TimeRangeFilterSet
 from queues.metrics import queue_metrics
 from queues.models import Queue, QueuedCall
 
@@ -84,8 +85,29 @@ def recent_history(queue: Queue, limit: int = 50):
     return with_numbers(queue.calls.filter(left_at__isnull=False).order_by("-left_at", "-pk"))[:limit]
 
 
-class QueuedCallFilter(django_filters.FilterSet):
-    """GET /api/v1/queues/{name}/calls/?status=waiting|left|all (waiting by default)."""
+class QueueFilter(TimeRangeFilterSet):
+    """GET /api/v1/queues/: deleted queues only with include_deleted; since / until: when it was created."""
+
+    time_field = "created_at"
+    include_deleted = StrictBooleanFilter(method="with_deleted", help_text="Also list queues deleted or gone from Telnyx.")
+
+    class Meta:
+        model = Queue
+        fields = ["include_deleted", "since", "until"]
+
+    def with_deleted(self, queryset, name, value):
+        return queryset  # the rule itself is in filter_queryset: it applies when the parameter is absent too
+
+    def filter_queryset(self, queryset):
+        if not self.form.cleaned_data.get("include_deleted"):
+            queryset = queryset.filter(deleted_at__isnull=True)
+        return super().filter_queryset(queryset)
+
+
+class QueuedCallFilter(TimeRangeFilterSet):
+    """GET /api/v1/queues/{name}/calls/?status=waiting|left|all (waiting by default); since / until: when it entered."""
+
+    time_field = "enqueued_at"
 
     status = django_filters.ChoiceFilter(
         choices=[("waiting", "Waiting"), ("left", "Left"), ("all", "All")], method="by_status", empty_label=None
@@ -94,7 +116,7 @@ class QueuedCallFilter(django_filters.FilterSet):
 
     class Meta:
         model = QueuedCall
-        fields = ["status", "reason"]
+        fields = ["status", "reason", "since", "until"]
 
     def by_status(self, queryset, name, value):
         if value == "left":

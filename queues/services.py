@@ -23,6 +23,8 @@ from queues.models import Queue, QueuedCall
 
 Reason = QueuedCall.Reason
 MANAGE = "queues.manage_queue"
+# Telnyx's clock against ours, when matching its call.dequeued to a removal the portal asked for.
+CLOCK_SKEW = timedelta(seconds=5)
 
 
 # --- webhooks -------------------------------------------------------------------------------------
@@ -87,11 +89,15 @@ def queued_call_leave(
                 key=lambda s: s.enqueued_at, default=None,
             )
             or next((s for s in known if s.left_at is None and s.enqueued_at <= occurred_at), None)
+            or _removed_stay(known, occurred_at, wait_time_secs)
         )
         if stay is None:
             started = occurred_at - timedelta(seconds=wait_time_secs or 0)
             stay = QueuedCall(queue=queue, call_control_id=call_control_id, enqueued_at=started)
         _fill(stay, call_leg_id=call_leg_id, call_session_id=call_session_id)
+        # Telnyx says "leave" for a staff removal: the portal's own reason says more (and is what it did).
+        if stay.leave_reason == Reason.REMOVED and stay.left_event_at is None:
+            reason = Reason.REMOVED
         _close(stay, left_at=occurred_at, reason=reason, wait_time_secs=wait_time_secs, position=position, save=False)
         stay.left_event_at = occurred_at
         if reason == Reason.HANGUP:
@@ -101,6 +107,18 @@ def queued_call_leave(
         _renumber(queue)
         publish_queue(queue)
     return stay
+
+
+def _removed_stay(known: list[QueuedCall], occurred_at: datetime, wait_time_secs: int | None) -> QueuedCall | None:
+    """The stay a force-removal closed, when Telnyx's call.dequeued for it is stamped after the portal's
+    record of the removal (Telnyx's clock, or a webhook built after the HTTP answer): the same stay, not
+    a second one (issue 30). Only the call's latest stay, and only if it began before this wait did."""
+    latest = max((s for s in known if s.enqueued_at <= occurred_at), key=lambda s: s.enqueued_at, default=None)
+    if latest is None or latest.leave_reason != Reason.REMOVED or latest.left_event_at is not None:
+        return None
+    if wait_time_secs is not None and occurred_at - timedelta(seconds=wait_time_secs + 1) > latest.left_at:
+        return None  # this wait began after the removal: another stay whose call.enqueued has not come yet
+    return latest
 
 
 def _stays(queue: Queue, call_control_id: str) -> list[QueuedCall]:
@@ -167,12 +185,29 @@ def queue_mark_deleted(*, name: str, reason: str = Reason.QUEUE_DELETED, at: dat
     return queue
 
 
-def queued_call_removed(*, queue_name: str, call_control_id: str, at: datetime | None = None) -> QueuedCall | None:
-    """Staff force-removed a call; Telnyx's call.dequeued, if one comes, corrects the time and reason."""
+def queued_call_removed(
+    *, queue_name: str, call_control_id: str, at: datetime | None = None, asked_at: datetime | None = None
+) -> QueuedCall | None:
+    """Staff force-removed a call; Telnyx's call.dequeued, if one comes, corrects the time (not the reason).
+
+    If that call.dequeued came first (it closed the stay as "leave" after the command was asked for,
+    `asked_at`), that stay is the one removed: it is marked so, and no other is touched (issue 30).
+    """
     at = at or timezone.now()
     with transaction.atomic():
         queue = Queue.objects.select_for_update().filter(name=queue_name).first()
         stay = queue and queue.calls.filter(call_control_id=call_control_id, left_at__isnull=True).first()
+        if not stay and queue and asked_at:
+            closed = (
+                queue.calls.filter(
+                    call_control_id=call_control_id, left_event_at__gte=asked_at - CLOCK_SKEW, leave_reason=Reason.LEAVE
+                )
+                .order_by("-left_event_at").first()
+            )
+            if closed:
+                QueuedCall.objects.filter(pk=closed.pk).update(leave_reason=Reason.REMOVED)
+                publish_queue(queue)
+            return closed
         if not stay:
             return None
         _close(stay, left_at=max(at, stay.enqueued_at), reason=Reason.REMOVED)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import django_filters
-from django import forms
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.html import escape
@@ -12,7 +11,7 @@ from django.utils.safestring import mark_safe
 
 from portal import voice_content
 from portal.audit.selectors import recording_access
-from portal.filters import MomentFilter
+from portal.filters import StrictBooleanFilter, TimeRangeFilterSet
 from recordings.models import Recording, Transcription
 
 SEARCH_CONFIG = "english"  # the PostgreSQL index (migration 0003) is built with the same configuration
@@ -96,22 +95,19 @@ def with_matches(recordings, q: str) -> list:
     return rows
 
 
-class RecordingFilter(django_filters.FilterSet):
-    """Filters for the Recordings page and GET /api/v1/recordings/."""
+class RecordingFilter(TimeRangeFilterSet):
+    """Filters for the Recordings page and GET /api/v1/recordings/ (since / until: when it was recorded)."""
+
+    time_field = "recorded_at"
 
     q = django_filters.CharFilter(method="search", label="Transcript contains")
-    since = MomentFilter(field_name="recorded_at", bound="start", label="From")
-    until = MomentFilter(field_name="recorded_at", bound="end", label="To")
     source = django_filters.ChoiceFilter(choices=Recording.Source.choices)
     conference = django_filters.CharFilter(field_name="conference_id", label="Conference id")
     queue = django_filters.CharFilter(method="in_queue", label="Queue")
     call = django_filters.CharFilter(method="of_call", label="Call id")
     min_duration = django_filters.NumberFilter(field_name="duration_seconds", lookup_expr="gte", label="Min seconds")
     max_duration = django_filters.NumberFilter(field_name="duration_seconds", lookup_expr="lte", label="Max seconds")
-    has_transcript = django_filters.BooleanFilter(
-        field_name="has_transcript", label="Transcript",
-        widget=forms.Select(choices=[("", "any"), ("true", "yes"), ("false", "no")]),
-    )
+    has_transcript = StrictBooleanFilter(field_name="has_transcript", label="Transcript")
     status = django_filters.ChoiceFilter(choices=Recording.Status.choices)
 
     def is_valid(self):

@@ -1,8 +1,9 @@
 """Reads of webhook events for the pages, the admin and the API."""
 import django_filters
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from portal import voice_content
+from portal.filters import MomentFilter, TimeRangeFilterSet
 from webhooks.models import WebhookEvent
 
 
@@ -15,13 +16,19 @@ def event_type_choices():
     return [(t, t) for t in WebhookEvent.objects.order_by().values_list("event_type", flat=True).distinct()]
 
 
-class EventFilter(django_filters.FilterSet):
-    """Filters of the Events page and GET /api/v1/events/."""
+class EventFilter(TimeRangeFilterSet):
+    """Filters of the Events page and GET /api/v1/events/ (since / until: when it occurred, else arrived).
+
+    Telnyx's time when it sent one; a few event types carry none, and then arrival is the best we know.
+    """
+
+    time_field = "occurred_at"
+    time_fallback_field = "received_at"
 
     event_type = django_filters.CharFilter(method="filter_event_type", label="Type", help_text="Exact type, or a prefix ending in '.' (conference.).")
     status = django_filters.ChoiceFilter(choices=WebhookEvent.Status.choices)
-    since = django_filters.IsoDateTimeFilter(method="filter_since", label="Since", help_text="ISO 8601; when it occurred (else received).")
-    until = django_filters.IsoDateTimeFilter(method="filter_until", label="Until", help_text="ISO 8601; when it occurred (else received).")
+    since = MomentFilter(bound="start", label="Since")
+    until = MomentFilter(bound="end", label="Until")
     call_control_id = django_filters.CharFilter(label="Call")
     conference_id = django_filters.CharFilter(label="Conference")
     queue_name = django_filters.CharFilter(label="Queue")
@@ -32,13 +39,6 @@ class EventFilter(django_filters.FilterSet):
 
     def filter_event_type(self, queryset, name, value):
         return queryset.filter(event_type__startswith=value) if value.endswith(".") else queryset.filter(event_type=value)
-
-    # Telnyx's time when it sent one; a few event types carry none, and then arrival is the best we know.
-    def filter_since(self, queryset, name, value):
-        return queryset.filter(Q(occurred_at__gte=value) | Q(occurred_at__isnull=True, received_at__gte=value))
-
-    def filter_until(self, queryset, name, value):
-        return queryset.filter(Q(occurred_at__lte=value) | Q(occurred_at__isnull=True, received_at__lte=value))
 
 
 def status_counts() -> dict[str, int]:

@@ -26,7 +26,7 @@ class ParticipantSerializer(serializers.ModelSerializer):
 class ConferenceSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="conference_id", read_only=True)
     participants_now = serializers.IntegerField(read_only=True)
-    ended_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    ended_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     recordings_count = serializers.IntegerField(read_only=True, help_text="Recordings Telnyx saved of it.")
     duration_seconds = serializers.SerializerMethodField(help_text="How long it lasted, once it ended.")
 

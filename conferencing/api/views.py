@@ -1,4 +1,5 @@
 """/api/v1/conferences/: read the live state, create from a call leg, and issue actions (202 + command)."""
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action as route
@@ -9,9 +10,14 @@ from conferencing.api.serializers import (
     ConferenceSerializer,
     ParticipantSerializer,
 )
-from conferencing.models import Conference
-from conferencing.selectors import ConferenceFilter, conference_queryset
-from portal.commands.api import CommandSerializer, command_accepted
+from conferencing.models import Conference, Participant
+from conferencing.selectors import (
+    ConferenceFilter,
+    ParticipantFilter,
+    conference_participants,
+    conference_queryset,
+)
+from portal.commands.api import CommandSerializer, body_text, command_accepted
 
 
 class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -23,8 +29,10 @@ class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     filterset_class = ConferenceFilter
 
     def get_queryset(self):
+        if self.action == "participants":  # a list of participants, filtered by ParticipantFilter
+            return conference_participants(self.kwargs.get("id", ""))
         queryset = conference_queryset()
-        if self.action in ("retrieve", "participants"):
+        if self.action == "retrieve":
             queryset = queryset.prefetch_related("participants")
         return queryset
 
@@ -35,15 +43,16 @@ class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request, *args, **kwargs):
         """Create a conference from a call leg (202: the command that will do it)."""
         return command_accepted(
-            request, action_name="conference.create", target=str(request.data.get("call_control_id", "")),
+            request, action_name="conference.create", target=body_text(request, "call_control_id"),
             params=request.data,
         )
 
     @extend_schema(responses=ParticipantSerializer(many=True))
-    @route(detail=True, methods=["get"])
+    @route(detail=True, methods=["get"], filterset_class=ParticipantFilter, queryset=Participant.objects.none())
     def participants(self, request, id=None):
-        conference = self.get_object()
-        page = self.paginate_queryset(conference.participants.all())
+        """The conference's participants; `status`, `q`, `since` and `until` filter them, not the conference."""
+        get_object_or_404(Conference, conference_id=id)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(ParticipantSerializer(page, many=True).data)
 
     def get_permissions(self):

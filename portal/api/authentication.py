@@ -46,7 +46,7 @@ def lockout_response(request, original_response=None, credentials=None):
     wait = int(settings.AXES_COOLOFF_TIME.total_seconds())
     if request.path_info.startswith("/api/"):
         response = JsonResponse(
-            {"message": "Too many failed sign-ins from this address; try again later.", "extra": {}}, status=429
+            {"message": "Too many failed sign-ins from this address; try again later."}, status=429
         )
     else:
         minutes = max(wait // 60, 1)

@@ -2,20 +2,22 @@
 import django_filters
 
 from portal.audit.models import AuditEntry
-from portal.filters import MomentFilter
+from portal.filters import MomentFilter, TimeRangeFilterSet
 
 
 def audit_queryset():
     return AuditEntry.objects.all()
 
 
-class AuditFilter(django_filters.FilterSet):
-    """Filters shared by the Audit page, its CSV export and the API."""
+class AuditFilter(TimeRangeFilterSet):
+    """Filters shared by the Audit page, its CSV export and the API (since / until: when it happened)."""
+
+    time_field = "at"
 
     user = django_filters.CharFilter(field_name="username", label="User")
     kind = django_filters.ChoiceFilter(choices=AuditEntry.Kind.choices, label="Kind")
-    since = MomentFilter(field_name="at", bound="start", label="Since")
-    until = MomentFilter(field_name="at", bound="end", label="Until")
+    since = MomentFilter(bound="start", label="Since")
+    until = MomentFilter(bound="end", label="Until")
 
     class Meta:
         model = AuditEntry

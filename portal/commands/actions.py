@@ -17,6 +17,25 @@ class NoParams(serializers.Serializer):
     """An action that takes nothing but its target."""
 
 
+UNKNOWN_PARAMETER = "Unknown parameter: this action does not take it."
+
+
+def undeclared_params(serializer: serializers.Serializer, data, prefix: str = "") -> list[str]:
+    """Names in `data` (dotted for nested objects) that `serializer` does not declare."""
+    if not hasattr(data, "keys"):
+        return []  # not an object: the serializer itself says so
+    fields = serializer.fields
+    unknown = [f"{prefix}{name}" for name in data.keys() if name not in fields]
+    for name, declared in fields.items():
+        value = data.get(name)
+        if isinstance(declared, serializers.Serializer):
+            unknown += undeclared_params(declared, value, f"{prefix}{name}.")
+        elif isinstance(declared, serializers.ListSerializer) and isinstance(value, list):
+            for index, item in enumerate(value):
+                unknown += undeclared_params(declared.child, item, f"{prefix}{name}.{index}.")
+    return unknown
+
+
 @dataclass(frozen=True)
 class Action:
     """One Telnyx command the portal can issue.
@@ -72,7 +91,15 @@ class Action:
         return self.name.split(".", 1)[1]
 
     def validate(self, data: dict) -> dict:
-        """Validated parameters without empty optionals; raises serializers.ValidationError."""
+        """Validated parameters without empty optionals; raises serializers.ValidationError.
+
+        A parameter the declaration does not name is refused, not dropped: a typo such as
+        `call_control_id` for `call_control_ids` on unmute would otherwise widen the action to the
+        whole conference (issue 30), and Telnyx itself answers 422 to an unknown parameter.
+        """
+        unknown = undeclared_params(self.params(), data)
+        if unknown:
+            raise serializers.ValidationError({name: [UNKNOWN_PARAMETER] for name in unknown})
         serializer = self.params(data=data)
         serializer.is_valid(raise_exception=True)
         return {k: v for k, v in serializer.validated_data.items() if v is not None and v != "" and v != []}

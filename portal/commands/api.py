@@ -1,7 +1,7 @@
 """API for commands: the audit list, the one action door for every kind, and the command serializer."""
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -21,7 +21,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 class CommandSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     status_url = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
 
@@ -42,6 +42,30 @@ class CommandSerializer(serializers.ModelSerializer):
         if not (command.error_title or command.error_detail):
             return None
         return {"status": command.error_status, "title": command.error_title, "detail": command.error_detail}
+
+
+class MessageSerializer(serializers.Serializer):
+    """Every error but a 400 (README "API")."""
+
+    message = serializers.CharField()
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """A 400: what was wrong, by field (`non_field_errors` for the whole body)."""
+
+    message = serializers.CharField()
+    extra = FieldErrorsSerializer()
+
+
+class KeyReusedSerializer(serializers.Serializer):
+    """A 422: the Idempotency-Key was used before with another request (its commands listed)."""
+
+    message = serializers.CharField()
+    extra = inline_serializer("KeyReusedExtra", {"commands": serializers.ListField(child=serializers.CharField())})
 
 
 class CommandViewSet(viewsets.ReadOnlyModelViewSet):
@@ -101,6 +125,12 @@ def issue_once(request, issue) -> Response:
     return Response(document, status=status.HTTP_200_OK if replayed else status.HTTP_202_ACCEPTED, headers=headers)
 
 
+def body_text(request, name: str) -> str:
+    """One field of the body as text ("" when absent or when the body is not an object: validation says why)."""
+    value = request.data.get(name, "") if hasattr(request.data, "get") else ""
+    return value if isinstance(value, str) else ""
+
+
 def command_accepted(request, *, action_name: str, target: str, params: dict, door: str = Command.Door.API):
     """Issue an action from the API and answer 202 with the command (400/403 come from the handler).
 
@@ -115,21 +145,14 @@ class ActionView(APIView):
     """`POST /api/v1/<kind>/{id}/actions/{action}/`: issue any declared action; 202 with the command.
 
     The body is Telnyx's parameters for that action (endpoints.md); unknown kinds, actions or targets
-    are 404, invalid parameters 400 with field messages, missing permissions 403 (from the service).
+    are 404, invalid or undeclared parameters 400 with field messages, missing permissions 403 (from
+    the service). This generic route answers for names no declaration has; each declared action has
+    its own route (`action_routes`) so that the schema documents its body.
     """
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("plural", str, OpenApiParameter.PATH, description="conferences, calls, queues, recordings"),
-            OpenApiParameter("target", str, OpenApiParameter.PATH, description="The target's Telnyx id or name."),
-            OpenApiParameter("action", str, OpenApiParameter.PATH, description="Telnyx's own path name of the action."),
-            IDEMPOTENCY_KEY,
-        ],
-        request=None,
-        responses={202: CommandSerializer},
-    )
+    @extend_schema(exclude=True)
     def post(self, request, plural, target, action):
         from portal.commands import actions
 
@@ -137,6 +160,59 @@ class ActionView(APIView):
         declared = actions.action_for(kind, action) if kind else None
         if declared is None:
             raise Http404(f"Unknown action {action!r} for {plural}.")
-        if kind.find(target) is None:
-            raise Http404(f"No such {kind.name} {target!r}.")
-        return command_accepted(request, action_name=declared.name, target=target, params=request.data)
+        return issue_action(request, kind, declared, target)
+
+
+def issue_action(request, kind, declared, target: str):
+    if kind.find(target) is None:
+        raise Http404(f"No such {kind.name} {target!r}.")
+    return command_accepted(request, action_name=declared.name, target=target, params=request.data)
+
+
+ERRORS = {
+    400: OpenApiResponse(ValidationErrorSerializer, description="Invalid or undeclared parameters, by field."),
+    403: OpenApiResponse(MessageSerializer, description="Missing the action's permission."),
+    404: OpenApiResponse(MessageSerializer, description="No such target."),
+    422: OpenApiResponse(KeyReusedSerializer, description="The Idempotency-Key came before with another request."),
+}
+
+
+def action_view(kind, declared):
+    """A view for one declared action, its request body documented from the declaration's serializer."""
+    # A subclass named after the action: two apps may both call their parameters "HoldParams".
+    body = type(f"{kind.name.title()}{declared.short_name.title().replace('_', '')}Request", (declared.params,), {})
+
+    @extend_schema(
+        operation_id=f"{kind.plural}_actions_{declared.short_name}",
+        summary=declared.label,
+        description=declared.description or declared.label,
+        tags=[kind.plural],
+        parameters=[
+            OpenApiParameter("target", str, OpenApiParameter.PATH, description=f"The {kind.name}'s id (Telnyx's)."),
+            IDEMPOTENCY_KEY,
+        ],
+        request=body,
+        responses={202: CommandSerializer, 200: OpenApiResponse(CommandSerializer, description="A repeat of the same "
+                   "request under the same Idempotency-Key: the same command, nothing sent again."), **ERRORS},
+    )
+    def post(self, request, target):
+        return issue_action(request, kind, declared, target)
+
+    return type(f"{body.__name__}View", (APIView,), {
+        "permission_classes": [IsAuthenticated], "post": post, "__doc__": declared.description or declared.label,
+    }).as_view()
+
+
+def action_routes() -> list:
+    """One route per declared action: `<plural>/<target>/actions/<short name>/`."""
+    from django.urls import path
+
+    from portal.commands import actions
+
+    return [
+        path(f"{kind.plural}/<str:target>/actions/{declared.short_name}/", action_view(kind, declared),
+             name=f"action-{kind.name}-{declared.short_name}")
+        for kind in actions.all_kinds()
+        for declared in actions.for_kind(kind.name)
+        if actions.action_for(kind, declared.short_name) is declared
+    ]

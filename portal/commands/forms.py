@@ -42,10 +42,20 @@ def field_specs(action: actions.Action, hidden: dict | None = None) -> list[dict
     return specs
 
 
+TOKEN_FIELD = "idempotency_token"
+# Posted by every form (CSRF, the one-time token) but no parameter of any action.
+FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", TOKEN_FIELD)
+
+
 def params_from_post(action: actions.Action, post) -> dict:
-    """Turn posted form values into the shape the action's serializer validates."""
-    params = {}
-    for name, field in action.params().fields.items():
+    """Turn posted form values into the shape the action's serializer validates.
+
+    A posted name the action does not declare is passed on as it came, so that validation refuses it
+    with the same message as the API (issue 30), instead of being dropped here.
+    """
+    fields = action.params().fields
+    params = {name: post.get(name) for name in post.keys() if name not in fields and name not in FORM_ONLY_FIELDS}
+    for name, field in fields.items():
         if isinstance(field, serializers.BooleanField):
             if post.get(name) in ("on", "true", "1"):
                 params[name] = True
@@ -58,9 +68,6 @@ def params_from_post(action: actions.Action, post) -> dict:
         elif post.get(name, "") != "":
             params[name] = post.get(name)
     return params
-
-
-TOKEN_FIELD = "idempotency_token"
 
 
 def issue_once_from_post(request, issue):

@@ -2,6 +2,7 @@
 import django_filters
 from django.contrib.auth import get_user_model
 
+from portal.filters import TimeRangeFilterSet
 from portal.models import Command
 
 
@@ -9,8 +10,10 @@ def command_queryset():
     return Command.objects.select_related("requested_by")
 
 
-class CommandFilter(django_filters.FilterSet):
-    """Filters shared by the Commands page and GET /api/v1/commands/."""
+class CommandFilter(TimeRangeFilterSet):
+    """Filters shared by the Commands page and GET /api/v1/commands/ (since / until: when it was issued)."""
+
+    time_field = "created_at"
 
     status = django_filters.ChoiceFilter(choices=Command.Status.choices)
     action = django_filters.CharFilter(lookup_expr="startswith", label="Action")
@@ -21,8 +24,6 @@ class CommandFilter(django_filters.FilterSet):
         to_field_name="username",
     )
     door = django_filters.ChoiceFilter(choices=Command.Door.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="Since")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte", label="Until")
 
     class Meta:
         model = Command

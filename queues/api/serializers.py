@@ -1,6 +1,7 @@
 """Serializers for queues, queued callers and queue metrics."""
 from rest_framework import serializers
 
+from portal.commands.actions import UNKNOWN_PARAMETER, undeclared_params
 from queues.models import Queue, QueuedCall
 
 
@@ -52,6 +53,9 @@ class QueuePatchSerializer(serializers.Serializer):
     service_level_goal_percent = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
     def validate(self, attrs):
+        unknown = undeclared_params(self, self.initial_data)
+        if unknown:  # refused, not dropped, as at every action door (issue 30)
+            raise serializers.ValidationError({name: [UNKNOWN_PARAMETER] for name in unknown})
         if not attrs:
             raise serializers.ValidationError("Give max_size, service_level_target_secs or service_level_goal_percent.")
         return attrs

@@ -1,5 +1,6 @@
 """/api/v1/queues/: read queues, their callers and metrics; manage them through commands (202)."""
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action as route
@@ -8,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from portal.commands.api import CommandSerializer, command_accepted
+from portal.commands.api import CommandSerializer, body_text, command_accepted
 from queues import metrics, selectors, services
 from queues.actions import QueueCreateParams, QueuedCallUpdateParams
 from queues.api.renderers import CSVRenderer
@@ -18,7 +19,7 @@ from queues.api.serializers import (
     QueuePatchSerializer,
     QueueSerializer,
 )
-from queues.models import Queue
+from queues.models import Queue, QueuedCall
 
 WINDOW = OpenApiParameter("window", str, enum=list(metrics.WINDOWS), description="hour, today (portal time zone) or 7d.")
 
@@ -30,10 +31,18 @@ class QueueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     lookup_field = "name"
     lookup_value_regex = "[^/]+"
     queryset = Queue.objects.none()
+    filterset_class = selectors.QueueFilter
 
     def get_queryset(self):
-        include_deleted = self.action != "list" or self.request.query_params.get("include_deleted") in ("1", "true")
-        return selectors.queue_queryset(include_deleted=include_deleted)
+        if self.action == "calls":  # the list of one queue's stays, filtered by QueuedCallFilter
+            return selectors.with_numbers(self.get_object().calls.order_by("position", "enqueued_at", "pk"))
+        return selectors.queue_queryset(include_deleted=True)  # QueueFilter leaves deleted ones out of the list
+
+    def get_object(self):
+        """One queue by name, deleted or not: the list's filters do not apply to it."""
+        queue = get_object_or_404(selectors.queue_queryset(include_deleted=True), name=self.kwargs["name"])
+        self.check_object_permissions(self.request, queue)
+        return queue
 
     def get_permissions(self):
         from portal.permissions import ModelPermissions
@@ -47,7 +56,7 @@ class QueueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def create(self, request, *args, **kwargs):
         """Create a queue on Telnyx (`queue_name`, optional `max_size`)."""
         return command_accepted(
-            request, action_name="queue.create", target=str(request.data.get("queue_name", "")), params=request.data
+            request, action_name="queue.create", target=body_text(request, "queue_name"), params=request.data
         )
 
     @extend_schema(request=QueuePatchSerializer, responses={200: QueueSerializer, 202: CommandSerializer})
@@ -77,18 +86,11 @@ class QueueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         params = {"force": force} if force not in (None, "") else {}
         return command_accepted(request, action_name="queue.delete", target=queue.name, params=params)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=["waiting", "left", "all"], description="waiting (default), left or all.")],
-        responses=QueuedCallSerializer(many=True),
-    )
-    @route(detail=True, methods=["get"], filter_backends=[])
+    @extend_schema(responses=QueuedCallSerializer(many=True))
+    @route(detail=True, methods=["get"], filterset_class=selectors.QueuedCallFilter, queryset=QueuedCall.objects.none())
     def calls(self, request, name=None):
         """Callers in line now by place (or, with `status`, the ones who left, newest first)."""
-        queue = self.get_object()
-        filterset = selectors.QueuedCallFilter(request.query_params, queryset=queue.calls.order_by("position", "enqueued_at", "pk"))
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        page = self.paginate_queryset(selectors.with_numbers(filterset.qs))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(QueuedCallSerializer(page, many=True).data)
 
     @extend_schema(request=QueuedCallUpdateParams, responses={202: CommandSerializer})

@@ -21,8 +21,11 @@ class TranscriptionSerializer(serializers.ModelSerializer):
 class RecordingSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="recording_id", read_only=True)
     has_transcript = serializers.BooleanField(read_only=True)
-    deleted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    match = serializers.SerializerMethodField(help_text="The transcript fragment matching `q`, <mark>-highlighted HTML.")
+    deleted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    match = serializers.SerializerMethodField(
+        help_text="HTML, not text: the transcript fragment matching `q`, its text escaped and the matched words "
+        "wrapped in <mark>…</mark>; null without `q`. Insert it as HTML (it is safe to)."
+    )
     audio_url = serializers.SerializerMethodField(help_text="The stored audio (Range supported); listeners only.")
 
     class Meta:

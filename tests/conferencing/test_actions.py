@@ -5,6 +5,7 @@ import pytest
 
 from conferencing.models import Conference, Participant
 from portal.models import Command
+from tests.calls.factories import CallFactory
 from tests.factories import ConferenceFactory, ParticipantFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +76,7 @@ def test_api_action_sends_the_right_request(action, room, supervisor, client, te
 
 
 def test_api_create_conference_from_call_leg(operator, client, telnyx, django_capture_on_commit_callbacks):
+    CallFactory(call_control_id="v3:x")
     route = telnyx.post("/conferences").respond(
         200, json={"data": {"id": "conf-new", "name": "Escalation", "record_type": "conference", "status": "init",
                             "created_at": "2026-11-23T09:00:00Z", "expires_at": "2026-11-23T13:00:00Z", "region": "US"}}

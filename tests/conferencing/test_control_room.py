@@ -9,6 +9,7 @@ from conferencing import services
 from conferencing.models import Conference, Participant
 from portal.models import Command
 from recordings.models import Recording
+from tests.calls.factories import CallFactory
 from tests.factories import CommandFactory, ConferenceFactory, ParticipantFactory
 from webhooks.models import WebhookEvent
 
@@ -295,6 +296,7 @@ def test_create_command_success_shows_the_name_at_once(telnyx, operator, listen,
 
     telnyx.post("/conferences").respond(200, json={"data": {"id": "conf-9", "name": "New room", "status": "init"}})
     listen("conferences")
+    CallFactory(call_control_id="v3:leg")
     with django_capture_on_commit_callbacks(execute=True):
         commands.command_issue(action_name="conference.create", target="v3:leg",
                                params={"call_control_id": "v3:leg", "name": "New room"}, user=operator, door="page")
@@ -338,9 +340,13 @@ def test_create_from_the_picked_leg_sends_it_to_telnyx(client, operator, telnyx,
 def test_create_with_a_typed_leg_id_overrides_the_list(client, operator, telnyx, django_capture_on_commit_callbacks):
     route = telnyx.post("/conferences").respond(200, json={"data": {"id": "conf-9", "name": "X"}})
     client.force_login(operator)
+    typed = {"call_control_id": "", "other_call_control_id": " v3:typed ", "name": "X"}
+    html = client.post("/conferences/new/", typed).content.decode()
+    assert "The portal has never seen this call leg" in html and not route.called  # unknown: force it, knowingly
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/conferences/new/", {"call_control_id": "", "other_call_control_id": " v3:typed ", "name": "X"})
+        client.post("/conferences/new/", {**typed, "force": "on"})
     assert json.loads(route.calls.last.request.content)["call_control_id"] == "v3:typed"
+    assert "force" not in json.loads(route.calls.last.request.content)
 
 
 def test_create_without_a_leg_is_a_form_error(client, operator):

@@ -3,6 +3,7 @@ import pytest
 
 from conferencing.models import Conference, Participant
 from conferencing.tasks import sync_conferences
+from tests.calls.factories import CallFactory
 from tests.factories import ConferenceFactory, ParticipantFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +142,7 @@ def test_create_page_validates_and_issues(client, operator, telnyx, django_captu
     assert response.status_code == 200 and "This field is required." in response.content.decode()
     assert Command.objects.count() == 0
     telnyx.post("/conferences").respond(200, json={"data": conf("conf-9")})
+    CallFactory(call_control_id="v3:leg")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/conferences/new/", {"name": "X", "call_control_id": "v3:leg"})
     assert response.status_code == 302

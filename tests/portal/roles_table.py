@@ -191,3 +191,19 @@ GROUPS: dict[str, str] = {
     "queues": "read", "queue": "read", "calls": "read", "call": "read", "recordings": "read", "recording": "read",
     "admin": "admin",
 }
+
+# Each declared action also has its own API route (issue 30: so that the schema documents its body); it
+# answers as the generic door does, by the action's row. Unknown paths under /api/ are a JSON 404 for all.
+_PLURALS = {"conference": "conferences", "call": "calls", "queue": "queues", "recording": "recordings"}
+
+
+def _action_row(name: str) -> str:
+    return "supervise" if name in SUPERVISE_ACTIONS else "manage" if name in MANAGE_ACTIONS else "control"
+
+
+for _name in sorted((SUPERVISE_ACTIONS | MANAGE_ACTIONS | CONTROL_ACTIONS) - {"conference.create"}):
+    _kind, _short = _name.split(".", 1)
+    ROUTES[f"api/v1/{_PLURALS[_kind]}/<str:target>/actions/{_short}/"] = {
+        "POST": (_action_row(_name), f"/api/v1/{_PLURALS[_kind]}/{{{_kind}}}/actions/{_short}/", {}),
+    }
+ROUTES["^api/(?P<unmatched>.*)$"] = {"GET": ("public", "/api/v1/nothing-here/", None)}

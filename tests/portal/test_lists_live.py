@@ -42,7 +42,7 @@ def test_events_page_with_a_bad_filter_shows_the_error_not_everything(client, vi
     events(2)
     client.force_login(viewer)
     html = client.get("/events/", {"since": "yesterday"}).content.decode()
-    assert "Enter a valid date/time." in html and '<tr id="event-' not in html
+    assert "Enter a date (YYYY-MM-DD, the whole day in the portal&#x27;s time zone)" in html and '<tr id="event-' not in html
 
 
 def test_commands_page_paginates(client, viewer):

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from portal.models import Command, IdempotencyKey
+from tests.calls.factories import CallFactory
 from tests.factories import ConferenceFactory, UserFactory
 from tests.queues.factories import QueuedCallFactory, QueueFactory
 from tests.recordings.factories import RecordingFactory
@@ -113,6 +114,7 @@ def _routes(fake):
     queue = QueueFactory(name="support", max_size=10)
     QueuedCallFactory(queue=queue, call_control_id="v3:dead", is_alive=False, left_at=None)
     RecordingFactory(recording_id="rec-idem", status="stored")
+    CallFactory(call_control_id="v3:leg")  # a leg the portal has seen (issue 30: an unseen one is a 400)
     return [
         ("post", "/api/v1/conferences/", {"call_control_id": "v3:leg", "name": "New"}, "POST", "/v2/conferences"),
         ("patch", "/api/v1/queues/support/", {"max_size": 20}, "POST", "/v2/queues/support"),

@@ -112,7 +112,7 @@ def test_reprocess_command_requeues_failed_events(post_webhook, event_doc, broke
 def test_reprocess_command_rejects_bad_since():
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="ISO 8601"):
+    with pytest.raises(CommandError, match="ISO 8601 date-time"):
         call_command("reprocess_events", "--since", "last tuesday")
 
 
