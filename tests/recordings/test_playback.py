@@ -5,10 +5,10 @@ import zipfile
 import pytest
 
 from portal.audit.models import AuditEntry
-
-ACCESS_KINDS = [AuditEntry.Kind.RECORDING_PLAYED, AuditEntry.Kind.RECORDING_DOWNLOADED]
 from tests.recordings.conftest import AUDIO, FILES
 from tests.recordings.factories import stored_recording
+
+ACCESS_KINDS = [AuditEntry.Kind.RECORDING_PLAYED, AuditEntry.Kind.RECORDING_DOWNLOADED]
 
 pytestmark = pytest.mark.django_db
 

@@ -280,5 +280,5 @@ def test_an_api_body_past_the_upload_limit_is_413_in_the_api_shape(admin_client,
     response = admin_client.post("/api/v1/conferences/conf-hostile/actions/speak/",
                                  json.dumps({"payload": "x" * 20_000, "voice": "female"}), content_type="application/json")
     assert response.status_code == 413
-    assert response.json() == {"message": "The request body is larger than 10,000 bytes.", "extra": {}}
+    assert response.json() == {"message": "The request body is larger than 10,000 bytes."}
     assert not Command.objects.exists()
