@@ -11,6 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from portal import sandbox_link
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
@@ -33,9 +35,12 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(METRICS_DIR))
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Debug is on only where asked: `make run` / `make test` (the Makefile) and pytest (pyproject's pytest-env)
-# set DJANGO_DEBUG=true. Anywhere else the portal runs hardened and refuses to start without a secret key
+# set DJANGO_DEBUG=true, and a command run beside a running `make run` follows it. Anywhere else the portal runs hardened and refuses to start without a secret key
 # (issue 24: it used to fail open, in debug mode with a public key).
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# A management command from a second shell beside a running `make run` belongs to that development
+# session (portal/sandbox_link.py finds it, issue 30): it debugs as make run's own processes do.
+_BESIDE_MAKE_RUN = not os.environ.get("PYTEST_VERSION") and sandbox_link.find(DATA_DIR)[0] is not None
+DEBUG = env.bool("DJANGO_DEBUG", default=_BESIDE_MAKE_RUN)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -277,8 +282,6 @@ DIAL_ALLOWED_PREFIXES = [p.strip() for p in env.str("DIAL_ALLOWED_PREFIXES", def
 TELNYX_SANDBOX_NOTE = ""
 _sandbox = None
 if not TELNYX_API_KEY and not os.environ.get("PYTEST_VERSION"):
-    from portal import sandbox_link
-
     _sandbox, TELNYX_SANDBOX_NOTE = sandbox_link.find(DATA_DIR)
     if _sandbox:
         TELNYX_API_KEY, TELNYX_BASE_URL = _sandbox["api_key"], _sandbox["base_url"]

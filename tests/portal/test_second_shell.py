@@ -76,8 +76,8 @@ def test_make_run_records_its_sandbox_for_other_shells(settings, tmp_path, monke
 def data_dir(tmp_path_factory):
     """A portal data folder as `make run` leaves it: migrated, with a superuser."""
     folder = tmp_path_factory.mktemp("second-shell")
-    manage("migrate", "--no-input", data=folder, check=True)
-    manage("ensure_superuser", "--password", "first-pass-word-1", data=folder, check=True)
+    manage("migrate", "--no-input", data=folder, check=True, DJANGO_DEBUG="true")
+    manage("ensure_superuser", "--password", "first-pass-word-1", data=folder, check=True, DJANGO_DEBUG="true")
     return folder
 
 
@@ -85,7 +85,7 @@ def manage(*args, data: Path, stdin: str | None = None, check: bool = False, **e
     """`python manage.py ...` as typed in another shell: no TELNYX_* variables, no terminal."""
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith("TELNYX_") and k not in ("DATABASE_URL", "REDIS_URL", "PYTEST_VERSION", "DJANGO_SETTINGS_MODULE",
-                                                          "PORTAL_SANDBOX")}
+                                                          "PORTAL_SANDBOX", "DJANGO_DEBUG")}
     clean.update(PORTAL_DATA_DIR=str(data), **env)
     result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, input=stdin or "", text=True,
                             capture_output=True, timeout=120, start_new_session=True)  # new session: no controlling terminal
@@ -104,6 +104,7 @@ def test_sync_telnyx_finds_the_running_sandbox(data_dir):
                             public_key=public_key_b64(SigningKey.generate()), pid=os.getpid())
         result = manage("sync_telnyx", "--only", "conferences", data=data_dir)
         seen = httpx.get(f"{server.url}/_sandbox/requests").json()
+    # Nothing exported, not even DJANGO_DEBUG: beside a running make run the command debugs as it does.
     assert result.returncode == 0, result.stderr
     assert "conferences: created 1" in result.stdout
     assert ("GET", "/conferences") in {(r["method"], r["path"]) for r in seen}
@@ -113,7 +114,8 @@ def test_sync_telnyx_finds_the_running_sandbox(data_dir):
 def test_a_stopped_runs_file_gives_a_clear_message_not_a_traceback(data_dir):
     sandbox_link.record(data_dir, base_url=f"http://127.0.0.1:{free_port()}/v2", api_key="sandbox", public_key="pk",
                         pid=dead_pid())
-    result = manage("sync_telnyx", "--only", "conferences", data=data_dir, TELNYX_BASE_URL="http://127.0.0.1:9/v2")
+    result = manage("sync_telnyx", "--only", "conferences", data=data_dir, TELNYX_BASE_URL="http://127.0.0.1:9/v2",
+                    DJANGO_DEBUG="true")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "has stopped" in result.stderr and "start `make run` again, or set TELNYX_API_KEY" in result.stderr
 
@@ -124,7 +126,7 @@ def test_set_password_without_a_terminal(data_dir, settings):
 
     from django.contrib.auth.hashers import check_password
 
-    changed = manage("set_password", "admin", data=data_dir, stdin="second-Pass-word-2\n")
+    changed = manage("set_password", "admin", data=data_dir, stdin="second-Pass-word-2\n", DJANGO_DEBUG="true")
     assert changed.returncode == 0 and "Password changed for 'admin'." in changed.stdout, changed.stderr
     assert "second-Pass-word-2" not in changed.stdout + changed.stderr
     with sqlite3.connect(data_dir / "portal.sqlite3") as db:
