@@ -82,7 +82,9 @@ def stack(tmp_path_factory):
     stack.manage("shell", "-c", (
         "from django.contrib.auth.models import Group; from django.contrib.auth import get_user_model; "
         "u = get_user_model().objects.create_user('operator', password='pass-word-123', is_staff=True); "
-        "u.groups.add(Group.objects.get(name='Operator'))"
+        "u.groups.add(Group.objects.get(name='Operator')); "
+        "s = get_user_model().objects.create_user('supervisor', password='pass-word-123'); "
+        "s.groups.add(Group.objects.get(name='Supervisor'))"
     ))
     bin_dir = Path(sys.executable).parent
     logs = open(data_dir / "stack.log", "w")
@@ -135,4 +137,11 @@ def logged_in(browser, base_url: str, username: str, password: str = "pass-word-
 @pytest.fixture
 def page(browser, stack):
     with logged_in(browser, stack.base_url, "operator") as page:
+        yield page
+
+
+@pytest.fixture
+def supervisor_page(browser, stack):
+    """A listener: digits and transcripts are shown to Supervisors and Administrators only (issue 24)."""
+    with logged_in(browser, stack.base_url, "supervisor") as page:
         yield page

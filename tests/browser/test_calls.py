@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser]
 
 
-def test_dtmf_and_transcript_appear_on_open_call_page(page, stack):
+def test_dtmf_and_transcript_appear_on_open_call_page(supervisor_page, stack):
+    page = supervisor_page
     call_control_id = f"v3:browser-{uuid.uuid4().hex[:10]}"
     leg = {"call_control_id": call_control_id, "call_leg_id": f"leg-{call_control_id[-6:]}", "call_session_id": "s-browser"}
     assert stack.post_webhook("call.initiated", str(uuid.uuid4()), "2026-11-23T09:00:00Z", direction="incoming",
