@@ -19,6 +19,10 @@ from django.core.exceptions import ImproperlyConfigured
 SEALED = "sealed"
 
 
+class SealBroken(Exception):
+    """The keys that sealed these values are gone: the command must not be sent without them."""
+
+
 @lru_cache(maxsize=4)
 def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
     if not keys:
@@ -42,7 +46,7 @@ def seal(values: dict) -> dict:
 
 
 def unseal(stored: dict | None) -> dict:
-    """The secret values back; {} when nothing is sealed or the keys that sealed them are gone."""
+    """The secret values back ({} when nothing is sealed); SealBroken when the keys that sealed them are gone."""
     if not stored:
         return {}
     token = stored.get(SEALED)
@@ -51,4 +55,4 @@ def unseal(stored: dict | None) -> dict:
     try:
         return json.loads(_current().decrypt(token.encode()))
     except InvalidToken:
-        return {}
+        raise SealBroken("The secret parameters cannot be decrypted with SEALED_PARAMS_KEYS.") from None

@@ -169,7 +169,11 @@ def command_execute(*, command_pk: int) -> Outcome:
     if action is None:
         return Outcome(_finish_failed(command, None, "Unknown action", f"{command.action} is no longer declared."))
     try:
-        response = gateway.call(action.sdk, **_request_kwargs(command, action))
+        kwargs = _request_kwargs(command, action)
+    except sealing.SealBroken as exc:  # never sent without its secrets
+        return Outcome(_finish_failed(command, None, "Secrets unreadable", f"{exc} Issue the action again."))
+    try:
+        response = gateway.call(action.sdk, **kwargs)
     except gateway.GatewayError as error:
         return _after_error(command, action, error)
     except Exception:  # noqa: BLE001 - a bug or an SDK surprise: fail loudly, never leave it running

@@ -86,7 +86,22 @@ def test_keys_rotate(settings):
     assert sealing.unseal(stored) == {"a": "b"}
     assert sealing._current().decrypt(sealing.seal({"x": 1})["sealed"].encode())  # new values seal with `new`
     settings.SEALED_PARAMS_KEYS = [new]
-    assert sealing.unseal(stored) == {}  # the old key dropped: nothing to send, never garbage
+    with pytest.raises(sealing.SealBroken):  # the old key dropped: refused, never sent without its secrets
+        sealing.unseal(stored)
+
+
+def test_a_command_whose_secrets_cannot_be_read_fails_and_sends_nothing(leg, supervisor, client, telnyx, settings,
+                                                                       django_capture_on_commit_callbacks):
+    route = telnyx.post(f"/calls/{CC}/actions/streaming_start").respond(200, json={"data": {"result": "ok"}})
+    client.force_login(supervisor)
+    command = issue(client, django_capture_on_commit_callbacks, execute=False)
+    settings.SEALED_PARAMS_KEYS = [Fernet.generate_key().decode()]  # rotated away without keeping the old key
+    from portal.commands.services import command_execute
+
+    command_execute(command_pk=command.pk)
+    command.refresh_from_db()
+    assert (command.status, command.error_title, command.sealed_params) == ("failed", "Secrets unreadable", {})
+    assert route.call_count == 0
 
 
 def test_the_sdk_never_logs_request_bodies_even_at_debug(tmp_path):
