@@ -103,10 +103,15 @@ def test_a_retired_threads_connection_goes_back_to_the_pool(web_retiring_threads
 
     first = burst(0)
     sessions_after_burst = _granian_sessions()
+    for extra in range(5):  # granian may serve a whole quick burst on one thread: burst until both ran
+        if connection.vendor != "postgresql" or sessions_after_burst == 2:
+            break
+        first += burst(100 + extra)
+        sessions_after_burst = _granian_sessions()
     time.sleep(THREAD_IDLE_SECONDS + 2)  # the second thread is retired
     second = burst(1)
 
-    assert first == [(200, True, True)] * 12
+    assert first == [(200, True, True)] * len(first)
     assert second == [(200, True, True)] * 12
     if connection.vendor == "postgresql":
         assert sessions_after_burst == 2  # both threads served the first burst, each with its connection
