@@ -55,3 +55,17 @@ def test_metrics_from_loopback_only_when_allowed_explicitly(client, settings, al
     assert response.status_code == status
     if not allowed:
         assert "METRICS_TOKEN" in response.content.decode()
+
+
+def _manage(tmp_path, *args):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "METRICS_", "PYTEST_"))}
+    clean.update(PORTAL_DATA_DIR=str(tmp_path))
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_checkouts_housekeeping_commands_need_no_exports_but_serving_ones_do(tmp_path):
+    checked = _manage(tmp_path, "makemigrations", "--check", "--dry-run")
+    assert checked.returncode == 0, checked.stderr
+    served = _manage(tmp_path, "runserver", "127.0.0.1:0", "--noreload")  # refuses before it listens
+    assert served.returncode != 0 and "DJANGO_SECRET_KEY must be set" in served.stderr
