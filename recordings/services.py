@@ -695,7 +695,7 @@ def publish_recording(recording: Recording, *, new: bool = False, list_too: bool
 def _publish_conference(conference_id: str) -> None:
     """The conference page lists its recordings: let it re-render (the conferencing app owns the page)."""
     try:
-        from conferencing import services as conferencing
+        from conferencing import live as conferencing
         from conferencing.models import Conference
     except ImportError:  # pragma: no cover - the app is always installed here
         return

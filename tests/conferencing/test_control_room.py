@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from calls.models import Call
-from conferencing import services
+from conferencing import labels, services
 from conferencing.models import Conference, Participant
 from portal.models import Command
 from recordings.models import Recording
@@ -44,7 +44,7 @@ def event(event_type, seconds=0, conference_id="conf-1", call_control_id="", **p
     ],
 )
 def test_leg_label_names_the_person_not_the_leg(from_number, to_number, direction, label):
-    assert services.leg_label(from_number=from_number, to_number=to_number, direction=direction) == label
+    assert labels.leg_label(from_number=from_number, to_number=to_number, direction=direction) == label
 
 
 def test_participant_joining_on_a_known_leg_is_labelled(post_webhook, event_doc):
