@@ -1,4 +1,4 @@
-"""Every write to recordings: rows from webhooks and sync, capture of the audio, access log, deletion, retention."""
+"""Every write to recordings: rows from webhooks, capture of the audio, access log, deletion, retention."""
 from __future__ import annotations
 
 import logging
@@ -53,7 +53,7 @@ def recording_save(
     if created:
         recording = Recording(recording_id=recording_id, provisional_id=provisional_id)
     call_control_id = call_control_id or _call_control_id_of_leg(call_leg_id)
-    _fill(recording, call_control_id=call_control_id, call_session_id=call_session_id, conference_id=conference_id,
+    fill_blanks(recording, call_control_id=call_control_id, call_session_id=call_session_id, conference_id=conference_id,
           format=format, channels=channels, started_at=started_at, ended_at=ended_at, call_leg_id=call_leg_id,
           connection_id=connection_id)
     if recording_urls and recording.status != Recording.Status.DELETED:
@@ -139,7 +139,8 @@ def _call_control_id_of_leg(call_leg_id: str) -> str:
     return Call.objects.filter(call_leg_id=call_leg_id).values_list("call_control_id", flat=True).first() or ""
 
 
-def _fill(recording: Recording, **facts) -> None:
+def fill_blanks(recording: Recording, **facts) -> None:
+    """Set the facts the row does not know yet; never overwrite what an earlier event or the sync told us."""
     for name, value in facts.items():
         if value not in (None, "") and not getattr(recording, name):
             setattr(recording, name, value)
@@ -313,7 +314,7 @@ def _adopt(provisional: Recording, data: dict, *, downloading: bool = False) -> 
             provisional.provisional_id = False
             provisional.save(update_fields=["recording_id", "provisional_id"])
             return provisional
-        _fill(existing, **{f: getattr(provisional, f) for f in (
+        fill_blanks(existing, **{f: getattr(provisional, f) for f in (
             "call_control_id", "call_leg_id", "call_session_id", "conference_id", "connection_id", "format", "channels",
             "started_at", "ended_at",
         )})
@@ -407,103 +408,6 @@ def recordings_catch_up() -> int:
     Recording.objects.filter(pk__in=pks, status=Recording.Status.FAILED).update(download_attempts=0)
     queue_downloads(pks)
     return len(pks)
-
-
-# --- sync ---------------------------------------------------------------------------------------------
-
-SYNCED_FIELDS = [
-    "call_control_id", "call_leg_id", "call_session_id", "conference_id", "connection_id", "channels", "started_at",
-    "ended_at", "recorded_at", "duration_seconds", "source", "recording_urls", "urls_received_at",
-]
-
-
-@transaction.atomic
-def recordings_sync_page(*, telnyx_recordings: list[dict]) -> dict:
-    """Upsert one page of Telnyx's recordings in a constant number of queries; new ones are captured."""
-    from webhooks.payloads import when
-
-    now = timezone.now()
-    items = [r for r in telnyx_recordings if r.get("id")]
-    ids = [r["id"] for r in items]
-    existing = {r.recording_id: r for r in Recording.objects.filter(recording_id__in=ids)}
-    sessions = {r.get("call_session_id") for r in items if r.get("id") not in existing and r.get("call_session_id")}
-    provisional = list(Recording.objects.filter(provisional_id=True, telnyx_error="", call_session_id__in=sessions))
-    created, updated = [], []
-    for data in items:
-        recording = existing.get(data["id"])
-        if recording is None:
-            started = when(data.get("recording_started_at"))
-            recording = next(
-                (p for p in provisional if p.call_session_id == data.get("call_session_id") and p.started_at and started
-                 and abs((p.started_at - started).total_seconds()) <= 2), None,
-            )
-            if recording is not None:
-                provisional.remove(recording)
-                recording.recording_id, recording.provisional_id = data["id"], False
-                Recording.objects.filter(pk=recording.pk).update(recording_id=data["id"], provisional_id=False)
-        if recording is not None and recording.status == Recording.Status.DELETED:
-            continue  # a tombstone stays a tombstone
-        is_new = recording is None
-        recording = recording or Recording(recording_id=data["id"], saved_at=now)
-        _fill(recording, call_control_id=data.get("call_control_id"), call_leg_id=data.get("call_leg_id"),
-              call_session_id=data.get("call_session_id"), conference_id=data.get("conference_id"),
-              connection_id=data.get("connection_id"), channels=data.get("channels"),
-              started_at=when(data.get("recording_started_at")), ended_at=when(data.get("recording_ended_at")))
-        if isinstance(data.get("duration_millis"), int):
-            recording.duration_seconds = data["duration_millis"] // 1000
-        if data.get("download_urls") and not recording.is_playable:
-            recording.recording_urls = data["download_urls"]
-            recording.urls_received_at = now
-        if is_new and not recording.started_at:
-            recording.recorded_at = when(data.get("created_at")) or now
-        recording.derive()
-        (created if is_new else updated).append(recording)
-    Recording.objects.bulk_create(created)
-    Recording.objects.bulk_update(updated, SYNCED_FIELDS)
-    if created:
-        queue_downloads_on_commit(
-            list(Recording.objects.filter(recording_id__in=[r.recording_id for r in created]).values_list("pk", flat=True))
-        )
-        publish_recordings_list()
-    elif updated:
-        publish_recordings_list()
-    return {"created": len(created), "updated": len(updated)}
-
-
-@transaction.atomic
-def transcriptions_sync_page(*, telnyx_transcriptions: list[dict]) -> dict:
-    """Upsert one page of Telnyx's recording transcriptions (recordings not seen yet get a row and a capture)."""
-    from webhooks.payloads import when
-
-    items = [t for t in telnyx_transcriptions if t.get("id") and t.get("recording_id")]
-    recording_ids = {t["recording_id"] for t in items}
-    recordings = {r.recording_id: r for r in Recording.objects.filter(recording_id__in=recording_ids)}
-    missing = [Recording(recording_id=rid) for rid in recording_ids if rid not in recordings]
-    for recording in missing:
-        recording.derive()
-    Recording.objects.bulk_create(missing)
-    if missing:
-        recordings.update({r.recording_id: r for r in Recording.objects.filter(recording_id__in=[m.recording_id for m in missing])})
-        queue_downloads_on_commit([recordings[recording.recording_id].pk for recording in missing])
-    existing = {t.transcription_id: t for t in Transcription.objects.filter(transcription_id__in=[t["id"] for t in items])}
-    created, updated = [], []
-    for data in items:
-        transcription = existing.get(data["id"]) or Transcription(transcription_id=data["id"])
-        transcription.recording = recordings[data["recording_id"]]
-        transcription.status = data.get("status") or transcription.status
-        transcription.text = data.get("transcription_text") or transcription.text
-        if isinstance(data.get("duration_millis"), int):
-            transcription.duration_millis = data["duration_millis"]
-        transcription.created_at = when(data.get("created_at")) or transcription.created_at
-        transcription.updated_at = when(data.get("updated_at")) or transcription.updated_at
-        (updated if transcription.pk else created).append(transcription)
-    Transcription.objects.bulk_create(created)
-    Transcription.objects.bulk_update(
-        updated, ["recording", "status", "text", "duration_millis", "created_at", "updated_at"]
-    )
-    if created or updated or missing:
-        publish_recordings_list()
-    return {"created": len(created), "updated": len(updated)}
 
 
 # --- playback and download ------------------------------------------------------------------------------

@@ -1,13 +1,7 @@
 """Thin tasks: capture one recording, catch up on the rest, apply the retention policy."""
-import logging
-
 from celery import shared_task
 
-from portal import gateway
-from portal.sync import record_sync
-from recordings import services
-
-log = logging.getLogger(__name__)
+from recordings import services, sync
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
@@ -34,22 +28,8 @@ def download_recordings(recording_pks: list[int]) -> int:
 
 @shared_task
 def catch_up_recordings() -> dict:
-    """Recent recordings and transcripts from Telnyx's lists, then every capture not done yet."""
-    from recordings.sync import sync_recent
-
-    counts = {}
-    try:
-        counts.update(sync_recent())
-    except gateway.GatewayError as error:
-        log.warning("recordings catch-up could not list Telnyx's recordings: %s", error)
-        for name in ("recordings", "transcriptions"):
-            record_sync(name, "failed", error=error)
-    else:
-        for name in ("recordings", "transcriptions"):
-            record_sync(name, "ok", **counts)
-    counts["gone"] = services.recordings_reconcile_gone()
-    counts["queued"] = services.recordings_catch_up()
-    return counts
+    """Recent recordings and transcripts from Telnyx's lists, then every capture not done yet (recordings/sync.py)."""
+    return sync.catch_up()
 
 
 @shared_task

@@ -77,7 +77,7 @@ def test_an_existing_label_is_not_overwritten():
 
 
 def test_sync_labels_new_participants_from_known_legs(telnyx):
-    from conferencing.tasks import fetch_and_sync
+    from conferencing.sync import fetch_and_sync
     from tests.conferencing.test_sync_and_pages import conf, member, page
 
     leg("v3:n1", from_number="+15551230000")
