@@ -114,9 +114,7 @@ def on_speak(started):
 
 
 def on_recording_saved(event):
-    services.recording_saved(
-        conference_id=text(event.payload, "conference_id"), payload=event.payload, occurred_at=event.occurred_at
-    )
+    services.recording_saved(conference_id=text(event.payload, "conference_id"), recording_id=text(event.payload, "recording_id"))
 
 
 HANDLERS = {

@@ -227,28 +227,13 @@ def participant_media(
     publish_conference(conference)
 
 
-def recording_saved(*, conference_id: str, payload: dict, occurred_at: datetime | None) -> None:
-    """conference.recording.saved: recording state back to idle, and the recording listed."""
-    from recordings.services import recording_save
-    from webhooks.payloads import text, when
-
+def recording_saved(*, conference_id: str, recording_id: str) -> None:
+    """conference.recording.saved: recording state back to idle (the recordings app lists the recording)."""
     conference = conference_get_or_create(conference_id=conference_id)
-    recording_id = text(payload, "recording_id")
     if not conference.active_recording_id or conference.active_recording_id == recording_id:
         Conference.objects.filter(pk=conference.pk).update(
             recording_state=Conference.RecordingState.IDLE, active_recording_id=""
         )
-    urls = payload.get("recording_urls")
-    public = payload.get("public_recording_urls")
-    # The recordings app captures the audio and re-renders this conference's page (its recordings panel).
-    recording_save(
-        recording_id=recording_id or f"{conference_id}.{occurred_at.isoformat() if occurred_at else ''}",
-        provisional_id=not recording_id, connection_id=text(payload, "connection_id"),
-        call_control_id=text(payload, "call_control_id"), call_session_id=text(payload, "call_session_id"),
-        conference_id=conference_id, format=text(payload, "format", 8), channels=text(payload, "channels", 8),
-        started_at=when(payload.get("recording_started_at")), ended_at=when(payload.get("recording_ended_at")),
-        recording_urls=urls if isinstance(urls, dict) else {}, public_recording_urls=public if isinstance(public, dict) else {},
-    )
     publish_conference(conference)
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from portal import gateway
 from portal.sync import run_sync
-from recordings import services
+from recordings import capture, deletion, live, naming
 from recordings.models import Recording, Transcription
 from webhooks.payloads import when
 
@@ -46,7 +46,7 @@ def recordings_sync_page(*, telnyx_recordings: list[dict]) -> dict:
             continue  # a tombstone stays a tombstone
         is_new = recording is None
         recording = recording or Recording(recording_id=data["id"], saved_at=now)
-        services.fill_blanks(recording, call_control_id=data.get("call_control_id"), call_leg_id=data.get("call_leg_id"),
+        naming.fill_blanks(recording, call_control_id=data.get("call_control_id"), call_leg_id=data.get("call_leg_id"),
               call_session_id=data.get("call_session_id"), conference_id=data.get("conference_id"),
               connection_id=data.get("connection_id"), channels=data.get("channels"),
               started_at=when(data.get("recording_started_at")), ended_at=when(data.get("recording_ended_at")))
@@ -62,12 +62,12 @@ def recordings_sync_page(*, telnyx_recordings: list[dict]) -> dict:
     Recording.objects.bulk_create(created)
     Recording.objects.bulk_update(updated, SYNCED_FIELDS)
     if created:
-        services.queue_downloads_on_commit(
+        capture.queue_downloads_on_commit(
             list(Recording.objects.filter(recording_id__in=[r.recording_id for r in created]).values_list("pk", flat=True))
         )
-        services.publish_recordings_list()
+        live.publish_recordings_list()
     elif updated:
-        services.publish_recordings_list()
+        live.publish_recordings_list()
     return {"created": len(created), "updated": len(updated)}
 
 
@@ -83,7 +83,7 @@ def transcriptions_sync_page(*, telnyx_transcriptions: list[dict]) -> dict:
     Recording.objects.bulk_create(missing)
     if missing:
         recordings.update({r.recording_id: r for r in Recording.objects.filter(recording_id__in=[m.recording_id for m in missing])})
-        services.queue_downloads_on_commit([recordings[recording.recording_id].pk for recording in missing])
+        capture.queue_downloads_on_commit([recordings[recording.recording_id].pk for recording in missing])
     existing = {t.transcription_id: t for t in Transcription.objects.filter(transcription_id__in=[t["id"] for t in items])}
     created, updated = [], []
     for data in items:
@@ -101,7 +101,7 @@ def transcriptions_sync_page(*, telnyx_transcriptions: list[dict]) -> dict:
         updated, ["recording", "status", "text", "duration_millis", "created_at", "updated_at"]
     )
     if created or updated or missing:
-        services.publish_recordings_list()
+        live.publish_recordings_list()
     return {"created": len(created), "updated": len(updated)}
 
 
@@ -138,8 +138,8 @@ def catch_up() -> dict:
         run = run_sync(name, lambda sync=sync: sync(since=since))
         if run.ok:
             counts[f"{name}_created"] = run.counts["created"]
-    counts["gone"] = services.recordings_reconcile_gone()
-    counts["queued"] = services.recordings_catch_up()
+    counts["gone"] = deletion.recordings_reconcile_gone()
+    counts["queued"] = capture.recordings_catch_up()
     return counts
 
 
