@@ -109,19 +109,6 @@ def call_transcript(call: Call) -> dict:
     return {"lines": finals, "interim": sorted(pending.values(), key=lambda f: (f.occurred_at is None, f.occurred_at, f.id))}
 
 
-def call_recordings(call: Call) -> list:
-    """Recordings of this leg (the recordings app's rows), by control id or by session."""
-    try:
-        from recordings.models import Recording
-
-        condition = Q(call_control_id=call.call_control_id)
-        if call.call_session_id:
-            condition |= Q(call_session_id=call.call_session_id)
-        return list(Recording.objects.filter(condition)[:50])
-    except Exception:  # noqa: BLE001 - the recordings app's fields are its own; never break the call page
-        return []
-
-
 def _call_events(call: Call):
     from webhooks.models import WebhookEvent
 

@@ -98,7 +98,6 @@ def call_detail_view(request, call_control_id):
             "live_legs": selectors.live_legs(exclude=call.call_control_id),
             "timeline": selectors.call_timeline(call, masked=not voice_content.may_hear(request.user)),
             **selectors.call_heard_context(call, request.user),
-            "recordings": selectors.call_recordings(call),
             "control_groups": control_groups(request.user),
             # What was said or pressed comes on its own group: unmasked for listeners, masked for others.
             "live_groups": [call_group(call), *voice_content.content_groups(call_group(call), request.user)],

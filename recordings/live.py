@@ -38,16 +38,18 @@ def publish_recording(recording: Recording, *, new: bool = False, list_too: bool
 
 
 def _publish_conference(conference_id: str) -> None:
-    """The conference page lists its recordings: let it re-render (the conferencing app owns the page)."""
-    try:
-        from conferencing import live as conferencing
-        from conferencing.models import Conference
-    except ImportError:  # pragma: no cover - the app is always installed here
-        return
-    publish = getattr(conferencing, "publish_conference", None)
-    conference = Conference.objects.filter(conference_id=conference_id).first()
-    if publish and conference is not None:
-        publish(conference)
+    """The conference page lists its recordings and counts them: its open pages re-fetch those regions.
+
+    Through the conference's own group (one group per thing people look at), without importing the
+    conferencing app, which sits above recordings (README, Layout).
+    """
+    group = f"conference.{conference_id}"
+    if live.GROUP_NAME.match(group):
+        live.publish_rendered_once(
+            f"conference-recordings:{conference_id}",
+            lambda: [(group, render_to_string("recordings/_conference_refresh.html"))],
+            groups=[group],
+        )
 
 
 def publish_recordings_list() -> None:

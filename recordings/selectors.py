@@ -170,3 +170,11 @@ def transcript_lines(recording: Recording) -> list[dict]:
             if sentence:
                 lines.append({"text": sentence, "speaker": "", "start": None})
     return lines
+
+
+def call_recordings(call) -> list:
+    """Recordings of one call leg (a calls.Call), by control id or by session."""
+    condition = Q(call_control_id=call.call_control_id)
+    if call.call_session_id:
+        condition |= Q(call_session_id=call.call_session_id)
+    return list(Recording.objects.filter(condition)[:50])
