@@ -11,7 +11,7 @@ from calls.actions import CALL_ACTIONS, CONTROL, SUPERVISE
 from calls.services import call_group
 from portal import voice_content
 from portal.commands import actions, forms
-from portal.selectors import profile_phone
+from portal.profiles import profile_phone
 from portal.services import profile_phone_remember
 
 # Panels of controls on the call page, in this order (each action's `group` says where it goes).

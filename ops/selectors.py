@@ -8,7 +8,6 @@ from django.utils.dateparse import parse_datetime
 
 from ops.models import Heartbeat
 from portal.models import Command
-from webhooks.models import WebhookEvent
 
 
 def fresh_cutoff():
@@ -32,23 +31,6 @@ def consumed_queues(workers: list[Heartbeat]) -> set[str]:
 def live_sockets() -> int:
     """Open live sockets over every web process that reported in the last minute."""
     return sum(int(row.detail.get("sockets", 0)) for row in heartbeats(Heartbeat.Kind.WEB))
-
-
-def webhook_backlog() -> dict:
-    """Pending events, the age of the oldest (the processing lag), and failures in the last hour."""
-    now = timezone.now()
-    pending = WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).aggregate(
-        count=Count("id"), oldest=Min("received_at")
-    )
-    oldest = pending["oldest"]
-    return {
-        "pending": pending["count"],
-        "oldest_pending_at": oldest,
-        "lag_seconds": max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
-        "failed_last_hour": WebhookEvent.objects.filter(
-            status=WebhookEvent.Status.FAILED, received_at__gte=now - timezone.timedelta(hours=1)
-        ).count(),
-    }
 
 
 def command_backlog() -> dict:

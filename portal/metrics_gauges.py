@@ -13,6 +13,7 @@ from ops import selectors
 from ops.models import Heartbeat
 from queues.models import QueuedCall
 from recordings.models import Recording
+from webhooks.selectors import webhook_backlog
 
 log = logging.getLogger("portal.ops")
 
@@ -48,7 +49,7 @@ class DatabaseCollector:
         yield waiting
         yield longest
 
-        events = selectors.webhook_backlog()
+        events = webhook_backlog()
         pending = GaugeMetricFamily("portal_events_pending", "Stored events not yet applied.")
         pending.add_metric([], events["pending"])
         yield pending

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from ops import selectors
 from ops.models import Heartbeat
 from portal import health, metrics_access, metrics_exposition
+from webhooks.selectors import webhook_backlog
 
 
 @login_not_required
@@ -73,7 +74,7 @@ def _system_context() -> dict:
     return {
         "checks": checks,
         "all_ok": all(check.ok for check in checks),
-        "webhooks": selectors.webhook_backlog(),
+        "webhooks": webhook_backlog(),
         "commands": selectors.command_backlog(),
         "syncs": selectors.last_syncs(),
         "workers": workers,

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from calls.models import Call
 from conferencing.models import Conference, Participant
-from portal.models import Command, Profile
+from portal.models import Command
 from queues.models import QueuedCall
 from recordings.models import Recording
 from webhooks.models import WebhookEvent
@@ -37,10 +37,3 @@ def dashboard_counters() -> dict:
         ).count(),
         "as_of": now,
     }
-
-
-def profile_phone(user) -> str:
-    """The phone a user last listened in from (empty if none yet)."""
-    if not getattr(user, "is_authenticated", False):
-        return ""
-    return Profile.objects.filter(user=user).values_list("phone_number", flat=True).first() or ""

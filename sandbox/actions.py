@@ -1,19 +1,8 @@
 """What each of the 61 endpoints does to the world, and the webhooks it causes."""
 from __future__ import annotations
 
+from sandbox.registry import HANDLERS, OK, handles
 from sandbox.world import Emit, NotFound, Unprocessable, World, stamp
-
-OK = {"result": "ok"}
-HANDLERS = {}
-
-
-def handles(*names):
-    def register(func):
-        for name in names:
-            HANDLERS[name] = func
-        return func
-
-    return register
 
 
 def page(items: list, query: dict) -> dict:
@@ -376,7 +365,3 @@ def transcriptions_delete(world, p, body, query):
     if transcription is None:
         raise NotFound("Recording transcription", p["recording_transcription_id"])
     return 200, {"data": transcription}, []
-
-
-# Dial, hang up, transfer and bridge (issue 28) live in their own module; importing it registers them.
-from sandbox import dialing  # noqa: E402,F401

@@ -14,11 +14,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from sandbox import spec
-from sandbox.actions import HANDLERS
+from sandbox import (
+    actions,  # noqa: F401 - importing it registers its handlers (dialing's: imported below)
+    spec,
+)
 from sandbox.audio import tone_wav
 from sandbox.dialing import dial_outcomes_endpoint
 from sandbox.faults import Faults
+from sandbox.registry import HANDLERS
 from sandbox.traffic import Traffic
 from sandbox.webhooks import Dispatcher
 from sandbox.world import NotFound, Unprocessable, World

@@ -12,7 +12,7 @@ from dataclasses import replace
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from sandbox.actions import OK, handles
+from sandbox.registry import OK, handles
 from sandbox.world import Emit, Unprocessable, World, stamp
 
 RING_SECONDS = 1.0

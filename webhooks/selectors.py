@@ -1,6 +1,7 @@
 """Reads of webhook events for the pages, the admin and the API."""
 import django_filters
-from django.db.models import Count
+from django.db.models import Count, Min
+from django.utils import timezone
 
 from portal import voice_content
 from portal.filters import MomentFilter, TimeRangeFilterSet
@@ -48,3 +49,20 @@ def status_counts() -> dict[str, int]:
 def payload_for(event, user) -> dict:
     """The payload as `user` may see it: content (digits, transcripts, recording links) only for listeners."""
     return voice_content.mask_payload(event.payload, user)
+
+
+def webhook_backlog() -> dict:
+    """Pending events, the age of the oldest (the processing lag), and failures in the last hour."""
+    now = timezone.now()
+    pending = WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).aggregate(
+        count=Count("id"), oldest=Min("received_at")
+    )
+    oldest = pending["oldest"]
+    return {
+        "pending": pending["count"],
+        "oldest_pending_at": oldest,
+        "lag_seconds": max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+        "failed_last_hour": WebhookEvent.objects.filter(
+            status=WebhookEvent.Status.FAILED, received_at__gte=now - timezone.timedelta(hours=1)
+        ).count(),
+    }

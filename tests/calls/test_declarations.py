@@ -3,8 +3,8 @@ import pytest
 from rest_framework import serializers
 
 from calls.actions import CALL_ACTIONS, LoopField
-from sandbox import actions as sandbox_actions
 from sandbox import spec
+from sandbox.app import HANDLERS as SANDBOX_HANDLERS
 
 ENDPOINTS = {e.sdk: e for e in spec.load()}
 KINDS = {
@@ -80,4 +80,4 @@ def test_secret_parameters_are_sealed():
 
 @pytest.mark.parametrize("action", CALL_ACTIONS, ids=lambda a: a.short_name)
 def test_the_sandbox_serves_every_call_action(action):
-    assert ENDPOINTS[action.sdk].name in sandbox_actions.HANDLERS
+    assert ENDPOINTS[action.sdk].name in SANDBOX_HANDLERS

@@ -14,7 +14,7 @@ ENDPOINTS = spec.load()
 
 
 def test_every_endpoint_in_scope_is_served():
-    from sandbox.actions import HANDLERS
+    from sandbox.app import HANDLERS
 
     assert len(ENDPOINTS) == 65  # the seeds' 60, calls.retrieve_status (issue 29), dial/hangup/transfer/bridge (issue 28)
     assert {e.name for e in ENDPOINTS} == set(HANDLERS)
