@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from calls.live import call_group, publish_call
 from calls.models import Call
-from calls.services import call_group, publish_call
 from portal import dialing, live
 from portal.models import Command
 from webhooks.payloads import when

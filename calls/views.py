@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from calls import selectors
 from calls.actions import CALL_ACTIONS, CONTROL, SUPERVISE
-from calls.services import call_group
+from calls.live import call_group
 from portal import voice_content
 from portal.commands import actions, forms
 from portal.profiles import profile_phone

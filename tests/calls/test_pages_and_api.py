@@ -253,8 +253,8 @@ def test_live_calls_fragment_renders_paginated_without_a_request(db, listen, dja
     """The worker renders the Calls tables with no request; more ended calls than a page must not break it."""
     from django.utils import timezone
 
+    from calls.live import publish_calls
     from calls.models import Call
-    from calls.services import publish_calls
     from tests.calls.factories import CallFactory
 
     for n in range(60):
