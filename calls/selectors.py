@@ -8,6 +8,8 @@ from django.db.models import Q
 from calls.models import Call, TranscriptFragment
 from portal import voice_content
 from portal.filters import MomentFilter, TimeRangeFilterSet
+from portal.models import Command
+from webhooks.models import WebhookEvent
 
 RECENT_PAGE_SIZE = 50
 ACTIVE_LIMIT = 200
@@ -110,8 +112,6 @@ def call_transcript(call: Call) -> dict:
 
 
 def _call_events(call: Call):
-    from webhooks.models import WebhookEvent
-
     # call.recording.saved carries no call_control_id: match it by the leg.
     condition = Q(call_control_id=call.call_control_id)
     if call.call_session_id and call.call_leg_id:
@@ -123,8 +123,6 @@ def _call_events(call: Call):
 def call_timeline(call: Call, limit: int = TIMELINE_LIMIT, *, masked: bool = False) -> dict:
     """Every stored event and command of this leg, oldest first (newest at the bottom), the last `limit`;
     lines quoting what was said or pressed are masked for users who may not listen (`masked`)."""
-    from portal.models import Command
-
     events = list(_call_events(call).order_by("-occurred_at", "-id")[:limit])
     commands = list(
         Command.objects.filter(target=call.call_control_id).select_related("requested_by").order_by("-created_at")[:limit]

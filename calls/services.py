@@ -8,6 +8,7 @@ from django.utils.dateparse import parse_datetime
 
 from calls.live import publish_call
 from calls.models import Call, DtmfDigit, TranscriptFragment
+from webhooks.payloads import text
 
 # Lifecycle states in the only order a leg goes through them.
 STATE_RANK = {Call.State.INITIATED: 0, Call.State.ANSWERED: 1, Call.State.BRIDGED: 2, Call.State.HANGUP: 3}
@@ -205,8 +206,6 @@ def _call_for_event(event, *, create: bool = True) -> Call | None:
 
 def _call_for_event_unsaved(event, *, create: bool = True) -> tuple[Call | None, list[str]]:
     """`_call_for_event` leaving what the event changed on the leg unsaved: (leg, fields to save)."""
-    from webhooks.payloads import text
-
     p = event.payload
     call_control_id = text(p, "call_control_id")
     if not (call_control_id and create):
