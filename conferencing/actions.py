@@ -2,10 +2,12 @@
 from rest_framework import serializers
 
 from calls.links import call_dial_placed
+from calls.models import Call
 from conferencing import dial_in, live, services
 from conferencing.models import Conference, Participant
 from portal import dialing
 from portal.commands.actions import Action, TargetKind, register, register_kind
+from webhooks.payloads import when
 
 CONTROL = "conferencing.control_conference"
 SUPERVISE = "conferencing.supervise_conference"
@@ -72,8 +74,6 @@ def _check_known_leg(target, params):
 
     Seen means a call.* webhook made its Call row, or it has been a participant somewhere.
     """
-    from calls.models import Call  # the calls app's row of each leg; conferencing only reads it
-
     if params.get("force"):
         return
     if not (Call.objects.filter(call_control_id=target).exists()
@@ -291,8 +291,6 @@ def _set_conference(**changes):
 def _created(command, response):
     data = (response or {}).get("data") or {}
     if data.get("id"):
-        from webhooks.payloads import when
-
         conference = services.conference_get_or_create(
             conference_id=data["id"], name=data.get("name") or command.params.get("name", ""),
             region=data.get("region") or command.params.get("region", ""), created_at=when(data.get("created_at")),

@@ -1,5 +1,6 @@
 """The 14 conference webhooks → conference and participant state."""
 from calls import links
+from calls.models import Call
 from conferencing import dial_in, labels, services
 from webhooks.payloads import text
 
@@ -24,7 +25,6 @@ def on_call_leg(event):
     def label() -> str:
         direction = text(p, "direction", 16)
         if not direction:  # call.answered does not say; the leg's call.initiated did
-            from calls.models import Call
 
             direction = Call.objects.filter(call_control_id=call_control_id).values_list("direction", flat=True).first() or ""
         return labels.leg_label(from_number=text(p, "from"), to_number=text(p, "to"), direction=direction)

@@ -19,9 +19,13 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from calls.models import Call
+from conferencing.labels import leg_label
 from conferencing.models import Conference, Participant
 from portal.filters import TimeRangeFilterSet
 from portal.models import Command
+from recordings.models import Recording
+from webhooks.models import WebhookEvent
 
 PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
 PAGE_SIZE = 50
@@ -31,8 +35,6 @@ FLOOR_CHANGED = "conference.floor.changed"
 
 def conference_queryset():
     """Conferences with their present participants and saved recordings counted; active first, then recent."""
-    from recordings.models import Recording
-
     recordings = (
         Recording.objects.filter(conference_id=OuterRef("conference_id"))
         .order_by().values("conference_id").annotate(n=Count("id")).values("n")
@@ -93,8 +95,6 @@ def conference_list(limit: int = PAGE_SIZE):
 
 
 def _roster():
-    from calls.models import Call
-
     # The leg's own state says whether someone rung in is still ringing, and why they never joined (issue 28).
     leg = Call.objects.filter(call_control_id=OuterRef("call_control_id"))
     return Prefetch(
@@ -114,8 +114,6 @@ def conference_with_roster(conference_id: str):
 
 def conference_recordings(conference: Conference):
     """Recordings Telnyx saved of this conference, newest first."""
-    from recordings.models import Recording
-
     return Recording.objects.filter(conference_id=conference.conference_id).order_by("-saved_at", "-id")
 
 
@@ -130,8 +128,6 @@ def conference_timeline(conference: Conference, limit: int = TIMELINE_LIMIT) -> 
     fold into one line ("speaker changed ×N, now Alice"): the roster's speaker highlight says the rest.
     Returns {"items": [...], "truncated": bool}; each item has "kind" (event, command, floor) and "at".
     """
-    from webhooks.models import WebhookEvent
-
     events = WebhookEvent.objects.filter(conference_id=conference.conference_id).order_by(
         F("occurred_at").desc(nulls_last=True), "-received_at", "-id"
     )
@@ -176,9 +172,6 @@ def known_call_legs(limit: int = 100) -> list:
 
     Each leg carries `who` (the person on it, as participants are labelled) and `other` (the far end).
     """
-    from calls.models import Call
-    from conferencing.labels import leg_label
-
     in_conference = Participant.objects.filter(call_control_id=OuterRef("call_control_id"), status__in=PRESENT)
     legs = list(
         Call.objects.exclude(state=Call.State.HANGUP)

@@ -12,7 +12,9 @@ from django.utils import timezone
 from conferencing.labels import call_label, call_labels
 from conferencing.live import publish_conference, publish_conferences_synced
 from conferencing.models import Conference, Participant
+from portal.models import Command
 from webhooks.ordering import apply_if_newer, is_stale
+from webhooks.payloads import when
 
 log = logging.getLogger(__name__)
 PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
@@ -54,8 +56,6 @@ def conference_started(*, conference_id: str, occurred_at: datetime | None, conn
 
 def _name_from_create_command(conference_id: str) -> str:
     """The name Telnyx answered (or the portal asked for) when the portal created this conference."""
-    from portal.models import Command
-
     command = (
         Command.objects.filter(action="conference.create", status=Command.Status.SUCCEEDED, response__data__id=conference_id)
         .only("params", "response")
@@ -67,7 +67,7 @@ def _name_from_create_command(conference_id: str) -> str:
 
 
 def _queue_name_fetch(conference_id: str) -> None:
-    from conferencing.tasks import fetch_conference_name
+    from conferencing.tasks import fetch_conference_name  # tasks import this module: imported when first used
 
     try:
         fetch_conference_name.delay(conference_id)
@@ -91,8 +91,6 @@ def conference_name_fill(*, conference_id: str, name: str, region: str = "") -> 
 
 def conference_ended(*, conference_id: str, occurred_at: datetime | None, reason: str = "") -> Conference:
     """conference.ended: completed, everyone still present has left; credits who ended it."""
-    from portal.models import Command
-
     conference = conference_get_or_create(conference_id=conference_id)
     ender = (
         Command.objects.filter(action="conference.end", target=conference_id, status=Command.Status.SUCCEEDED)
@@ -290,8 +288,6 @@ def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conf
     `fetched_at`: when the participant lists were asked for (before the first request). A participant
     whose join was applied after that is absent from them without having left (issue 23).
     """
-    from webhooks.payloads import when
-
     now = timezone.now()
     fetched_at = fetched_at or now
     ids = [c["id"] for c in telnyx_conferences]

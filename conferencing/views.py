@@ -7,8 +7,10 @@ from django.views.decorators.http import require_POST
 
 from conferencing import selectors
 from conferencing.models import Conference
+from conferencing.tasks import sync_conferences
 from portal.commands import actions, forms
 from portal.paging import list_page
+from portal.sync import request_sync_now
 
 # Forms drawn on the conference page; the per-participant buttons use the same endpoints.
 PAGE_FORMS = [
@@ -105,9 +107,6 @@ def conference_controls(request, conference_id):
 @permission_required("conferencing.control_conference", raise_exception=True)
 def conference_sync(request):
     """Ask for a sync with Telnyx now (the periodic one runs every minute while any is active)."""
-    from conferencing.tasks import sync_conferences
-    from portal.sync import request_sync_now
-
     request_sync_now(request, sync_conferences, what="list")
     return redirect("conference-list")
 

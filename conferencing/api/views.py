@@ -3,6 +3,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action as route
+from rest_framework.permissions import IsAuthenticated
 
 from conferencing.actions import CreateParams
 from conferencing.api.serializers import (
@@ -18,6 +19,7 @@ from conferencing.selectors import (
     conference_queryset,
 )
 from portal.commands.api import CommandSerializer, body_text, command_accepted
+from portal.permissions import ModelPermissions
 
 
 class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -56,12 +58,8 @@ class ConferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return self.get_paginated_response(ParticipantSerializer(page, many=True).data)
 
     def get_permissions(self):
-        from portal.permissions import ModelPermissions
-
         # Writes are commands: their own permission is checked by the command service.
         if self.request.method == "POST":
-            from rest_framework.permissions import IsAuthenticated
-
             return [IsAuthenticated()]
         return [ModelPermissions()]
 
