@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 
+from calls.models import Call
 from portal.filters import StrictBooleanFilter, TimeRangeFilterSet
 from queues.figures import queue_metrics
 from queues.models import Queue, QueuedCall
@@ -66,8 +67,6 @@ def queue_detail(name: str):
 
 def with_numbers(queryset):
     """Stays with from / to filled in from the call leg when the queue events did not carry them."""
-    from calls.models import Call
-
     call = Call.objects.filter(call_control_id=OuterRef("call_control_id"))
     return queryset.annotate(
         caller_from=Coalesce(NullIf("from_number", Value("")), Subquery(call.values("from_number")[:1]), Value("")),

@@ -10,7 +10,9 @@ from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
 from portal.commands import actions, forms
+from portal.sync import request_sync_now
 from queues import charts, figures, selectors, services
+from queues.tasks import sync_queues
 
 VIEW = "queues.view_queue"
 QUEUE_FORMS = ["queue.update", "queue.delete"]
@@ -164,11 +166,8 @@ def queue_settings(request, name):
 
 def _sync(request):
     """Ask for a sync with Telnyx now (it also runs periodically)."""
-    from queues.tasks import sync_queues
-
     if not request.user.has_perm("queues.control_queue"):
         raise PermissionDenied("You do not have permission to sync queues.")
-    from portal.sync import request_sync_now
 
     request_sync_now(request, sync_queues, what="board")
     return redirect("queue-list")

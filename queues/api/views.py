@@ -10,6 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from portal.commands.api import CommandSerializer, body_text, command_accepted
+from portal.permissions import ModelPermissions
 from queues import figures, selectors, services
 from queues.actions import QueueCreateParams, QueuedCallUpdateParams
 from queues.api.renderers import CSVRenderer
@@ -45,8 +46,6 @@ class QueueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return queue
 
     def get_permissions(self):
-        from portal.permissions import ModelPermissions
-
         # Writes are commands or portal settings: the services check their own permissions.
         if self.request.method in ("POST", "PATCH", "DELETE"):
             return [IsAuthenticated()]
