@@ -1,12 +1,11 @@
 """The recording commands (endpoints.md, section recordings-api): deleting a recording at Telnyx."""
 from portal.commands.actions import Action, TargetKind, register, register_kind
+from recordings import deletion
 from recordings.models import Recording
 
 
 def _deleted(command, response):
     """Telnyx deleted it (no webhook says so): remove the stored audio, keep a tombstone with who and when."""
-    from recordings import deletion
-
     deletion.recording_tombstone(
         recording_id=command.target, user=command.requested_by, reason=deletion.delete_reason(command)
     )

@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from portal import voice_content
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
@@ -60,9 +62,6 @@ class RecordingAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Audio")
     def audio(self, obj):
-        from django.urls import reverse
-        from django.utils.html import format_html
-
         if not obj.is_playable:
             return "—"
         url = reverse("recording-audio", args=[obj.recording_id])

@@ -4,14 +4,17 @@ from __future__ import annotations
 import re
 
 import django_filters
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from calls.models import Call
 from portal import voice_content
 from portal.audit.selectors import recording_access
 from portal.filters import StrictBooleanFilter, TimeRangeFilterSet
+from queues.models import QueuedCall
 from recordings.models import Recording, Transcription
 
 SEARCH_CONFIG = "english"  # the PostgreSQL index (migration 0003) is built with the same configuration
@@ -51,8 +54,6 @@ def transcript_search(queryset, q: str):
     if not q:
         return queryset
     if _uses_postgres():
-        from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVector
-
         query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
         matching = Transcription.objects.annotate(
             search=SearchVector("text", config=SEARCH_CONFIG)
@@ -128,8 +129,6 @@ class RecordingFilter(TimeRangeFilterSet):
 
     def in_queue(self, queryset, name, value):
         """Recordings of calls that waited in the queue named `value` (queues.QueuedCall, matched by call id)."""
-        from queues.models import QueuedCall
-
         stays = QueuedCall.objects.filter(queue__name=value)
         return queryset.filter(
             Exists(stays.filter(call_control_id=OuterRef("call_control_id")).exclude(call_control_id=""))
@@ -142,8 +141,6 @@ class RecordingFilter(TimeRangeFilterSet):
 
 def recording_call(recording: Recording):
     """The call leg this recording came from, if the portal saw it (calls.Call, matched by id strings)."""
-    from calls.models import Call
-
     if recording.call_control_id:
         call = Call.objects.filter(call_control_id=recording.call_control_id).first()
         if call:

@@ -6,10 +6,11 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 
 from portal.commands.api import CommandSerializer, issue_once
 from portal.permissions import ModelPermissions
-from recordings import selectors, serving
+from recordings import deletion, selectors, serving
 from recordings.api.serializers import RecordingDetailSerializer, RecordingSerializer
 from recordings.models import Recording
 
@@ -47,15 +48,11 @@ class RecordingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @staticmethod
     def _plain(data):
-        from rest_framework.response import Response
-
         return Response(data)
 
     @extend_schema(request=None, responses={202: CommandSerializer})
     def destroy(self, request, *args, **kwargs):
         """Delete at Telnyx through the command bus (Administrators); the row stays as a tombstone."""
-        from recordings import deletion
-
         recording = self.get_object()
 
         def delete():
