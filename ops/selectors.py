@@ -8,6 +8,7 @@ from django.utils.dateparse import parse_datetime
 
 from ops.models import Heartbeat
 from portal.models import Command
+from portal.sync import full_syncs
 
 
 def fresh_cutoff():
@@ -55,8 +56,6 @@ def command_backlog() -> dict:
 
 def last_syncs() -> list[dict]:
     """Every known sync kind with its last run and outcome; kinds that never ran are listed too."""
-    from portal.sync import full_syncs
-
     recorded = {row.name: row for row in Heartbeat.objects.filter(kind=Heartbeat.Kind.SYNC)}
     names = sorted(set(full_syncs()) | set(recorded))
     result = []

@@ -1,4 +1,13 @@
 """Shared admin behaviour: read-only audit models and live changelists."""
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from rest_framework.exceptions import ValidationError
+
+from portal.commands import actions as declared
+from portal.commands import idempotency, services
+from portal.models import Command
 
 
 class ReadOnlyAdminMixin:
@@ -31,10 +40,6 @@ def admin_once(request, issue):
     Every admin page carries the token (templates/admin/actions.html, the confirmation pages), so a
     resubmitted action or confirmation answers with the commands already issued and sends nothing.
     """
-    from django.contrib.admin import helpers
-
-    from portal.commands import idempotency
-
     token = request.POST.get("idempotency_token", "")
     if not idempotency.valid_key(token):
         return issue(), False
@@ -56,19 +61,7 @@ def command_action(action_name: str, description: str, plan):
     `plan(obj)` returns the (target, params) pairs to issue for one selected row; the service checks
     permission and parameters exactly as for pages and the API.
     """
-    from django.contrib import messages
-    from django.core.exceptions import PermissionDenied
-    from rest_framework.exceptions import ValidationError
-
-    from portal.commands import idempotency, services
-    from portal.models import Command
-
     def admin_action(modeladmin, request, queryset):
-        from django.contrib.admin import helpers
-        from django.template.response import TemplateResponse
-
-        from portal.commands import actions as declared
-
         action = declared.get(action_name)
         if action and action.destructive and not request.POST.get("confirmed"):
             return TemplateResponse(
@@ -126,8 +119,6 @@ class CommandActionsMixin:
     """Offers a command action only to users who hold its permission."""
 
     def get_actions(self, request):
-        from portal.commands import actions as declared
-
         available = super().get_actions(request)
         for name, (func, _, _) in list(available.items()):
             action_name = getattr(func, "command_action_name", None)
@@ -144,8 +135,6 @@ def declared_actions(kind_name: str, *short_names: str, params: dict | None = No
     Each selected row becomes one command with `params` (none by default); the label, the confirmation
     of destructive actions and the permission all come from the declaration.
     """
-    from portal.commands import actions as declared
-
     built = []
     for short in short_names:
         name = f"{kind_name}.{short}"

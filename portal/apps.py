@@ -1,4 +1,7 @@
-"""The project app: command bus, roles, dashboard."""
+"""The project app: command bus, roles, dashboard.
+
+This module loads before any model: what needs the models or the admin is imported in ready() or later.
+"""
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 

@@ -10,14 +10,13 @@ from logging.config import dictConfig
 
 from celery.apps import beat as celery_beat
 from celery.apps import worker as celery_worker
+from django.conf import settings
 
 log = logging.getLogger("portal.celery")
 
 
 def _json_console() -> bool:
     """Whether LOG_FORMAT=json; when it is, Django's logging (and warnings through it) start now."""
-    from django.conf import settings
-
     if settings.LOG_FORMAT != "json":
         return False
     dictConfig(settings.LOGGING)

@@ -375,6 +375,7 @@ def publish_dashboard() -> None:
     """Re-render the dashboard counters for open dashboards, once per transaction."""
 
     def build():
+        # Every app publishes through this module and the counters read every app: imported when rendered.
         from portal.selectors import dashboard_counters
 
         html = render_to_string("portal/_counters.html", {"counters": dashboard_counters(), "oob": True})

@@ -1,6 +1,8 @@
 """The four staff roles as Django groups of permissions; README.md shows the same matrix."""
 from __future__ import annotations
 
+from django.apps import apps as global_apps
+
 VIEWER = [
     "portal.view_dashboard",
     "portal.view_command",
@@ -60,8 +62,6 @@ ROLES: dict[str, list[str]] = {
 def sync_roles(apps=None) -> None:
     """Create or update the role groups so each holds exactly its permissions."""
     if apps is None:
-        from django.apps import apps as global_apps
-
         apps = global_apps
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

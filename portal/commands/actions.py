@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import autodiscover_modules
 from rest_framework import serializers
 
@@ -134,8 +135,6 @@ class TargetKind:
         return str(getattr(obj, self.lookup_field))
 
     def detail_url(self, target: str) -> str | None:
-        from django.urls import NoReverseMatch, reverse
-
         if not self.detail_url_name:
             return None
         try:

@@ -100,7 +100,7 @@ def split_secrets(action: actions.Action, params: dict) -> tuple[dict, dict]:
 
 def queue_command(command_pk: int, countdown: float | None = None) -> None:
     """Hand a command to a worker; if the broker is down the stuck-command sweeper re-queues it."""
-    from portal.commands.tasks import execute_command
+    from portal.commands.tasks import execute_command  # tasks import this module: imported when first used
 
     try:
         execute_command.apply_async((command_pk,), countdown=countdown)

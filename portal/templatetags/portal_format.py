@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timedelta
 
 from django import template
+from django.utils import timezone
 
 register = template.Library()
 
@@ -49,6 +50,5 @@ def elapsed_now(start: datetime | None) -> str:
     """How long since `start`, as h:mm:ss: the first text of a ticking `data-since` span."""
     if not start:
         return ""
-    from django.utils import timezone
 
     return format_seconds((timezone.now() - start).total_seconds())

@@ -1,4 +1,5 @@
 """Create a staff superuser on first start and print its login (make run)."""
+import os
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -13,8 +14,6 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="Default: PORTAL_ADMIN_PASSWORD or a random one.")
 
     def handle(self, *args, username, password, **options):
-        import os
-
         User = get_user_model()
         existing = User.objects.filter(is_superuser=True).order_by("pk").first()
         if existing:
