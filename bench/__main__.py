@@ -16,7 +16,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import parts, report, scale
+from bench import parts, report, scale, throughput
 from bench.stack import PORTS, Stack
 
 # Sync before pages: the page data (2,000 local queues Telnyx does not list, ...) would turn the sync
@@ -96,7 +96,7 @@ def run_part(part: str, stack: Stack, args, results: dict) -> None:
             results["notes"].append(f"live to the DOM not measured: {type(exc).__name__}: {exc}"[:300])
     elif part == "commands":
         token, conference_id = operator()
-        results["commands"] = parts.commands(stack, token, conference_id)
+        results["commands"] = throughput.commands(stack, token, conference_id)
         stack.stop("worker")
         stack.start_worker()
     elif part == "pages":

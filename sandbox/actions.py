@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from sandbox.registry import HANDLERS, OK, handles
-from sandbox.world import Emit, NotFound, Unprocessable, World, stamp
+from sandbox.wire import Emit, NotFound, Unprocessable, stamp
+from sandbox.world import World
 
 
 def page(items: list, query: dict) -> dict:

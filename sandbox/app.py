@@ -24,7 +24,8 @@ from sandbox.faults import Faults
 from sandbox.registry import HANDLERS
 from sandbox.traffic import Traffic
 from sandbox.webhooks import Dispatcher
-from sandbox.world import NotFound, Unprocessable, World
+from sandbox.wire import NotFound, Unprocessable
+from sandbox.world import World
 
 log = logging.getLogger("sandbox")
 ENDPOINTS = spec.load()

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from sandbox.registry import OK, handles
-from sandbox.world import Emit, Unprocessable, World, stamp
+from sandbox.wire import Emit, Unprocessable, stamp
+from sandbox.world import World
 
 RING_SECONDS = 1.0
 # How a destination that does not answer ends, as Telnyx reports it in call.hangup.

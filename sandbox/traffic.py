@@ -7,7 +7,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sandbox.world import Emit, NotFound, Unprocessable, World
+from sandbox.wire import Emit, NotFound, Unprocessable
+from sandbox.world import World
 
 log = logging.getLogger("sandbox.traffic")
 QUEUES = ["support", "sales", "billing"]

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 from nacl.signing import SigningKey
 
-from sandbox.world import Emit, World, stamp
+from sandbox.wire import Emit, stamp
+from sandbox.world import World
 
 log = logging.getLogger("sandbox.webhooks")
 DOCUMENTED_FIELDS: dict[str, list[str]] = json.loads(Path(__file__).with_name("events.json").read_text())

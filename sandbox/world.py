@@ -8,50 +8,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sandbox.wire import Emit, NotFound, Unprocessable, fresh_seed, now, parse_stamp, stamp
+
 # Telnyx's recording links are valid for 10 minutes (events.md); the sandbox's expire the same way.
 RECORDING_LINK_SECONDS = 600
 # "Returns the status of a call (data is available 10 minutes after call ended)": the SDK's calls.retrieve_status.
 CALL_STATUS_SECONDS = 600
 # Bits of every id that belong to the run rather than to the seed (a UUID's last group).
 RUN_BITS = 48
-
-
-@dataclass
-class Emit:
-    """A webhook the command causes, sent `delay` seconds (times the world's pace) later."""
-
-    event_type: str
-    payload: dict
-    delay: float = 0.0
-
-
-class NotFound(Exception):
-    def __init__(self, kind: str, key: str):
-        super().__init__(f"{kind} {key!r} was not found.")
-        self.kind, self.key = kind, key
-
-
-class Unprocessable(Exception):
-    def __init__(self, field: str, detail: str, code: str = "90018"):
-        super().__init__(detail)
-        self.field, self.detail, self.code = field, detail, code
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def stamp(moment: datetime | None = None) -> str:
-    return (moment or now()).isoformat().replace("+00:00", "Z")
-
-
-def parse_stamp(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def fresh_seed() -> int:
-    """A seed for a run nobody asked to repeat."""
-    return secrets.randbits(32)
 
 
 @dataclass

@@ -6,7 +6,8 @@ from nacl.signing import SigningKey
 
 from sandbox.traffic import Traffic
 from sandbox.webhooks import Dispatcher
-from sandbox.world import Emit, World
+from sandbox.wire import Emit
+from sandbox.world import World
 
 URL = "http://portal.test/webhooks/telnyx/"
 
