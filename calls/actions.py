@@ -3,13 +3,12 @@
 Fields, required ones and enum choices mirror endpoints.md; ranges and rules come from the SDK's
 docstrings (telnyx/types/calls/action_*_params.py). Nested objects are API-only DictFields.
 """
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from rest_framework import serializers
 
 from calls import basics, links, services
 from calls.basics import Base64Field
+from calls.media_destinations import refuse_unlisted_media
 from calls.models import Call
 from portal.commands.actions import Action, TargetKind, register, register_kind
 
@@ -186,38 +185,6 @@ class RecordingParams(WithClientState):
 
 
 # --- streaming -------------------------------------------------------------------------------------------
-def media_destination_allowed(destination: str) -> bool:
-    """Whether a call's audio may be sent to `destination` (a stream URL or a fork's udp:host:port).
-
-    MEDIA_DESTINATIONS_ALLOWED holds URL prefixes (with "://") and host names; empty allows any.
-    Sending a call's audio somewhere is listening to it (issue 24): an allow-list keeps it in-house.
-    """
-    allowed = settings.MEDIA_DESTINATIONS_ALLOWED
-    if not allowed:
-        return True
-    if destination.startswith("udp:"):
-        host = destination[4:].rsplit(":", 1)[0].strip("[]")
-    else:
-        try:
-            host = urlsplit(destination).hostname or ""
-        except ValueError:
-            return False
-    for entry in allowed:
-        if "://" in entry:
-            if destination.startswith(entry):
-                return True
-        elif host and host.lower() == entry.lower():
-            return True
-    return False
-
-
-def _refuse_unlisted(attrs, *fields):
-    refused = {f: "Not an allowed media destination (MEDIA_DESTINATIONS_ALLOWED)." for f in fields
-               if attrs.get(f) and not media_destination_allowed(attrs[f])}
-    if refused:
-        raise serializers.ValidationError(refused)
-
-
 class ForkStartParams(WithClientState):
     rx = serializers.CharField(required=False, help_text="udp:ip:port for the call's incoming RTP.")
     tx = serializers.CharField(required=False, help_text="udp:ip:port for the call's outgoing RTP.")
@@ -226,7 +193,7 @@ class ForkStartParams(WithClientState):
     def validate(self, attrs):
         if attrs.get("stream_type") == "decrypted" and not (attrs.get("rx") and attrs.get("tx")):
             raise serializers.ValidationError({"rx": "rx and tx are both required with stream_type decrypted."})
-        _refuse_unlisted(attrs, "rx", "tx")
+        refuse_unlisted_media(attrs, "rx", "tx")
         return attrs
 
 
@@ -258,7 +225,7 @@ class StreamingStartParams(WithClientState):
         return value
 
     def validate(self, attrs):
-        _refuse_unlisted(attrs, "stream_url")
+        refuse_unlisted_media(attrs, "stream_url")
         return attrs
 
 

@@ -1,7 +1,6 @@
 """The conference commands (endpoints.md, section conferencing), each declared once."""
 from rest_framework import serializers
 
-from calls.links import call_dial_placed
 from calls.models import Call
 from conferencing import dial_in, live, services
 from conferencing.models import Conference, Participant
@@ -242,26 +241,9 @@ class DialInParams(serializers.Serializer):
         return fields
 
 
-# Options of the dial_in body that go into Telnyx's conference_config as they are.
-CONFERENCE_CONFIG = ("supervisor_role", "whisper_call_control_ids", "mute", "hold", "beep_enabled",
-                     "end_conference_on_exit", "soft_end_conference_on_exit")
-
-
-def _dial_in_request(command, kwargs):
-    p = command.params
-    config = {"id": command.target, **{k: p[k] for k in CONFERENCE_CONFIG if k in p}}
-    return dialing.dial_request(command, conference_config=config, timeout_secs=p.get("timeout_secs"))
-
-
 def _dial_in_check(target: str, params: dict) -> None:
     _refuse_when_ended(target, params)
     dialing.refuse_unless_configured(caller_id_given=bool(params.get("from")))
-
-
-def _rung_in(command, response):
-    call = call_dial_placed(command=command, response=response)
-    if call is not None:
-        dial_in.participant_dialed(command=command, call_control_id=call.call_control_id)
 
 
 def _conference(command):
@@ -389,7 +371,7 @@ CONFERENCE_ACTIONS = [
     _action("update", "actions.update", "Change supervisor role", UpdateParams, accepts_command_id=True, idempotent=True,
             permission=SUPERVISE, on_success=_role_updated),
     _action("dial_in", "", "Add by phone number", DialInParams, extra_permission=_supervising, check=_dial_in_check,
-            request=_dial_in_request, on_success=_rung_in, sdk_path="client.calls.dial", target_param=None,
+            request=dial_in.dial_in_request, on_success=dial_in.participant_rung_in, sdk_path="client.calls.dial", target_param=None,
             description="Ring a number or SIP address; they join this conference when they answer."),
     _action("update_participant", "update_participant", "Update participant settings", UpdateParticipantParams,
             idempotent=True, on_success=_participant_updated),

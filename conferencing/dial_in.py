@@ -1,11 +1,13 @@
-"""Writes for participants the portal rang into a conference (issue 28: conference.dial_in)."""
+"""Ringing someone into a conference (issue 28: conference.dial_in): Telnyx's dial for it, and the leg listed as joining."""
 from __future__ import annotations
 
 from datetime import datetime
 
+from calls.links import call_dial_placed
 from conferencing.labels import leg_label
 from conferencing.live import publish_conference
 from conferencing.models import Conference, Participant
+from portal import dialing
 from webhooks.ordering import apply_if_newer
 
 
@@ -44,3 +46,22 @@ def participant_dial_ended(*, call_control_id: str, occurred_at: datetime | None
             count += 1
             publish_conference(participant.conference)
     return count
+
+
+# Options of the dial_in body that go into Telnyx's conference_config as they are.
+CONFERENCE_CONFIG = ("supervisor_role", "whisper_call_control_ids", "mute", "hold", "beep_enabled",
+                     "end_conference_on_exit", "soft_end_conference_on_exit")
+
+
+def dial_in_request(command, kwargs):
+    """Telnyx's dial for conference.dial_in: the portal's dial with conference_config naming the conference."""
+    p = command.params
+    config = {"id": command.target, **{k: p[k] for k in CONFERENCE_CONFIG if k in p}}
+    return dialing.dial_request(command, conference_config=config, timeout_secs=p.get("timeout_secs"))
+
+
+def participant_rung_in(command, response):
+    """conference.dial_in succeeded: the new leg exists (ringing) and is listed as joining."""
+    call = call_dial_placed(command=command, response=response)
+    if call is not None:
+        participant_dialed(command=command, call_control_id=call.call_control_id)
