@@ -5,11 +5,15 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from conferencing import handlers as conferencing_handlers
+from conferencing.models import Conference
+from recordings import handlers as recordings_handlers
 from recordings.capture import recordings_catch_up
 from recordings.models import Recording, Transcription
 from recordings.tasks import catch_up_recordings, download_recording
 from tests.recordings.conftest import AUDIO, AUDIO_SHA256, FILES, stored_files
 from tests.recordings.factories import RecordingFactory
+from webhooks.registry import handlers_for
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +193,18 @@ def test_downloads_share_one_http_client_per_process(monkeypatch):
     assert download._http() is first
     monkeypatch.setattr(download.os, "getpid", lambda: -1)
     assert download._http() is not first
+
+
+def test_conference_recordings_are_the_recordings_apps_rows(post_webhook, event_doc, telnyx):
+    """conference.recording.saved reaches both apps (issue 27): recordings lists the recording, conferencing
+    only returns the conference's recording state to idle; a recording without Telnyx's id stands in provisionally."""
+    assert handlers_for("conference.recording.saved") == [
+        conferencing_handlers.on_recording_saved, recordings_handlers.on_conference_recording_saved,
+    ]
+    telnyx.get(f"{FILES}/conf.mp3").respond(200, content=AUDIO)
+    Conference.objects.create(conference_id="conf-1", recording_state=Conference.RecordingState.RECORDING)
+    post_webhook(event_doc("conference.recording.saved", recording_id="", recording_urls={"mp3": f"{FILES}/conf.mp3"}))
+
+    recording = Recording.objects.get(conference_id="conf-1")
+    assert recording.provisional_id and recording.recording_id.startswith("conf-1.")
+    assert Conference.objects.get(conference_id="conf-1").recording_state == Conference.RecordingState.IDLE
