@@ -43,6 +43,7 @@ GROUP_PERMISSIONS = {
     "call": "calls.view_call",
     "recordings": "recordings.view_recording",
     "recording": "recordings.view_recording",
+    "alerts": "alerts.view_alert",  # every page's alert banner (issue 26)
     "admin": None,  # admin.<app_label>.<model>: checked against that model's view permission
 }
 

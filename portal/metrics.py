@@ -310,6 +310,10 @@ class DatabaseCollector:
                 syncs.add_metric([row["name"], row["outcome"] or "unknown"], row["ran_at"].timestamp())
         yield syncs
 
+        from alerts.metrics import families as alert_families  # alerts.metrics imports this module
+
+        yield from alert_families()
+
     @staticmethod
     def _recordings_waiting() -> dict | None:
         from django.core.exceptions import FieldError

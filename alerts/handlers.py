@@ -1,0 +1,25 @@
+"""Queue events re-evaluate the alert rules soon after their batch commits (beat evaluates anyway)."""
+from django.core.cache import cache
+from django.db import transaction
+
+from alerts.tasks import evaluate_alerts
+
+SOON_KEY = "alerts:evaluate-soon"
+SOON_SECONDS = 1  # at most one evaluation queued per second, however many events a burst brings
+
+
+def _evaluate_soon() -> None:
+    if cache.add(SOON_KEY, 1, timeout=SOON_SECONDS):
+        evaluate_alerts.delay()
+
+
+def on_queue_moved(event) -> None:
+    """After commit (once per transaction): queue an evaluation."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and getattr(connection, "_alerts_evaluate_queued", None) is connection.run_on_commit:
+        return
+    connection._alerts_evaluate_queued = connection.run_on_commit
+    transaction.on_commit(_evaluate_soon)
+
+
+HANDLERS = {"call.enqueued": on_queue_moved, "call.dequeued": on_queue_moved}
