@@ -12,16 +12,23 @@ from alerts.models import Alert
 from portal.permissions import ModelPermissions
 
 
-class _ServiceWrites:
-    """create / partial_update / destroy call the services, which check the same permissions as pages and admin."""
+class _ServiceWrites(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
+                     mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """create / PATCH / destroy call the services, which check the same permissions as pages and admin."""
 
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     permission_classes = [ModelPermissions]
     create_service = update_service = delete_service = None
     instance_name = ""
 
     def perform_create(self, serializer):
         serializer.instance = type(self).create_service(user=self.request.user, **serializer.validated_data)
+
+    def partial_update(self, request, *args, **kwargs):
+        """Change some fields (PATCH; there is no PUT)."""
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        return Response(self.get_serializer(self.get_queryset().get(pk=serializer.instance.pk)).data)
 
     def perform_update(self, serializer):
         type(self).update_service(**{self.instance_name: serializer.instance}, user=self.request.user,
@@ -31,7 +38,7 @@ class _ServiceWrites:
         type(self).delete_service(**{self.instance_name: instance}, user=self.request.user)
 
 
-class AlertRuleViewSet(_ServiceWrites, viewsets.ModelViewSet):
+class AlertRuleViewSet(_ServiceWrites):
     """Alert rules: everyone reads them; Administrators create, change and delete them."""
 
     serializer_class = AlertRuleSerializer
@@ -42,7 +49,7 @@ class AlertRuleViewSet(_ServiceWrites, viewsets.ModelViewSet):
     instance_name = "rule"
 
 
-class AlertChannelViewSet(_ServiceWrites, viewsets.ModelViewSet):
+class AlertChannelViewSet(_ServiceWrites):
     """Delivery channels (Administrators): e-mail addresses or a webhook URL; `secret` is write-only."""
 
     serializer_class = AlertChannelSerializer
