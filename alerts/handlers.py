@@ -14,12 +14,18 @@ def _evaluate_soon() -> None:
 
 
 def on_queue_moved(event) -> None:
-    """After commit (once per transaction): queue an evaluation."""
+    """After commit (once per transaction however many queue events it applies): queue an evaluation."""
     connection = transaction.get_connection()
-    if connection.in_atomic_block and getattr(connection, "_alerts_evaluate_queued", None) is connection.run_on_commit:
+    # Django replaces run_on_commit on commit and rollback: a mark against that list is this transaction's.
+    if getattr(connection, "_alerts_evaluate_queued", None) is connection.run_on_commit:
         return
     connection._alerts_evaluate_queued = connection.run_on_commit
-    transaction.on_commit(_evaluate_soon)
+
+    def run() -> None:
+        connection._alerts_evaluate_queued = None
+        _evaluate_soon()
+
+    transaction.on_commit(run)
 
 
 HANDLERS = {"call.enqueued": on_queue_moved, "call.dequeued": on_queue_moved}
