@@ -373,12 +373,13 @@ def publish_toast(user_id: int | None, html: Fragment) -> None:
 
 
 def publish_dashboard() -> None:
-    """Re-render the dashboard counters for open dashboards, once per transaction."""
+    """Re-render the dashboard's counters and overview for open dashboards, once per transaction."""
 
     def build():
-        from portal.selectors import dashboard_counters
+        from portal.selectors import dashboard_counters, dashboard_overview
 
-        html = render_to_string("portal/_counters.html", {"counters": dashboard_counters(), "oob": True})
+        context = {"counters": dashboard_counters(), "overview": dashboard_overview(), "oob": True}
+        html = render_to_string("portal/_counters.html", context) + render_to_string("portal/_overview.html", context)
         return [("dashboard", html)]
 
     publish_rendered_once("dashboard", build, groups=["dashboard"])

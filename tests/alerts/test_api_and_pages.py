@@ -106,7 +106,7 @@ def test_every_page_shows_the_banner_and_the_navigation_count(open_alert):
     assert 'id="alert-banner"' in page and "Long wait here" in page and 'data-severity="critical"' in page
     assert 'href="/queues/support/"' in page
     assert 'id="alert-nav-count" class="nav-count has-open"' in page
-    assert "subscribe=alerts," in page
+    assert ",alerts\"" in page and "ws-connect" in page
     assert 'class="alert-ack"' not in page  # Viewers do not acknowledge
     assert 'class="alert-ack"' in operator.get("/calls/").content.decode()
 
