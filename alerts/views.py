@@ -1,9 +1,12 @@
 """Alert pages: the list (filters, CSV, live), one alert with its deliveries, acknowledge, the banner, rules and channels."""
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -63,7 +66,12 @@ def alert_acknowledge(request, pk):
 @permission_required(VIEW, raise_exception=True)
 def alert_banner(request):
     """The banner and navigation count alone, fetched by open pages whenever alerts change."""
-    return render(request, "alerts/_banner_refresh.html", {"next": request.GET.get("next", "")})
+    # Fetched by the page it shows on: acknowledging from it returns to that page (the fetch's Referer).
+    referer = request.META.get("HTTP_REFERER", "")
+    back = urlsplit(referer)
+    same_site = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    page = (back.path + (f"?{back.query}" if back.query else "")) if same_site and back.path else reverse("alert-list")
+    return render(request, "alerts/_banner_refresh.html", {"next": page})
 
 
 @permission_required("alerts.view_alertrule", raise_exception=True)

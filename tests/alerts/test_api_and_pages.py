@@ -187,3 +187,11 @@ def test_firing_acknowledging_and_resolving_tell_open_pages_after_commit(listen,
     with django_capture_on_commit_callbacks(execute=True):
         evaluate()  # nothing changed: nothing published
     assert listen.received("alerts") == []
+
+
+def test_the_live_banner_acknowledges_back_to_the_page_it_shows_on(open_alert):
+    operator = client_as("Operator")
+    banner = operator.get("/alerts/banner/", HTTP_REFERER="http://testserver/queues/support/?window=hour").content.decode()
+    assert 'name="next" value="/queues/support/?window=hour"' in banner
+    elsewhere = operator.get("/alerts/banner/", HTTP_REFERER="https://evil.example/x").content.decode()
+    assert 'name="next" value="/alerts/"' in elsewhere
