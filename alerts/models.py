@@ -101,6 +101,9 @@ class Breach(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "scope"], name="breach_one_per_rule_scope")]
 
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.scope} since {self.since:%H:%M:%S}"
+
 
 class Alert(models.Model):
     """One alert per rule and scope while its condition holds: open -> acknowledged -> resolved."""
@@ -182,3 +185,6 @@ class AlertDelivery(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "alert deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} to {self.channel_id}: {self.status}"

@@ -135,7 +135,7 @@ def alert_acknowledge(*, alert: Alert, user, note: str = "") -> Alert:
         if alert.status != Alert.Status.OPEN:
             raise serializers.ValidationError({"status": [f"This alert is {alert.get_status_display().lower()}, not open."]})
         alert.status, alert.acknowledged_at, alert.acknowledged_by = Alert.Status.ACKNOWLEDGED, timezone.now(), user
-        alert.note = note.strip()[:2000]
+        alert.note = note.replace("\x00", "").strip()[:2000]  # PostgreSQL refuses NUL in text (a 500, issue 23)
         alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "note"])
         if alert.rule_id:
             channels = [c for c in alert.rule.channels.all() if c.send_on_acknowledge]

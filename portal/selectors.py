@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Min, Prefetch, Q
 from django.utils import timezone
 
+from alerts.selectors import unresolved_alerts
 from calls.models import Call
 from conferencing.models import Conference, Participant
-from alerts.selectors import unresolved_alerts
 from portal.models import Command, Profile
 from queues.metrics import queue_metrics, start_of_day
 from queues.models import QueuedCall

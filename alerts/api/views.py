@@ -7,7 +7,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from alerts import selectors, services
-from alerts.api.serializers import AcknowledgeSerializer, AlertChannelSerializer, AlertRuleSerializer, AlertSerializer
+from alerts.api.serializers import (
+    AcknowledgeSerializer,
+    AlertChannelSerializer,
+    AlertRuleSerializer,
+    AlertSerializer,
+)
 from alerts.models import Alert
 from portal.permissions import ModelPermissions
 

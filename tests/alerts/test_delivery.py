@@ -15,7 +15,7 @@ from alerts import services
 from alerts.evaluation import evaluate
 from alerts.models import AlertDelivery
 from alerts.sending import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from tests.alerts.factories import AlertChannelFactory, AlertRuleFactory
+from tests.alerts.factories import AlertRuleFactory
 from tests.factories import UserFactory
 from tests.queues.factories import QueuedCallFactory, QueueFactory
 
