@@ -28,7 +28,7 @@ Key = tuple[int, str]  # (rule pk, scope)
 class Outcome:
     fired: list[Alert] = field(default_factory=list)
     resolved: list[Alert] = field(default_factory=list)
-    updated: list[Alert] = field(default_factory=list)
+    reopened: list[Alert] = field(default_factory=list)
     skipped: bool = False
 
     def counts(self) -> dict:
@@ -86,10 +86,7 @@ def _evaluate(now: datetime) -> Outcome:
                 continue
             breaching.add(key)
             if alert is not None:
-                if alert.value != value:
-                    alert.value = value
-                    outcome.updated.append(alert)
-                continue
+                continue  # still holding: nothing to write (its value is the one it fired with)
             if key not in breaches:
                 breaches[key] = Breach(rule=rule, scope=key[1], since=now)
                 new_breaches.append(breaches[key])
@@ -98,7 +95,7 @@ def _evaluate(now: datetime) -> Outcome:
                 previous.status = Alert.Status.ACKNOWLEDGED if previous.acknowledged_at else Alert.Status.OPEN
                 previous.resolved_at, previous.value = None, value
                 outcome.fired.append(previous)
-                outcome.updated.append(previous)
+                outcome.reopened.append(previous)
                 deliveries += plan_deliveries(previous, rule.channels.all(), AlertDelivery.Event.FIRED)
             elif (now - breaches[key].since).total_seconds() >= rule.for_secs:
                 alert = Alert(rule=rule, rule_name=rule.name, scope=key[1], queue_id=measured.queue_ids.get(key[1]),
@@ -112,15 +109,17 @@ def _evaluate(now: datetime) -> Outcome:
         Alert.objects.bulk_create(new_alerts)
         for alert in new_alerts:
             deliveries += plan_deliveries(alert, by_pk[alert.rule_id].channels.all(), AlertDelivery.Event.FIRED)
-        if outcome.updated:
-            Alert.objects.bulk_update(outcome.updated, ["status", "value", "resolved_at"])
+        if outcome.reopened:  # few: a condition back within ALERTS_REOPEN_SECONDS
+            Alert.objects.bulk_update(outcome.reopened, ["status", "value", "resolved_at"])
+        if outcome.resolved:  # one UPDATE however many (a CASE per row would grow with them)
+            Alert.objects.filter(pk__in=[a.pk for a in outcome.resolved]).update(status=Alert.Status.RESOLVED, resolved_at=now)
         Breach.objects.bulk_create(new_breaches)
         gone = [b.pk for key, b in breaches.items() if key not in breaching and b.pk is not None]
         if gone:
             Breach.objects.filter(pk__in=gone).delete()
         if deliveries:
             deliveries_queue(deliveries)
-        if outcome.fired or outcome.resolved or outcome.updated:
+        if outcome.fired or outcome.resolved:
             live.publish_alerts()
     return outcome
 
@@ -128,6 +127,5 @@ def _evaluate(now: datetime) -> Outcome:
 def _resolve(alert: Alert, now: datetime, outcome: Outcome, deliveries: list, rule: AlertRule | None) -> None:
     alert.status, alert.resolved_at = Alert.Status.RESOLVED, now
     outcome.resolved.append(alert)
-    outcome.updated.append(alert)
     if rule is not None:
         deliveries += plan_deliveries(alert, rule.channels.all(), AlertDelivery.Event.RESOLVED)

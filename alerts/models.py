@@ -122,7 +122,7 @@ class Alert(models.Model):
     threshold = models.FloatField()
     severity = models.CharField(max_length=16, choices=Severity)
     status = models.CharField(max_length=16, choices=Status, default=Status.OPEN)
-    value = models.FloatField(null=True, help_text="The metric's last value seen while the condition held.")
+    value = models.FloatField(null=True, help_text="The metric's value when the alert fired (or came back).")
     opened_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -155,7 +155,7 @@ class Alert(models.Model):
     @property
     def summary(self) -> str:
         value = "—" if self.value is None else f"{self.value:g}"
-        return f"{self.get_metric_display()} {self.operator} {self.threshold:g} (now {value}) in {self.where}"
+        return f"{self.get_metric_display()} {self.operator} {self.threshold:g} (was {value}) in {self.where}"
 
 
 class AlertDelivery(models.Model):

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('threshold', models.FloatField()),
                 ('severity', models.CharField(choices=[('info', 'Info'), ('warning', 'Warning'), ('critical', 'Critical')], max_length=16)),
                 ('status', models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('resolved', 'Resolved')], default='open', max_length=16)),
-                ('value', models.FloatField(help_text="The metric's last value seen while the condition held.", null=True)),
+                ('value', models.FloatField(help_text="The metric's value when the alert fired (or came back).", null=True)),
                 ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
                 ('note', models.TextField(blank=True)),

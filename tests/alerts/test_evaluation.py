@@ -35,9 +35,9 @@ def test_a_long_wait_fires_only_after_holding_for_secs_then_resolves_when_the_ca
     assert (alert.status, alert.scope, alert.queue, alert.severity) == ("open", "queue:support", queue, "critical")
     assert alert.value == 130
 
-    evaluate(now=t0 + timedelta(seconds=40))  # still holding: the same alert, its value followed
+    evaluate(now=t0 + timedelta(seconds=40))  # still holding: the same alert, the value it fired with
     alert = Alert.objects.get()
-    assert alert.value == 140 and alert.status == "open"
+    assert alert.value == 130 and alert.status == "open"
 
     caller.left_at, caller.leave_reason, caller.wait_time_secs = t0 + timedelta(seconds=41), "bridged", 141
     caller.save()
