@@ -5,7 +5,7 @@ import django_filters
 from django.db.models import Case, IntegerField, Value, When
 
 from alerts.models import Alert, AlertChannel, AlertDelivery, AlertRule, Severity
-from portal.filters import MomentFilter, TimeRangeFilterSet
+from portal.filters import MomentFilter, StrictBooleanFilter, TimeRangeFilterSet
 
 SEVERITY_ORDER = Case(
     When(severity=Severity.CRITICAL, then=Value(0)), When(severity=Severity.WARNING, then=Value(1)),
@@ -51,6 +51,28 @@ class AlertFilter(TimeRangeFilterSet):
     class Meta:
         model = Alert
         fields = ["status", "severity", "queue", "rule", "since", "until"]
+
+
+class AlertRuleFilter(TimeRangeFilterSet):
+    """GET /api/v1/alert-rules/ (since / until: when the rule was created)."""
+
+    metric = django_filters.ChoiceFilter(choices=AlertRule._meta.get_field("metric").choices)
+    enabled = StrictBooleanFilter()
+    is_default = StrictBooleanFilter(label="Installed by the portal")
+
+    class Meta:
+        model = AlertRule
+        fields = ["metric", "enabled", "is_default", "since", "until"]
+
+
+class AlertChannelFilter(TimeRangeFilterSet):
+    """GET /api/v1/alert-channels/ (since / until: when the channel was created)."""
+
+    kind = django_filters.ChoiceFilter(choices=AlertChannel.Kind.choices)
+
+    class Meta:
+        model = AlertChannel
+        fields = ["kind", "since", "until"]
 
 
 def rule_queryset():

@@ -48,6 +48,7 @@ class AlertRuleViewSet(_ServiceWrites):
 
     serializer_class = AlertRuleSerializer
     queryset = selectors.rule_queryset()
+    filterset_class = selectors.AlertRuleFilter
     create_service = staticmethod(services.alert_rule_create)
     update_service = staticmethod(services.alert_rule_update)
     delete_service = staticmethod(services.alert_rule_delete)
@@ -59,6 +60,7 @@ class AlertChannelViewSet(_ServiceWrites):
 
     serializer_class = AlertChannelSerializer
     queryset = selectors.channel_queryset()
+    filterset_class = selectors.AlertChannelFilter
     create_service = staticmethod(services.alert_channel_create)
     update_service = staticmethod(services.alert_channel_update)
     delete_service = staticmethod(services.alert_channel_delete)
