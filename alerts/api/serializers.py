@@ -72,9 +72,9 @@ class AlertChannelSerializer(StrictSerializer):
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    queue = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    rule = serializers.PrimaryKeyRelatedField(read_only=True)
+    queue = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    rule = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="Empty once the rule is deleted.")
     where = serializers.CharField(read_only=True)
     duration_secs = serializers.IntegerField(read_only=True, allow_null=True, help_text="How long it lasted, once resolved.")
 
