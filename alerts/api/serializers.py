@@ -6,7 +6,7 @@ from portal.commands.actions import UNKNOWN_PARAMETER, undeclared_params
 from queues.models import Queue
 
 
-class StrictSerializer(serializers.ModelSerializer):
+class RefuseUnknown:
     """Refuses fields it does not know (400), as every door of the API does (issue 30)."""
 
     def validate(self, attrs):
@@ -14,6 +14,10 @@ class StrictSerializer(serializers.ModelSerializer):
         if unknown:
             raise serializers.ValidationError({name: [UNKNOWN_PARAMETER] for name in unknown})
         return attrs
+
+
+class StrictSerializer(RefuseUnknown, serializers.ModelSerializer):
+    """A model serializer that refuses unknown fields."""
 
 
 class AlertRuleSerializer(StrictSerializer):
@@ -86,11 +90,5 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AcknowledgeSerializer(serializers.Serializer):
+class AcknowledgeSerializer(RefuseUnknown, serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-    def validate(self, attrs):
-        unknown = undeclared_params(self, self.initial_data)
-        if unknown:
-            raise serializers.ValidationError({name: [UNKNOWN_PARAMETER] for name in unknown})
-        return attrs

@@ -195,3 +195,11 @@ def test_the_live_banner_acknowledges_back_to_the_page_it_shows_on(open_alert):
     assert 'name="next" value="/queues/support/?window=hour"' in banner
     elsewhere = operator.get("/alerts/banner/", HTTP_REFERER="https://evil.example/x").content.decode()
     assert 'name="next" value="/alerts/"' in elsewhere
+
+
+def test_acknowledging_refuses_an_unknown_field(open_alert):
+    operator = client_as("Operator")
+    response = api(operator, "post", f"/api/v1/alerts/{open_alert.pk}/acknowledge/", {"notes": "typo"})
+    assert response.status_code == 400 and "notes" in response.json()["extra"]["fields"]
+    open_alert.refresh_from_db()
+    assert open_alert.status == "open"
