@@ -4,6 +4,7 @@ Permission is checked here, so the pages, the admin and the API refuse the same 
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,7 @@ from portal.audit.models import AuditEntry
 from portal.audit.services import audit_record
 from portal.sealing import seal
 
+log = logging.getLogger("alerts")
 ACKNOWLEDGE = "alerts.acknowledge_alert"
 RULE_FIELDS = ["name", "metric", "queue", "operator", "threshold", "for_secs", "severity", "enabled"]
 CHANNEL_FIELDS = ["name", "kind", "target", "send_on_acknowledge"]
@@ -162,4 +164,24 @@ def deliveries_queue(deliveries: list[AlertDelivery]) -> None:
         return
     AlertDelivery.objects.bulk_create(deliveries)
     pks = [d.pk for d in deliveries]
-    transaction.on_commit(lambda: [deliver_alert.delay(pk) for pk in pks])
+    transaction.on_commit(lambda: _send_later(deliver_alert, pks))
+
+
+def _send_later(task, pks: list[int]) -> None:
+    for pk in pks:
+        try:
+            task.delay(pk)
+        except Exception:  # noqa: BLE001 - the broker is away: deliveries_requeue_unsent queues it again
+            log.warning("could not queue alert delivery #%s; it is retried by the next evaluation", pk, exc_info=True)
+            return
+
+
+def deliveries_requeue_unsent(*, older_than_seconds: float = 120) -> int:
+    """Deliveries never attempted (their task was lost, or the broker was away) are queued again."""
+    from alerts.tasks import deliver_alert  # a service queuing its own task: tasks import services
+
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    pks = list(AlertDelivery.objects.filter(status=AlertDelivery.Status.PENDING, attempts=0, created_at__lt=cutoff)
+               .values_list("pk", flat=True)[:500])
+    _send_later(deliver_alert, pks)
+    return len(pks)

@@ -1,13 +1,15 @@
 """Thin tasks: evaluate the rules (beat, and soon after queue events); send one delivery attempt."""
 from celery import shared_task
 
-from alerts import delivery, evaluation
+from alerts import delivery, evaluation, services
 
 
 @shared_task(ignore_result=True)
 def evaluate_alerts() -> dict:
-    """Evaluate every enabled rule now (beat runs this every ALERTS_EVALUATE_SECONDS)."""
-    return evaluation.evaluate().counts()
+    """Evaluate every enabled rule now (beat runs this every ALERTS_EVALUATE_SECONDS); queue lost deliveries again."""
+    counts = evaluation.evaluate().counts()
+    counts["requeued"] = services.deliveries_requeue_unsent()
+    return counts
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True, ignore_result=True)

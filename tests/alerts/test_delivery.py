@@ -202,3 +202,19 @@ def test_the_secret_is_stored_sealed(admin):
     channel.refresh_from_db()
     assert "very-secret-value" not in json.dumps(channel.sealed_secret)
     assert channel.has_secret
+
+
+def test_a_delivery_whose_task_was_lost_is_queued_again_by_the_evaluation(admin, django_capture_on_commit_callbacks):
+    from alerts.tasks import evaluate_alerts
+
+    channel = webhook_channel(admin)
+    lost = AlertDelivery.objects.create(channel=channel, event="test")  # stored, its task never queued
+    AlertDelivery.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    fresh = AlertDelivery.objects.create(channel=channel, event="test")  # its task may still be on its way
+    with respx.mock() as mock:
+        route = mock.post(HOOK).respond(200)
+        assert evaluate_alerts.apply().get()["requeued"] == 1
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (lost.status, lost.attempts, route.call_count) == ("sent", 1, 1)
+    assert fresh.status == "pending"
