@@ -110,7 +110,7 @@ def _evaluate(now: datetime) -> Outcome:
         for alert in new_alerts:
             deliveries += plan_deliveries(alert, by_pk[alert.rule_id].channels.all(), AlertDelivery.Event.FIRED)
         if outcome.reopened:  # few: a condition back within ALERTS_REOPEN_SECONDS
-            Alert.objects.bulk_update(outcome.reopened, ["status", "value", "resolved_at"])
+            Alert.objects.bulk_update(outcome.reopened, ["status", "value", "resolved_at"], batch_size=100)
         if outcome.resolved:  # one UPDATE however many (a CASE per row would grow with them)
             Alert.objects.filter(pk__in=[a.pk for a in outcome.resolved]).update(status=Alert.Status.RESOLVED, resolved_at=now)
         Breach.objects.bulk_create(new_breaches)
