@@ -1,6 +1,6 @@
 """Each metric's current value per scope, computed by the database in a constant number of queries.
 
-Queue metrics reuse queues/metrics.py (one pass over every queue per window); system metrics reuse the
+Queue metrics reuse queues/figures.py (one pass over every queue per window); system metrics reuse the
 readiness reads (ops/selectors.py). Values are keyed by scope: "queue:<name>" or "system".
 """
 from __future__ import annotations
@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Min
 from django.utils import timezone
 
 from alerts.models import Metric
 from ops import selectors as ops_selectors
 from ops.models import Heartbeat
 from portal.models import Command
-from queues import metrics as queue_metrics
+from queues import figures as queue_metrics
 from webhooks.models import WebhookEvent
 
 SYSTEM = "system"
@@ -56,7 +57,8 @@ def measure(metrics: set[str], *, now: datetime | None = None) -> Measurement:
         count = WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED, received_at__gte=now - RECENT).count()
         found[Metric.FAILED_EVENTS] = {SYSTEM: float(count)}
     if Metric.WEBHOOK_LAG_SECS in metrics:
-        found[Metric.WEBHOOK_LAG_SECS] = {SYSTEM: round(ops_selectors.webhook_backlog()["lag_seconds"], 1)}
+        oldest = WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).aggregate(oldest=Min("received_at"))["oldest"]
+        found[Metric.WEBHOOK_LAG_SECS] = {SYSTEM: round(max(0.0, (now - oldest).total_seconds()), 1) if oldest else 0.0}
     if Metric.WORKERS_MISSING in metrics:
         found[Metric.WORKERS_MISSING] = {SYSTEM: float(workers_missing())}
     return Measurement(found, queue_ids)

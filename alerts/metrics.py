@@ -14,7 +14,7 @@ DELIVERIES = Counter(
 )
 
 
-@portal_metrics._safe
+@portal_metrics.safe
 def delivery_outcome(kind: str, outcome: str) -> None:
     DELIVERIES.labels(kind, outcome).inc()
 

@@ -10,7 +10,7 @@ from alerts.selectors import unresolved_alerts
 from calls.models import Call
 from conferencing.models import Conference, Participant
 from portal.models import Command, Profile
-from queues.metrics import queue_metrics, start_of_day
+from queues.figures import queue_metrics, start_of_day
 from queues.models import QueuedCall
 from recordings.models import Recording
 from webhooks.models import WebhookEvent
