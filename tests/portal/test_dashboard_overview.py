@@ -131,3 +131,15 @@ def test_the_overview_costs_the_same_queries_with_more_queues_and_conferences(cl
     with CaptureQueriesContext(connection) as many:
         client.get("/")
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_queue_change_redraws_the_overview_on_open_dashboards(listen, django_capture_on_commit_callbacks):
+    from queues import services
+
+    listen("dashboard")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.queued_call_enter(queue_name="pushed", call_control_id="v3:pushed", occurred_at=timezone.now())
+    messages = listen.received("dashboard")
+    assert len(messages) == 1
+    assert 'id="dashboard-overview" hx-swap-oob="true"' in messages[0]
+    assert re.search(r'<tr class="sl-none" data-queue="pushed">.*?data-figure="waiting">1<', messages[0], re.S)
