@@ -38,9 +38,15 @@
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) document.title = document.title.replace(/^\(!\) /, "");
   });
-  document.addEventListener("htmx:afterSettle", function (e) {
-    if (e.target && (e.target.id === "alert-banner" || (e.target.querySelector && e.target.querySelector("#alert-banner")))) check();
-  });
+  // The banner is swapped whole when alerts change (live.js re-fetches it): look again at each swap.
+  new MutationObserver(function (records) {
+    var swapped = records.some(function (r) {
+      return Array.prototype.some.call(r.addedNodes, function (node) {
+        return node.nodeType === 1 && (node.id === "alert-banner" || (node.querySelector && node.querySelector("#alert-banner")));
+      });
+    });
+    if (swapped) check();
+  }).observe(document.documentElement, { childList: true, subtree: true });
   document.addEventListener("DOMContentLoaded", function () {
     check();
     var ask = document.querySelector("[data-alert-notifications]");

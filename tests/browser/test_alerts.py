@@ -48,3 +48,35 @@ def test_the_banner_shows_an_alert_live_acknowledges_it_and_clears_when_resolved
     assert page.evaluate("window.__marker") == "after acknowledging"
     page.goto("/alerts/?status=resolved")
     expect(page.locator("tr.alert-row", has_text=rule)).to_contain_text("lasted")
+
+
+def test_a_critical_alert_notifies_a_tab_in_the_background(browser, stack):
+    from tests.browser.conftest import logged_in
+
+    queue, rule = f"notify-{uuid.uuid4().hex[:6]}", f"Critical line {uuid.uuid4().hex[:4]}"
+    stack.manage("shell", "-c", (
+        "from alerts.models import AlertRule; from queues.models import Queue; "
+        f"q = Queue.objects.create(name='{queue}'); "
+        f"AlertRule.objects.create(name='{rule}', metric='callers_waiting', queue=q, operator='>', threshold=0, "
+        "for_secs=0, severity='critical')"
+    ))
+    with logged_in(browser, stack.base_url, "operator") as page:
+        page.context.grant_permissions(["notifications"])
+        # A tab in the background, and a Notification that records what it was asked to show.
+        page.add_init_script("""
+            Object.defineProperty(document, 'hidden', { get: () => true });
+            window.__shown = [];
+            window.Notification = function (title, options) { window.__shown.push([title, options.body]); };
+            window.Notification.permission = 'granted';
+        """)
+        page.goto("/calls/")
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=15000)
+        assert stack.post_webhook("call.enqueued", str(uuid.uuid4()), now_iso(), call_control_id="v3:notify-caller",
+                                  queue=queue, current_position=1) == 200
+        expect(page.locator("#alert-banner .alert-item", has_text=rule)).to_be_visible(timeout=20000)
+        page.wait_for_function("window.__shown.length > 0", timeout=5000)
+        shown = page.evaluate("window.__shown")
+        assert shown[0][0] == "Critical alert" and rule in shown[0][1]
+        assert page.title().startswith("(!) ")
+        stack.post_webhook("call.dequeued", str(uuid.uuid4()), now_iso(), call_control_id="v3:notify-caller",
+                           queue=queue, reason="bridged", wait_time_secs=1, queue_position=1)
