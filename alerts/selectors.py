@@ -45,12 +45,13 @@ class AlertFilter(TimeRangeFilterSet):
     severity = django_filters.ChoiceFilter(choices=Severity.choices, label="Severity")
     queue = django_filters.CharFilter(field_name="queue__name", label="Queue")
     rule = django_filters.NumberFilter(field_name="rule_id", label="Rule")
+    active = StrictBooleanFilter(field_name="resolved_at", lookup_expr="isnull", label="Not resolved")
     since = MomentFilter(bound="start", label="Opened from")
     until = MomentFilter(bound="end", label="Opened until")
 
     class Meta:
         model = Alert
-        fields = ["status", "severity", "queue", "rule", "since", "until"]
+        fields = ["status", "severity", "queue", "rule", "active", "since", "until"]
 
 
 class AlertRuleFilter(TimeRangeFilterSet):

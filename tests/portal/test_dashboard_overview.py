@@ -86,8 +86,14 @@ def test_the_overview_shows_alerts_first_then_queues_against_their_goals(client,
     assert html.index('id="dashboard-alerts"') < html.index('id="dashboard-queues"')
     alerts = html[html.index('id="dashboard-alerts"'):html.index('id="dashboard-queues"')]
     assert "Long wait" in alerts and 'href="/queues/support/"' in alerts
-    assert link_of(alerts, 'data-count="alerts"') == "/alerts/?status=open"
-    assert 'data-alert-id=' in follow(client, "/alerts/?status=open")
+    assert link_of(alerts, 'data-count="alerts"') == "/alerts/?active=true"
+    listed = follow(client, "/alerts/?active=true")
+    assert listed.count('class="alert-row ') == 1
+    from alerts.models import Alert
+
+    Alert.objects.update(status="acknowledged")  # acknowledged is not resolved: still counted and listed
+    assert follow(client, "/alerts/?active=true").count('class="alert-row ') == 1
+    assert follow(client, "/alerts/?active=false").count('class="alert-row ') == 0
     support_row = re.search(r'<tr class="sl-(\w+)" data-queue="support">(.*?)</tr>', html, re.S)
     assert support_row.group(1) == "bad"  # 0 % answered within 20 s against an 80 % goal: red as on the board
     assert re.search(r'data-figure="waiting">1<', support_row.group(2))
