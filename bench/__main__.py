@@ -16,12 +16,12 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import parts, report, scale, throughput
+from bench import alerts, parts, report, scale, throughput
 from bench.stack import PORTS, Stack
 
 # Sync before pages: the page data (2,000 local queues Telnyx does not list, ...) would turn the sync
 # benchmark into a benchmark of mass deletion.
-ALL = ["ceilings", "servers", "ingest", "live", "commands", "sync", "pages"]
+ALL = ["ceilings", "servers", "ingest", "live", "commands", "sync", "pages", "alerts"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +120,8 @@ def run_part(part: str, stack: Stack, args, results: dict) -> None:
         missing = expected - {row["name"] for row in results["sync"]}
         if missing:
             results["notes"].append(f"no sync registered for {', '.join(sorted(missing))}: not measured")
+    elif part == "alerts":
+        results["alerts"] = alerts.evaluation(log=say)
     else:
         raise ValueError(f"unknown part {part!r}")
 

@@ -74,6 +74,13 @@ def lines(results: dict) -> list[str]:
     for row in results.get("sync") or []:
         out.append(f"5 sync {row['name']}: {row['seconds']} s, {row['queries']:,} queries, RSS peak +{row['rss_growth_mib']} MiB"
                    + (f", ERROR {row['error']}" if row["error"] else f", {row['result']}"))
+    alerts = results.get("alerts")
+    if alerts:
+        out.append(f"7 alert evaluation: queries constant in rules x queues: {'yes' if alerts['constant'] else 'NO'}")
+        for row in alerts["sizes"]:
+            out.append(f"    {row['rules']:4} rules x {row['queues']:5} queues ({row['alerts_open']:6} alerts held): "
+                       f"{row['queries']} queries, p50 {row['p50_ms']} ms, max {row['max_ms']} ms; firing "
+                       f"{row['fired']}: {row['queries_firing']} queries, {row['ms_firing']} ms")
     memory = results.get("memory")
     if memory:
         out.append("6 peak RSS (MiB): " + ", ".join(f"{k} {v / 1024:.0f}" for k, v in memory.items() if k.endswith("kib")))

@@ -43,6 +43,7 @@ GROUP_PERMISSIONS = {
     "call": "calls.view_call",
     "recordings": "recordings.view_recording",
     "recording": "recordings.view_recording",
+    "alerts": "alerts.view_alert",  # every page's alert banner (issue 26)
     "admin": None,  # admin.<app_label>.<model>: checked against that model's view permission
 }
 
@@ -372,13 +373,14 @@ def publish_toast(user_id: int | None, html: Fragment) -> None:
 
 
 def publish_dashboard() -> None:
-    """Re-render the dashboard counters for open dashboards, once per transaction."""
+    """Re-render the dashboard's counters and overview for open dashboards, once per transaction."""
 
     def build():
-        # Every app publishes through this module and the counters read every app: imported when rendered.
-        from portal.selectors import dashboard_counters
+        # Every app publishes through this module and the dashboard reads every app: imported when rendered.
+        from portal.selectors import dashboard_counters, dashboard_overview
 
-        html = render_to_string("portal/_counters.html", {"counters": dashboard_counters(), "oob": True})
+        context = {"counters": dashboard_counters(), "overview": dashboard_overview(), "oob": True}
+        html = render_to_string("portal/_counters.html", context) + render_to_string("portal/_overview.html", context)
         return [("dashboard", html)]
 
     publish_rendered_once("dashboard", build, groups=["dashboard"])

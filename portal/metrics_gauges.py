@@ -9,6 +9,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
+from alerts.metrics import families as alert_families
 from ops import selectors
 from ops.models import Heartbeat
 from queues.models import QueuedCall
@@ -102,6 +103,7 @@ class DatabaseCollector:
             if row["ran_at"]:
                 syncs.add_metric([row["name"], row["outcome"] or "unknown"], row["ran_at"].timestamp())
         yield syncs
+        yield from alert_families()
 
     @staticmethod
     def _recordings_waiting() -> dict | None:

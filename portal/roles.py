@@ -13,6 +13,8 @@ VIEWER = [
     "queues.view_queuedcall",
     "calls.view_call",
     "recordings.view_recording",
+    "alerts.view_alert",  # everyone sees alerts and the rules behind them (issue 26)
+    "alerts.view_alertrule",
 ]
 OPERATOR = VIEWER + [
     "conferencing.control_conference",
@@ -20,6 +22,7 @@ OPERATOR = VIEWER + [
     "calls.control_call",
     "portal.retry_command",
     "webhooks.reprocess_webhookevent",
+    "alerts.acknowledge_alert",
 ]
 SUPERVISOR = OPERATOR + [
     "conferencing.supervise_conference",
@@ -49,6 +52,16 @@ ADMINISTRATOR = SUPERVISOR + [
     "otp_static.view_staticdevice",
     "otp_static.delete_staticdevice",
     "accounts.view_companyidentity",
+    # Alert rules and delivery channels (issue 26).
+    "alerts.add_alertrule",
+    "alerts.change_alertrule",
+    "alerts.delete_alertrule",
+    "alerts.view_alertchannel",
+    "alerts.add_alertchannel",
+    "alerts.change_alertchannel",
+    "alerts.delete_alertchannel",
+    "alerts.test_alertchannel",
+    "alerts.view_alertdelivery",
 ]
 
 ROLES: dict[str, list[str]] = {

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "queues",
     "calls",
     "recordings",
+    "alerts",  # after queues: its handlers run after theirs for the same events
     "ops",
 ]
 
@@ -118,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "alerts.context_processors.banner",
             ],
             "builtins": ["portal.templatetags.portal_format", "portal.templatetags.portal_forms"],
         },
@@ -258,6 +260,8 @@ CELERY_BEAT_SCHEDULE = {
     # Legs held active but silent, checked one by one against Telnyx's call status (calls/sync.py).
     "calls-sync": {"task": "calls.tasks.sync_calls", "schedule": env.float("CALL_SYNC_SECONDS", default=60.0)},
     "audit-retention": {"task": "portal.audit.tasks.purge_audit_entries", "schedule": 86400.0},
+    # Alert rules (issue 26): evaluated every few seconds, and soon after events that move a queue.
+    "alerts-evaluate": {"task": "alerts.tasks.evaluate_alerts", "schedule": env.float("ALERTS_EVALUATE_SECONDS", default=5.0)},
 }
 # A leg with no lifecycle event for this long is asked about; at most CALL_SYNC_MAX_LEGS a run (0: all).
 CALL_SYNC_QUIET_SECONDS = env.float("CALL_SYNC_QUIET_SECONDS", default=120.0)
@@ -575,3 +579,23 @@ LOGGING = {
 
 # Shown as a banner so nobody mistakes simulated traffic for the real account.
 PORTAL_SANDBOX = env.bool("PORTAL_SANDBOX", default=bool(_sandbox))
+
+# --- Alerts (issue 26) ----------------------------------------------------------------------------
+# A resolved alert whose condition comes back within this many seconds is continued, not opened anew.
+ALERTS_REOPEN_SECONDS = env.int("ALERTS_REOPEN_SECONDS", default=60)
+# Delivery (e-mail, webhook): attempts per message, with exponential backoff capped at ALERTS_DELIVERY_MAX_RETRY_SECONDS.
+ALERTS_DELIVERY_MAX_ATTEMPTS = env.int("ALERTS_DELIVERY_MAX_ATTEMPTS", default=5)
+ALERTS_DELIVERY_MAX_RETRY_SECONDS = env.float("ALERTS_DELIVERY_MAX_RETRY_SECONDS", default=300.0)
+ALERTS_WEBHOOK_TIMEOUT_SECONDS = env.float("ALERTS_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Where links in e-mail and webhook texts point (empty: relative paths only).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="")
+# E-mail (Django's mail): SMTP from the environment; `make run` uses the console backend.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("calls.urls")),
     path("", include("queues.urls")),
     path("", include("recordings.urls")),
+    path("", include("alerts.urls")),
     path("", include("portal.audit.urls")),
     path("api/v1/", include("portal.api.urls")),
     # Everything under /api/ answers JSON, an unknown path too (issue 30).

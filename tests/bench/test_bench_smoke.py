@@ -110,3 +110,13 @@ def test_the_report_prints_each_figure_beside_its_reference(tmp_path):
     report.save(results, tmp_path)
     assert json.loads((tmp_path / "latest.json").read_text())["ingest"]["ratio"] == 1.5
     assert (tmp_path / "chart.svg").read_text().startswith("<svg")
+
+
+def test_alert_evaluation_is_measured_and_its_queries_do_not_grow():
+    from bench import alerts
+
+    result = alerts.evaluation([(8, 3), (16, 12)], repeat=2, log=lambda *a: None)
+    assert [row["rules"] for row in result["sizes"]] == [8, 16]
+    assert result["sizes"][1]["alerts_open"] > result["sizes"][0]["alerts_open"]
+    assert result["constant"], result
+    assert report.lines({"alerts": result})[1].startswith("7 alert evaluation: queries constant in rules x queues: yes")

@@ -22,7 +22,7 @@ def test_list_shows_active_then_recent_with_badges_and_where(client, viewer):
     assert "v3:live" in active and "queue: support" in active and "● Recording" in active and "Streaming" in active
     assert "data-since=" in active  # the duration ticks
     assert "v3:done" in recent and "normal_clearing" in recent and "0:03:00" in recent
-    assert 'ws-connect="/ws/live/?subscribe=calls"' in page
+    assert 'ws-connect="/ws/live/?subscribe=calls,alerts"' in page
 
 
 def test_list_empty_states_explain_themselves(client, viewer):

@@ -7,6 +7,7 @@ import pytest
 
 from conferencing.models import Participant
 from portal.filters import BOOLEAN_ERROR, TIME_ERROR
+from tests.alerts.factories import AlertChannelFactory, AlertRuleFactory
 from tests.calls.factories import CallFactory
 from tests.contract.conftest import list_operations
 from tests.factories import CommandFactory, ConferenceFactory, ParticipantFactory
@@ -58,7 +59,19 @@ ROWS = {
     "/api/v1/events/": ("/api/v1/events/", event),
     # Signing the test client in writes audit entries of its own: the list is read for the test's kind.
     "/api/v1/audit/": ("/api/v1/audit/?kind=setting_changed", lambda at, n: audit_entry(at, n)),
+    # The default rules (installed by a migration) are left out by is_default=false.
+    "/api/v1/alert-rules/": ("/api/v1/alert-rules/?is_default=false", lambda at, n: AlertRuleFactory(created_at=at)),
+    "/api/v1/alert-channels/": ("/api/v1/alert-channels/", lambda at, n: AlertChannelFactory(created_at=at)),
+    "/api/v1/alerts/": ("/api/v1/alerts/", lambda at, n: alert(at, n)),
 }
+
+
+def alert(at, n):
+    from alerts.models import Alert
+
+    rule = AlertRuleFactory()
+    return Alert.objects.create(rule=rule, rule_name=rule.name, scope=f"queue:q-{n}", metric=rule.metric,
+                                operator=">", threshold=1, severity="warning", opened_at=at)
 
 
 def test_every_list_in_the_schema_is_covered(api_schema):

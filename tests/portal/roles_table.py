@@ -17,6 +17,8 @@ ROWS: dict[str, set[str]] = {
     "users": {"Administrator"},  # "manage users and API tokens; see and lift sign-in lockouts"
     "system": {"Administrator"},  # "see the System page"
     "audit": {"Administrator"},  # "see the Audit page and GET /api/v1/audit/"
+    "acknowledge": {"Operator", "Supervisor", "Administrator"},  # "acknowledge alerts"
+    "alerting": {"Administrator"},  # "manage alert rules and channels; send a test; see deliveries"
     "nobody": set(),  # no role, Administrators included (append-only or read-only rows)
 }
 
@@ -78,6 +80,12 @@ ROUTES: dict[str, dict[str, tuple]] = {
     "recordings/<str:recording_id>/audio/": {"GET": ("listen", "/recordings/{recording}/audio/", None)},
     "recordings/<str:recording_id>/redownload/": {"POST": ("listen", "/recordings/{recording}/redownload/", {})},
     "audit/": {"GET": ("audit", "/audit/", None)},
+    "alerts/": {"GET": ("read", "/alerts/", None)},
+    "alerts/banner/": {"GET": ("read", "/alerts/banner/", None)},
+    "alerts/rules/": {"GET": ("read", "/alerts/rules/", None)},
+    "alerts/channels/<int:pk>/test/": {"POST": ("alerting", "/alerts/channels/{alert_channel}/test/", {})},
+    "alerts/<int:pk>/": {"GET": ("read", "/alerts/{alert}/", None)},
+    "alerts/<int:pk>/acknowledge/": {"POST": ("acknowledge", "/alerts/{alert}/acknowledge/", {"note": "seen"})},
     "audit/export.csv": {"GET": ("audit", "/audit/export.csv", None)},
     # API
     "api/v1/": {"GET": ("signed_in", "/api/v1/", None)},
@@ -114,6 +122,29 @@ ROUTES: dict[str, dict[str, tuple]] = {
     },
     "api/v1/^queues/(?P<name>[^/]+)/calls/$": {"GET": ("read", "/api/v1/queues/{queue}/calls/", None)},
     "api/v1/^queues/(?P<name>[^/]+)/metrics/$": {"GET": ("read", "/api/v1/queues/{queue}/metrics/", None)},
+    "api/v1/^alert-rules/$": {
+        "GET": ("read", "/api/v1/alert-rules/", None),
+        "POST": ("alerting", "/api/v1/alert-rules/", {"name": "x", "metric": "failed_events", "threshold": 1}),
+    },
+    "api/v1/^alert-rules/(?P<pk>[^/.]+)/$": {
+        "GET": ("read", "/api/v1/alert-rules/{alert_rule}/", None),
+        "PATCH": ("alerting", "/api/v1/alert-rules/{alert_rule}/", {"threshold": 2}),
+        "DELETE": ("alerting", "/api/v1/alert-rules/{alert_rule}/", None),
+    },
+    "api/v1/^alert-channels/$": {
+        "GET": ("alerting", "/api/v1/alert-channels/", None),
+        "POST": ("alerting", "/api/v1/alert-channels/", {"name": "c2", "kind": "email", "target": "a@ops.example"}),
+    },
+    "api/v1/^alert-channels/(?P<pk>[^/.]+)/$": {
+        "GET": ("alerting", "/api/v1/alert-channels/{alert_channel}/", None),
+        "PATCH": ("alerting", "/api/v1/alert-channels/{alert_channel}/", {"send_on_acknowledge": True}),
+        "DELETE": ("alerting", "/api/v1/alert-channels/{alert_channel}/", None),
+    },
+    "api/v1/^alerts/$": {"GET": ("read", "/api/v1/alerts/", None)},
+    "api/v1/^alerts/(?P<pk>[^/.]+)/$": {"GET": ("read", "/api/v1/alerts/{alert}/", None)},
+    "api/v1/^alerts/(?P<pk>[^/.]+)/acknowledge/$": {
+        "POST": ("acknowledge", "/api/v1/alerts/{alert}/acknowledge/", {"note": "seen"}),
+    },
     "api/v1/^calls/$": {"GET": ("read", "/api/v1/calls/", None)},
     "api/v1/^calls/(?P<call_control_id>[^/]+)/$": {"GET": ("read", "/api/v1/calls/{call}/", None)},
     "api/v1/^recordings/$": {"GET": ("read", "/api/v1/recordings/", None)},
@@ -161,6 +192,10 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     # No role holds recordings.view_transcription (only superusers see this admin): transcripts are voice-grade
     # content (issue 24); README's "the admin (read)" does not cover them.
     "recordings.transcription": {"view": "nobody", "add": "nobody", "change": "nobody", "delete": "nobody"},
+    "alerts.alert": {"view": "read", "add": "nobody", "change": "nobody", "delete": "nobody"},
+    "alerts.alertrule": {"view": "read", "add": "alerting", "change": "alerting", "delete": "alerting"},
+    "alerts.alertchannel": {"view": "alerting", "add": "alerting", "change": "alerting", "delete": "alerting"},
+    "alerts.alertdelivery": {"view": "alerting", "add": "nobody", "change": "nobody", "delete": "nobody"},
 }
 
 # Declared actions -> row. Listening by another name (streaming, forking) and choosing a supervisor
@@ -189,7 +224,7 @@ SUPERVISOR_ROLE_PARAMS = {"conference.join": {"call_control_id": "{call}", "supe
 GROUPS: dict[str, str] = {
     "dashboard": "read", "commands": "read", "events": "read", "conferences": "read", "conference": "read",
     "queues": "read", "queue": "read", "calls": "read", "call": "read", "recordings": "read", "recording": "read",
-    "admin": "admin",
+    "alerts": "read", "admin": "admin",
 }
 
 # Each declared action also has its own API route (issue 30: so that the schema documents its body); it

@@ -16,9 +16,11 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import CompanyIdentity
+from alerts.models import Alert, AlertDelivery
 from portal.audit.models import AuditEntry
 from portal.commands import actions
 from portal.tokens import api_token_create
+from tests.alerts.factories import AlertChannelFactory, AlertRuleFactory
 from tests.calls.factories import CallFactory
 from tests.factories import CommandFactory, ConferenceFactory, ParticipantFactory, UserFactory
 from tests.portal.roles_table import (
@@ -89,7 +91,13 @@ def sample(settings, tmp_path):
     access_log = AccessLog.objects.create(username="x", ip_address="10.0.0.1", user_agent="t", attempt_time=timezone.now())
     failure = AccessFailureLog.objects.create(username="x", ip_address="10.0.0.1", user_agent="t", attempt_time=timezone.now(),
                                               locked_out=False)
+    channel = AlertChannelFactory()
+    rule = AlertRuleFactory(channels=[channel])
+    alert = Alert.objects.create(rule=rule, rule_name=rule.name, scope="queue:support", queue=queue, metric=rule.metric,
+                                 operator=rule.operator, threshold=rule.threshold, severity=rule.severity, value=90)
+    delivery = AlertDelivery.objects.create(alert=alert, channel=channel, event="fired", status="sent")
     ids = {
+        "alert": alert.pk, "alert_rule": rule.pk, "alert_channel": channel.pk,
         "conference": conference.conference_id, "call": call.call_control_id, "queue": queue.name,
         "queued_call": queued.call_control_id, "recording": recording.recording_id, "recording_pk": recording.pk,
         "command": command.pk, "event": event.pk, "audit": entry.pk,
@@ -101,7 +109,8 @@ def sample(settings, tmp_path):
         "portal.command": command.pk, "audit.auditentry": entry.pk, "webhooks.webhookevent": event.pk,
         "conferencing.conference": conference.pk, "conferencing.participant": participant.pk, "queues.queue": queue.pk,
         "queues.queuedcall": queued.pk, "calls.call": call.pk, "recordings.recording": recording.pk,
-        "recordings.transcription": transcription.pk,
+        "recordings.transcription": transcription.pk, "alerts.alert": alert.pk, "alerts.alertrule": rule.pk,
+        "alerts.alertchannel": channel.pk, "alerts.alertdelivery": delivery.pk,
     }
     return {"users": users, "ids": ids, "admin": admin_objects}
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SAMPLE_GROUPS = {
     "dashboard": "dashboard", "commands": "commands", "events": "events", "conferences": "conferences",
     "conference": "conference.conf-1", "queues": "queues", "queue": "queue.support", "calls": "calls",
-    "call": "call.abc123", "recordings": "recordings", "recording": "recording.7",
+    "call": "call.abc123", "recordings": "recordings", "recording": "recording.7", "alerts": "alerts",
 }
 
 

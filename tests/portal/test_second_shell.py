@@ -56,7 +56,7 @@ def test_the_gateway_adds_the_note_to_could_not_reach_telnyx(settings, telnyx):
     assert str(caught.value).startswith("Connection error: Could not reach Telnyx") and "has stopped" in str(caught.value)
 
 
-def test_make_run_records_its_sandbox_for_other_shells(settings, tmp_path, monkeypatch):
+def test_make_run_records_its_sandbox_for_other_shells(db, settings, tmp_path, monkeypatch):  # it enables alert rules
     from django.core.management import call_command
 
     from portal.management.commands import runportal

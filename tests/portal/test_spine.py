@@ -68,7 +68,7 @@ def test_dashboard_counts(client, viewer):
     html = client.get("/").content.decode()
     for counter, value in [("active_conferences", 1), ("participants", 2), ("active_calls", 1), ("failed_commands", 1), ("failed_events", 1), ("waiting_calls", 0)]:
         assert f'data-counter="{counter}"><span class="value">{value}<' in html, counter
-    assert 'ws-connect="/ws/live/?subscribe=dashboard"' in html
+    assert 'ws-connect="/ws/live/?subscribe=dashboard,alerts"' in html
 
 
 def test_sandbox_banner_only_in_sandbox_mode(client, viewer, settings):

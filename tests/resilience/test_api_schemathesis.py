@@ -18,8 +18,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from alerts.models import Alert
 from portal.models import Command
 from portal.tokens import api_token_create
+from tests.alerts.factories import AlertChannelFactory, AlertRuleFactory
 from tests.calls.factories import CallFactory
 from tests.factories import ConferenceFactory, ParticipantFactory, UserFactory
 from tests.queues.factories import QueuedCallFactory, QueueFactory
@@ -66,7 +68,12 @@ def world(db):
     existing = {
         "id": "conf-1", "target": "conf-1", "name": "support", "call_control_id": "v3:a",
     }
-    by_resource = {"commands": str(command.pk), "events": str(event.pk), "recordings": recording.recording_id}
+    channel = AlertChannelFactory()
+    rule = AlertRuleFactory(channels=[channel], queue=queue)
+    alert = Alert.objects.create(rule=rule, rule_name=rule.name, scope="queue:support", queue=queue, metric=rule.metric,
+                                 operator=">", threshold=1, severity="warning")
+    by_resource = {"commands": str(command.pk), "events": str(event.pk), "recordings": recording.recording_id,
+                   "alert-rules": str(rule.pk), "alert-channels": str(channel.pk), "alerts": str(alert.pk)}
     return {"token": key, "existing": existing, "by_resource": by_resource}
 
 
@@ -75,7 +82,7 @@ def existing_path_parameters(operation, world) -> dict:
     resource = operation.path.split("/")[3]
     values = {}
     for name in operation.path_parameters:
-        if resource in world["by_resource"] and name in ("id", "target"):
+        if resource in world["by_resource"] and name in ("id", "target", "pk"):
             values[name] = world["by_resource"][resource]
         elif resource == "calls" and name in ("target", "call_control_id"):
             values[name] = "v3:a"

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from alerts.services import alert_rules_enable_defaults
 from portal import sandbox_link
 
 ROOT = Path(settings.BASE_DIR)
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         env = {**os.environ, "HOST": host, "PORT": str(port), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
         redis = bool(settings.REDIS_URL)
         procfile = "Procfile" if redis else "Procfile.embedded"
+        # Alert e-mails are printed by the worker, not sent, unless the deployer chose a backend (issue 26).
+        env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
         processes = ["web", "worker", "beat"] if redis else ["web", "worker"]
         if not settings.TELNYX_API_KEY or settings.TELNYX_SANDBOX_LINKED:
             sandbox_port = sandbox_port or port + 790
@@ -45,6 +48,10 @@ class Command(BaseCommand):
             env.setdefault("TELNYX_CONNECTION_ID", "sandbox-connection")
             env.setdefault("DIAL_FROM_NUMBER", "+15550000000")
             processes.append("sandbox")
+            # The default alert rules fire on the sandbox's simulated waits within minutes (issue 26).
+            enabled = alert_rules_enable_defaults()
+            if enabled:
+                self.stdout.write(f"Sandbox: {enabled} default alert rule(s) enabled (see /alerts/rules/).")
             # A management command from another shell finds this sandbox here (portal/sandbox_link.py). The pid
             # is honcho's once this process execs it: the file goes stale when `make run` stops.
             sandbox_link.record(settings.DATA_DIR, base_url=env["TELNYX_BASE_URL"], api_key=env["TELNYX_API_KEY"],

@@ -1,0 +1,32 @@
+"""factory_boy factories for alert rules and channels."""
+import factory
+
+from alerts.models import AlertChannel, AlertRule
+
+
+class AlertRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertRule
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"rule-{n}")
+    metric = "longest_wait_secs"
+    operator = ">"
+    threshold = 60
+    for_secs = 30
+    severity = "warning"
+    enabled = True
+
+    @factory.post_generation
+    def channels(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.channels.set(extracted)
+
+
+class AlertChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertChannel
+
+    name = factory.Sequence(lambda n: f"channel-{n}")
+    kind = "webhook"
+    target = "https://hooks.example.test/alerts"
