@@ -3,27 +3,32 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
+import uuid
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections, transaction
 
 from portal import live
+from portal.celery import app as celery_app
 from webhooks.apply import HandlerFailed, apply_events, commit_without_waiting_for_disk
 from webhooks.drain_flag import flag_clear
 from webhooks.models import WebhookEvent
+from webhooks.partitions import Holdings
 from webhooks.prepared import fetch_prepared
 from webhooks.retries import drain_again
 
 log = logging.getLogger(__name__)
 AGAIN_KEY = "webhooks:drain-again"
-DRAIN_LOCK = 0x5745424B  # pg_advisory_lock key of the single active drain ("WEBK")
+HELP_KEY = "webhooks:drain-help"
 
 
-def events_process_batch(*, limit: int) -> int:
+def events_process_batch(*, limit: int, keys: list[int] | None = None) -> int:
     """Claim up to `limit` pending events atomically, apply them in occurred_at order, record outcomes.
 
+    `keys`: the stored partition values to claim from (the drain's holdings); None: every partition.
     One transaction per batch: rows are locked with FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite's
     write lock serializes the whole transaction), so two drains never apply the same event, and a
     crash rolls the batch back to pending, applied by nobody. Optimistic: no savepoint while every
@@ -32,7 +37,7 @@ def events_process_batch(*, limit: int) -> int:
     """
     try:
         with transaction.atomic():
-            events = _claim_pending(limit)
+            events = _claim_pending(limit, keys)
             if events:
                 commit_without_waiting_for_disk()
                 apply_events(events, optimistic=True)
@@ -48,12 +53,14 @@ def events_process_batch(*, limit: int) -> int:
         return len(events)
 
 
-def _any_pending() -> bool:
-    """Whether some event waits, read without a transaction: a lingering drain's poll (one round trip)."""
+def _any_pending(keys: list[int] | None = None) -> bool:
+    """Whether some event waits (in `keys`' partitions), read without a transaction: a lingering drain's poll."""
     db = connections["default"]
     if db.vendor != "postgresql":
         return WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).exists()
-    return bool(fetch_prepared(db, _any_pending_sql(), ()))
+    if keys is None:
+        return bool(fetch_prepared(db, _any_pending_sql(), ()))
+    return bool(fetch_prepared(db, _any_pending_in_sql(), (keys,)))
 
 
 @functools.cache
@@ -62,11 +69,22 @@ def _any_pending_sql() -> str:
     return f"SELECT 1 FROM {table} WHERE status = 'pending' LIMIT 1"
 
 
-def _claim_pending(limit: int) -> list[WebhookEvent]:
-    """Lock and load up to `limit` pending events, oldest first, without their raw body.
+@functools.cache
+def _any_pending_in_sql() -> str:
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    return (
+        f"SELECT 1 FROM unnest(%s::smallint[]) AS p(n) WHERE EXISTS "
+        f"(SELECT 1 FROM {table} WHERE status = 'pending' AND \"partition\" = p.n) LIMIT 1"
+    )
+
+
+def _claim_pending(limit: int, keys: list[int] | None = None) -> list[WebhookEvent]:
+    """Lock and load up to `limit` pending events (of `keys`' partitions), oldest first, without their raw body.
 
     On PostgreSQL one prepared statement (the same query as `_claimable`): a drain claims after every
-    batch, and compiling the ORM query each time cost four times the round trip (issue 13).
+    batch, and compiling the ORM query each time cost four times the round trip (issue 13). With
+    partitions, each partition's oldest are read from the pending index apart (a LATERAL per
+    partition), so a claim never sorts a whole backlog.
     """
     db = connections["default"]
     if db.vendor != "postgresql":
@@ -75,7 +93,10 @@ def _claim_pending(limit: int) -> list[WebhookEvent]:
     names = [field.attname for field in fields]
     converters = [(i, convert) for i, field in enumerate(fields) for convert in field.get_db_converters(db)]
     events = []
-    for row in fetch_prepared(db, _claim_sql(), (limit,)):
+    rows = fetch_prepared(db, _claim_sql(), (limit,)) if keys is None else fetch_prepared(
+        db, _claim_partitions_sql(), (keys, limit, limit)
+    )
+    for row in rows:
         if converters:
             row = list(row)
             for i, convert in converters:
@@ -109,63 +130,103 @@ def _claim_sql() -> str:
     )
 
 
+@functools.cache
+def _claim_partitions_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(WebhookEvent._meta.db_table)
+    columns = ", ".join(f"e.{quote(field.column)}" for field in _claimed_fields())
+    # Each partition's oldest ids first (one short read of the pending index per partition), then
+    # lock those rows: the ids drive the join, so no plan walks the whole backlog once per id.
+    oldest = (
+        f"SELECT x.id FROM unnest(%s::smallint[]) AS p(n), LATERAL (SELECT id FROM {table} "
+        "WHERE status = 'pending' AND \"partition\" = p.n ORDER BY received_at, id LIMIT %s) AS x"
+    )
+    return (
+        f"SELECT {columns} FROM {table} AS e WHERE e.id = ANY(ARRAY({oldest})) "
+        # An expression, not `status = 'pending'`: rechecked on each locked row (a retry may have applied it
+        # meanwhile), but never a reason for the planner to walk the pending index instead of the ids.
+        "AND (e.status || '') = 'pending' ORDER BY e.received_at, e.id LIMIT %s FOR UPDATE SKIP LOCKED"
+    )
+
+
 def events_drain(*, batch_size: int | None = None, max_seconds: float | None = None) -> int:
     """Process pending events in batches until none is left (or time is up); returns how many.
 
-    One drain at a time (a PostgreSQL advisory lock): two drains' batch transactions would lock the
-    same calls and conferences in different orders and deadlock. A drain that finds the lock taken
-    leaves a note first (AGAIN_KEY) and goes; the holder reads the note after releasing the lock
-    and drains once more, so whatever made the second drain start is still claimed.
+    Partitioned (issue 25): the drain holds its share of the partitions (webhooks/partitions.py) and
+    claims only their events, so several drains, on any machines, apply different partitions at once,
+    each partition in order. Before it ends, a drain tries every partition once more; one it cannot
+    take (another drain holds it) it leaves a note about first (AGAIN_KEY, its own token), and a drain
+    that finds someone else's note after letting go of its partitions runs once more, so an event
+    stored while its partition's holder was ending is still claimed. SQLite: one drain holds all.
     """
     batch_size = batch_size or settings.WEBHOOK_BATCH_SIZE
     deadline = time.monotonic() + (settings.WEBHOOK_DRAIN_SECONDS if max_seconds is None else max_seconds)
-    _note(AGAIN_KEY, True)  # before trying the lock: see the docstring
-    if not _drain_lock(True):
-        return 0
-    total, locked = 0, True
+    me = uuid.uuid4().hex
+    holdings = Holdings()
+    holdings.join()
+    total = 0
     try:
         while True:
-            _note(AGAIN_KEY, False)
-            claimed, timed_out = _drain_pass(batch_size, deadline)
+            _note(AGAIN_KEY, False)  # whatever was asked before this round, this round does
+            claimed, timed_out = _drain_pass(holdings, me, batch_size, deadline)
             total += claimed
-            _drain_lock(False)
-            locked = False
+            holdings.release_all()
             if timed_out:
                 drain_again()  # leave the worker to other tasks; a fresh drain takes the rest
                 break
-            if not _note(AGAIN_KEY) or not _drain_lock(True):
+            if _note(AGAIN_KEY) in (None, me):
                 break
-            locked = True
     finally:
-        if locked:
-            _drain_lock(False)
+        holdings.leave()
     return total
 
 
-def _drain_pass(batch_size: int, deadline: float) -> tuple[int, bool]:
+def _drain_pass(holdings: Holdings, me: str, batch_size: int, deadline: float) -> tuple[int, bool]:
     """Claim and apply batches until none is pending; (events applied, stopped for the deadline)."""
     try:
         flag_clear()  # before claiming: see webhooks.drain_flag.processing_nudge
     except Exception:  # noqa: BLE001 - without the cache, every event nudges; still correct
         log.warning("could not clear the webhook processing flag", exc_info=True)
     # Claim until an empty claim at least WEBHOOK_NUDGE_SKIP_SECONDS after the clearing (processing_nudge).
-    linger_until = time.monotonic() + settings.WEBHOOK_NUDGE_SKIP_SECONDS
+    started = time.monotonic()
+    linger_until = started + settings.WEBHOOK_NUDGE_SKIP_SECONDS
     total = 0
-    idle = False
+    idle = closing = False
+    holdings.balance(force=True)
     with live.coalescing():
         while True:
+            if not closing:
+                holdings.balance()
+            if not holdings.held:
+                # Every partition is held by others that have not yet let go of this drain's share (they
+                # do between batches): wait a few of their batches, then leave them to it.
+                if time.monotonic() - started > max(2.0, settings.WEBHOOK_REBALANCE_SECONDS * 4):
+                    _note(AGAIN_KEY, me)  # more drains than partitions: the holders look once more
+                    return total, False
+                time.sleep(settings.WEBHOOK_DRAIN_POLL_SECONDS)
+                continue
+            keys = holdings.keys()
             # Lingering: poll with one cheap read and open a claiming transaction only if something waits.
-            claimed = events_process_batch(limit=batch_size) if not idle or _any_pending() else 0
+            claimed = events_process_batch(limit=batch_size, keys=keys) if not idle or _any_pending(keys) else 0
             idle = not claimed
             total += claimed
             if claimed:
+                closing = False
                 # Stay a moment after the last event: at a steady trickle the next one is applied by
                 # this drain at once, not by a new task the broker has to deliver first.
                 linger_until = max(linger_until, time.monotonic() + settings.WEBHOOK_DRAIN_LINGER_SECONDS)
+                if claimed == batch_size:
+                    _ask_for_help(holdings)
             else:
                 wait = linger_until - time.monotonic()
                 if wait <= 0:
-                    return total, False
+                    if closing or len(holdings.held) == holdings.count:
+                        return total, False
+                    # A last look over every partition: another drain may have ended meanwhile.
+                    closing, idle = True, False
+                    _note(AGAIN_KEY, me)  # before trying: see events_drain
+                    holdings.take_all()
+                    continue
                 live.flush(force=True)  # what is applied is shown now, not after the wait
                 time.sleep(min(wait, settings.WEBHOOK_DRAIN_POLL_SECONDS))
                 continue
@@ -176,29 +237,32 @@ def _drain_pass(batch_size: int, deadline: float) -> tuple[int, bool]:
                 return total, True
 
 
-def _drain_lock(acquire: bool) -> bool:
-    """Take (without waiting) or release the drains' session lock; SQLite serializes writers by itself."""
-    db = connections["default"]
-    if db.vendor != "postgresql":
-        return True
-    with db.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)" if acquire else "SELECT pg_advisory_unlock(%s)", [DRAIN_LOCK])
-        return bool(cursor.fetchone()[0])
+def _ask_for_help(holdings: Holdings) -> None:
+    """A full batch: a backlog. Queue one more drain (at most one per WEBHOOK_REBALANCE_SECONDS, all drains
+    together), so an idle events worker anywhere takes a share of the partitions: no operator needed."""
+    if not holdings.locking or len(holdings.held) < 2 or celery_app.conf.task_always_eager:
+        return
+    try:
+        asked = cache.add(HELP_KEY, 1, timeout=max(1, math.ceil(settings.WEBHOOK_REBALANCE_SECONDS * 2)))
+    except Exception:  # noqa: BLE001 - without the cache the drains still apply everything, only fewer at once
+        return
+    if asked:
+        drain_again()
 
 
-def _note(key: str, value: bool | None = None) -> bool:
-    """Read (value None), set or clear a shared note in the cache.
+def _note(key: str, value: str | bool | None = None) -> str | None:
+    """Read (value None), leave (a drain's token, unless a note is there) or clear (False) a shared note.
 
     A broken cache reads as unset: without it no delivery can nudge either, and the sweeper drains.
     """
     try:
         if value is None:
-            return bool(cache.get(key))
-        if value:
-            cache.set(key, 1, timeout=settings.WEBHOOK_DRAIN_SECONDS * 6)
-        else:
+            found = cache.get(key)
+            return None if found is None else str(found)
+        if value is False:
             cache.delete(key)
+        else:  # never over another drain's note: that drain's holders must still see one
+            cache.add(key, value, timeout=settings.WEBHOOK_DRAIN_SECONDS * 6)
     except Exception:  # noqa: BLE001 - the sweeper covers for a broken cache
         log.warning("webhook drain note %s unavailable", key, exc_info=True)
-        return False
-    return True
+    return None

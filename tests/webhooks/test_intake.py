@@ -339,7 +339,7 @@ def test_a_lingering_drain_polls_with_a_read_and_claims_only_when_something_wait
     claims, polls = [], []
     real_claim, real_poll = drain.events_process_batch, drain._any_pending
     monkeypatch.setattr(drain, "events_process_batch", lambda **kw: claims.append(real_claim(**kw)) or claims[-1])
-    monkeypatch.setattr(drain, "_any_pending", lambda: polls.append(real_poll()) or polls[-1])
+    monkeypatch.setattr(drain, "_any_pending", lambda *keys: polls.append(real_poll(*keys)) or polls[-1])
     late_delivery(after_naps=3)
     assert drain.events_drain() == 2
     # first, empty, late, empty: the polls in between found nothing and opened no transaction.
@@ -364,16 +364,17 @@ def test_a_drain_publishes_one_message_per_group(client, listen, lost_nudges):
     assert len(listen.received("calls")) == 1
 
 
-def test_a_drain_that_finds_another_running_leaves_a_note_and_the_holder_drains_again(
+def test_a_drain_that_finds_another_drains_note_after_letting_go_drains_again(
     post_webhook, event_doc, lost_nudges, monkeypatch
 ):
+    """The note a drain leaves when it cannot take a partition (webhooks/drain.py): the holder looks again."""
     from django.core.cache import cache
 
     post_webhook(event_doc("call.initiated", id="first"))
-    monkeypatch.setattr(drain, "_drain_lock", lambda acquire: not acquire)  # another drain holds it
-    assert drain.events_drain() == 0
-    assert cache.get(drain.AGAIN_KEY)
-    monkeypatch.undo()
+    cache.set(drain.AGAIN_KEY, "another drain")
+    drain._note(drain.AGAIN_KEY, "this drain")
+    assert cache.get(drain.AGAIN_KEY) == "another drain"  # a note is never overwritten before it is read
+    cache.delete(drain.AGAIN_KEY)
 
     original = registry.handlers_for
     arrived = []
@@ -384,7 +385,7 @@ def test_a_drain_that_finds_another_running_leaves_a_note_and_the_holder_drains_
             if not arrived:
                 arrived.append(store.event_store(data=json.loads(body_of("call.hangup", id="late"))["data"],
                                                     raw_body=body_of("call.hangup", id="late")))
-                cache.set(drain.AGAIN_KEY, 1)
+                drain._note(drain.AGAIN_KEY, "a drain that could not take this partition")
         return [meanwhile, *original(event_type)]
 
     monkeypatch.setattr(registry, "handlers_for", handlers_for)
