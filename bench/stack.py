@@ -21,7 +21,9 @@ BIN = Path(sys.executable).parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = os.environ.get("BENCH_DB_NAME", "portal_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-PORTS = {"web": 8610, "ws": 8611, "telnyx": 8612, "null": 8613, "gunicorn": 8614}
+# BENCH_PORT_BASE: five consecutive ports from there (a shared machine gives each engineer a range).
+PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "8610"))
+PORTS = {"web": PORT_BASE, "ws": PORT_BASE + 1, "telnyx": PORT_BASE + 2, "null": PORT_BASE + 3, "gunicorn": PORT_BASE + 4}
 
 
 class Stack:

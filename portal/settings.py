@@ -297,6 +297,8 @@ WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=200)
 # Events are applied in this many partitions (a hash of the call session, webhooks/store.py): one drain holds a
 # partition at a time, so N events workers apply N partitions at once (issue 25). At most 256.
 WEBHOOK_PARTITIONS = max(1, min(256, env.int("WEBHOOK_PARTITIONS", default=16)))
+# Pages say "catching up" while the events a drain claims waited this long or more (webhooks/lag.py; 0: never).
+WEBHOOK_LAG_NOTICE_SECONDS = env.float("WEBHOOK_LAG_NOTICE_SECONDS", default=5.0)
 # Drains count each other and take or give back partitions this often (webhooks/partitions.py).
 WEBHOOK_REBALANCE_SECONDS = env.float("WEBHOOK_REBALANCE_SECONDS", default=0.5)
 WEBHOOK_DRAIN_SECONDS = env.float("WEBHOOK_DRAIN_SECONDS", default=10.0)

@@ -13,6 +13,7 @@ from django.db import connection, connections, transaction
 
 from portal import live
 from portal.celery import app as celery_app
+from webhooks import lag
 from webhooks.apply import HandlerFailed, apply_events, commit_without_waiting_for_disk
 from webhooks.drain_flag import flag_clear
 from webhooks.models import WebhookEvent
@@ -41,7 +42,6 @@ def events_process_batch(*, limit: int, keys: list[int] | None = None) -> int:
             if events:
                 commit_without_waiting_for_disk()
                 apply_events(events, optimistic=True)
-        return len(events)
     except HandlerFailed as failure:
         # The batch's transaction rolled back, its claim with it: claim those events again and apply
         # them with a savepoint each, so the failing one is recorded and the others still apply.
@@ -50,7 +50,8 @@ def events_process_batch(*, limit: int, keys: list[int] | None = None) -> int:
             if events:
                 commit_without_waiting_for_disk()
                 apply_events(events)
-        return len(events)
+    lag.note_batch(min((e.received_at for e in events), default=None))
+    return len(events)
 
 
 def _any_pending(keys: list[int] | None = None) -> bool:
