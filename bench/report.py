@@ -136,16 +136,6 @@ def chart(results: dict) -> str:
         scaled = ingest.get("paced_scaled")
         if scaled:
             latency.append((f"intake p99 @ {scaled['rate']:.0f}/s (1,000/s scaled to this machine)", scaled["p99_ms"] or 0, "#2f7ed8"))
-    applied = results.get("apply")
-    if applied:
-        naive = applied["naive"]
-        out.append(f"A apply from a backlog of {applied['backlog']:,} realistic events (naive reference: a task per event, "
-                   f"{naive['applied_per_s']:,.0f}/s, {naive['cpu_ms_per_event']} ms CPU + {naive['db_cpu_ms_per_event']} ms "
-                   f"PostgreSQL CPU per event)")
-        for run in applied["runs"]:
-            out.append(f"    {run['workers']} worker(s): {run['applied_per_s']:,.0f} events/s ({run['applied']:,} in "
-                       f"{run['wall_s']} s) -> {run['vs_one']}x one worker, {run['vs_naive']}x naive; "
-                       f"{run['cpu_ms_per_event']} ms CPU + {run['db_cpu_ms_per_event']} ms PostgreSQL CPU per event")
     for row in results.get("live") or []:
         latency.append((f"live p95, {row['clients']} client(s) @ {row['rate']}/s", row["p95_ms"] or 0, "#2f7ed8"))
     dom = results.get("live_dom")
