@@ -59,6 +59,9 @@ def apply_events(events: list[WebhookEvent], *, schedule_retries: bool = True, o
     ordered = sorted(events, key=lambda e: (e.occurred_at is None, e.occurred_at or now))
     for event in ordered:
         event.first_time = event.attempts == 0 and event.status == WebhookEvent.Status.PENDING
+    if optimistic and connection.vendor == "postgresql":
+        for lock in registry.batch_locks():  # shared rows in a fixed order: drains in parallel, no deadlock
+            lock(ordered)
     done, ignored, failed = _run_handlers(ordered, isolated=not optimistic)
     _record(ordered, done, ignored, failed, now, schedule_retries=schedule_retries)
 
