@@ -4,12 +4,14 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import random
 import time
 import uuid
 
+import psycopg
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 
 from portal import live
 from portal.celery import app as celery_app
@@ -24,6 +26,7 @@ from webhooks.retries import drain_again
 log = logging.getLogger(__name__)
 AGAIN_KEY = "webhooks:drain-again"
 HELP_KEY = "webhooks:drain-help"
+DEADLOCK_RETRIES = 3  # a batch cancelled by PostgreSQL's deadlock detector is applied again this many times
 
 
 def events_process_batch(*, limit: int, keys: list[int] | None = None) -> int:
@@ -37,11 +40,22 @@ def events_process_batch(*, limit: int, keys: list[int] | None = None) -> int:
     event, so one failing event does not undo the others.
     """
     try:
-        with transaction.atomic():
-            events = _claim_pending(limit, keys)
-            if events:
-                commit_without_waiting_for_disk()
-                apply_events(events, optimistic=True)
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            try:
+                with transaction.atomic():
+                    events = _claim_pending(limit, keys)
+                    if events:
+                        commit_without_waiting_for_disk()
+                        apply_events(events, optimistic=True)
+                break
+            except (HandlerFailed, DatabaseError) as exc:
+                # Another drain's batch held a shared row this one needed while waiting for one of ours
+                # (a row no batch locks up front: a queue created meanwhile, a bridged leg elsewhere):
+                # PostgreSQL cancelled one. Its batch rolled back whole: claim and apply it again.
+                if attempt == DEADLOCK_RETRIES or not _deadlocked(exc):
+                    raise
+                log.info("webhook batch deadlocked with another drain; applying it again")
+                time.sleep(random.uniform(0.005, 0.05))
     except HandlerFailed as failure:
         # The batch's transaction rolled back, its claim with it: claim those events again and apply
         # them with a savepoint each, so the failing one is recorded and the others still apply.
@@ -52,6 +66,16 @@ def events_process_batch(*, limit: int, keys: list[int] | None = None) -> int:
                 apply_events(events)
     lag.note_batch(min((e.received_at for e in events), default=None))
     return len(events)
+
+
+def _deadlocked(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is PostgreSQL's deadlock or serialization failure."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _any_pending(keys: list[int] | None = None) -> bool:

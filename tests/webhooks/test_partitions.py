@@ -195,3 +195,29 @@ def test_drains_share_partitions_and_take_them_back(postgres):
         first.leave()
         second.leave()
         other.close()
+
+
+def test_a_batch_cancelled_by_a_deadlock_is_applied_again_whole(monkeypatch, settings):
+    """PostgreSQL cancels one of two drains that wait on each other's rows: that batch rolls back and runs again."""
+    import psycopg
+    from django.db import OperationalError
+
+    from webhooks import apply
+
+    monkeypatch.setattr(process_pending, "delay", lambda *a, **k: None)
+    store_calls(2)
+    real, calls = apply.apply_events, []
+
+    def deadlocking(events, **kwargs):
+        calls.append(len(events))
+        if len(calls) == 1:
+            try:
+                raise psycopg.errors.DeadlockDetected("deadlock detected")
+            except psycopg.errors.DeadlockDetected as exc:
+                raise OperationalError("deadlock detected") from exc
+        return real(events, **kwargs)
+
+    monkeypatch.setattr(drain, "apply_events", deadlocking)
+    assert drain.events_process_batch(limit=50) == 2 * len(LIFECYCLE)
+    assert calls == [2 * len(LIFECYCLE)] * 2  # the whole batch again, not event by event
+    assert set(WebhookEvent.objects.values_list("status", "attempts")) == {(WebhookEvent.Status.PROCESSED, 1)}
