@@ -221,3 +221,20 @@ def test_a_batch_cancelled_by_a_deadlock_is_applied_again_whole(monkeypatch, set
     assert drain.events_process_batch(limit=50) == 2 * len(LIFECYCLE)
     assert calls == [2 * len(LIFECYCLE)] * 2  # the whole batch again, not event by event
     assert set(WebhookEvent.objects.values_list("status", "attempts")) == {(WebhookEvent.Status.PROCESSED, 1)}
+
+
+def test_a_backlog_asks_for_one_more_drain_at_a_time(monkeypatch, settings):
+    """A full batch queues one helper drain task, which an idle events worker anywhere takes (no operator)."""
+    from types import SimpleNamespace
+
+    asked = []
+    monkeypatch.setattr(drain, "drain_again", lambda: asked.append(1))
+    monkeypatch.setitem(drain.celery_app.conf, "task_always_eager", False)  # a real broker: workers elsewhere
+    settings.WEBHOOK_REBALANCE_SECONDS = 0.5
+    holding_many = SimpleNamespace(locking=True, held={0, 1, 2})
+    drain._ask_for_help(holding_many)
+    drain._ask_for_help(holding_many)  # within the period: every drain together asks once
+    assert asked == [1]
+    drain._ask_for_help(SimpleNamespace(locking=True, held={3}))  # one partition: nothing to share
+    drain._ask_for_help(SimpleNamespace(locking=False, held={0, 1}))  # SQLite: one drain
+    assert asked == [1]
