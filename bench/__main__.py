@@ -16,12 +16,12 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import alerts, parts, report, scale, throughput
+from bench import alerts, apply, parts, report, scale, throughput
 from bench.stack import PORTS, Stack
 
 # Sync before pages: the page data (2,000 local queues Telnyx does not list, ...) would turn the sync
 # benchmark into a benchmark of mass deletion.
-ALL = ["ceilings", "servers", "ingest", "live", "commands", "sync", "pages", "alerts"]
+ALL = ["ceilings", "servers", "ingest", "apply", "live", "commands", "sync", "pages", "alerts"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small-scale", type=float, default=0.01, help="the size pages are first measured at")
     parser.add_argument("--ingest-seconds", type=float, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="reference/intake alternations (the median is reported)")
+    parser.add_argument("--apply-backlog", type=int, default=100_000, help="pending events each apply run starts from")
     parser.add_argument("--live-seconds", type=float, default=6)
     parser.add_argument("--web-workers", type=int, default=2, help="granian workers (two threads each)")
     parser.add_argument("--worker-concurrency", type=int, default=2)
@@ -87,6 +88,11 @@ def run_part(part: str, stack: Stack, args, results: dict) -> None:
         results["servers"] = parts.servers(stack)
     elif part == "ingest":
         results["ingest"] = parts.ingest(stack, seconds=args.ingest_seconds, rounds=args.rounds)
+    elif part == "apply":
+        try:
+            results["apply"] = apply.apply(stack, backlog=args.apply_backlog)
+        finally:
+            stack.start_worker()
     elif part == "live":
         _, cookie = session("bench-viewer", role="Viewer")
         results["live"] = parts.live(stack, f"sessionid={cookie}", seconds=args.live_seconds)

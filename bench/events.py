@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from nacl.signing import SigningKey
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "events"
 # Recording links in the fixtures point at example.com: every link is rewritten to the fake Telnyx on
 # loopback, so a worker capturing recordings during a benchmark never reaches out of the machine.
-MEDIA_BASE = "http://127.0.0.1:8612/media"
+MEDIA_BASE = f"http://127.0.0.1:{int(os.environ.get('BENCH_PORT_BASE', '8610')) + 2}/media"  # bench/stack.py's telnyx port
 # How often each type shows up in a call centre's stream, relative to one: the call lifecycle and the
 # conference roster dominate; the rarer types still appear in every mix of a few hundred events.
 WEIGHTS = {

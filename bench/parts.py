@@ -179,7 +179,7 @@ def _check(deliveries: list[events.Delivery], result: dict, prefix: str) -> dict
 
 
 # --- 2. live latency ----------------------------------------------------------------------------
-def live(stack: Stack, cookie: str, *, rates=(10, 100, 500), clients=(1, 50), seconds: float = 6,
+def live(stack: Stack, cookie: str, *, rates=(10, 100, 300, 500, 1000), clients=(1, 50), seconds: float = 6,
          settle: float = 10) -> list[dict]:
     """POST (to granian) to websocket frame (from daphne) for every marker and every subscribed socket."""
     return load.run(_live(stack, cookie, rates, clients, seconds, settle))

@@ -41,6 +41,16 @@ def lines(results: dict) -> list[str]:
             out.append(f"    paced {scaled['rate']:.0f}/s (1,000/s scaled by this run's gunicorn reference / the issue's 1,800/s): "
                        f"p50 {scaled['p50_ms']} p95 {scaled['p95_ms']} p99 {scaled['p99_ms']} ms, statuses {scaled['statuses']}, "
                        f"processed {scaled.get('lag_s')} s after")
+    applied = results.get("apply")
+    if applied:
+        naive = applied["naive"]
+        out.append(f"A apply from a backlog of {applied['backlog']:,} realistic events (naive reference: a task per event, "
+                   f"{naive['applied_per_s']:,.0f}/s, {naive['cpu_ms_per_event']} ms CPU + {naive['db_cpu_ms_per_event']} ms "
+                   f"PostgreSQL CPU per event)")
+        for run in applied["runs"]:
+            out.append(f"    {run['workers']} worker(s): {run['applied_per_s']:,.0f} events/s ({run['applied']:,} in "
+                       f"{run['wall_s']} s) -> {run['vs_one']}x one worker, {run['vs_naive']}x naive; "
+                       f"{run['cpu_ms_per_event']} ms CPU + {run['db_cpu_ms_per_event']} ms PostgreSQL CPU per event")
     for row in results.get("live") or []:
         out.append(f"2 live {row['clients']:>2} client(s) @ {row['rate']:>3}/s: p50 {row['p50_ms']} p95 {row['p95_ms']} "
                    f"p99 {row['p99_ms']} ms, dropped {row['dropped']} of {row['events'] * row['clients']}, "

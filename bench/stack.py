@@ -21,7 +21,12 @@ BIN = Path(sys.executable).parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = os.environ.get("BENCH_DB_NAME", "portal_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-PORTS = {"web": 8610, "ws": 8611, "telnyx": 8612, "null": 8613, "gunicorn": 8614}
+# BENCH_DB_REUSE=1: use an existing (empty or earlier bench) database as is, neither dropped nor created (a
+# shared server where DROP DATABASE waits on other sessions).
+REUSE_DB = os.environ.get("BENCH_DB_REUSE") == "1"
+# BENCH_PORT_BASE: five consecutive ports from there (a shared machine gives each engineer a range).
+PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "8610"))
+PORTS = {"web": PORT_BASE, "ws": PORT_BASE + 1, "telnyx": PORT_BASE + 2, "null": PORT_BASE + 3, "gunicorn": PORT_BASE + 4}
 
 
 class Stack:
@@ -65,9 +70,10 @@ class Stack:
     def create_database(self) -> None:
         import psycopg
 
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+        if not REUSE_DB:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+                admin.execute(f'CREATE DATABASE "{DB_NAME}"')
         self.manage("migrate", "--no-input", "-v", "0")
         self.manage("collectstatic", "--no-input", "-v", "0")
         self.flush_redis()
@@ -75,8 +81,9 @@ class Stack:
     def drop_database(self) -> None:
         import psycopg
 
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        if not REUSE_DB:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
         self.flush_redis()
 
     def flush_redis(self) -> None:

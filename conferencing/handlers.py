@@ -2,6 +2,7 @@
 from calls import links
 from calls.models import Call
 from conferencing import dial_in, labels, services
+from conferencing.models import Conference
 from webhooks.payloads import text
 
 
@@ -138,3 +139,14 @@ HANDLERS = {
     # A leg rung in that never joined (not answered, failed) leaves the roster with Telnyx's cause.
     "call.hangup": on_call_hangup,
 }
+
+
+def lock_conferences(events) -> None:
+    """Lock, in id order, every conference a batch names before any handler (see queues.handlers.lock_queues):
+    a conference's row is written by its participants' calls, which are in different drain partitions."""
+    ids = {e.conference_id for e in events} - {""}
+    if ids:
+        list(Conference.objects.filter(conference_id__in=ids).order_by("pk").select_for_update().values_list("pk", flat=True))
+
+
+BATCH_LOCKS = [lock_conferences]

@@ -8,6 +8,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from portal import live_sockets
+from portal.catching_up import GROUP as LAG_GROUP
 from portal.live import awatch, group_permission, user_group
 from portal.live_access import AccessFollowingMixin
 from portal.live_frames import marked
@@ -27,12 +28,13 @@ class LiveConsumer(AccessFollowingMixin, AsyncWebsocketConsumer):
         requested = [g for g in wanted.split(",") if g][:MAX_GROUPS]
         self.groups_joined = await self._allowed(user, requested)
         self.groups_joined.append(user_group(user.pk))
+        self.groups_joined.append(LAG_GROUP)  # "catching up" (webhooks/lag.py): for every signed-in page
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await awatch(self.groups_joined)  # publishers render for these groups from now on
         self.presence = asyncio.create_task(self._renew_presence())
         await self.accept()
-        self.follow_access(user, self.groups_joined[:-1])  # sign-out or lost rights close it (issue 24)
+        self.follow_access(user, self.groups_joined[:-2])  # sign-out or lost rights close it (issue 24)
         self.counted = True
         live_sockets.socket_opened()
 

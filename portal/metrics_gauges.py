@@ -54,8 +54,12 @@ class DatabaseCollector:
         pending = GaugeMetricFamily("portal_events_pending", "Stored events not yet applied.")
         pending.add_metric([], events["pending"])
         yield pending
-        lag = GaugeMetricFamily("portal_events_oldest_pending_seconds", "Age of the oldest event not yet applied.")
-        lag.add_metric([], events["lag_seconds"])
+        lag = GaugeMetricFamily(
+            "portal_events_oldest_pending_seconds", "Age of the oldest event not yet applied, per drain partition.",
+            labels=["partition"],
+        )
+        for row in events["partitions"]:
+            lag.add_metric([str(row["partition"])], row["lag_seconds"])
         yield lag
 
         commands = selectors.command_backlog()

@@ -1,4 +1,5 @@
 """Queue webhooks → stays of callers in queues (call.enqueued, call.dequeued, and call.hangup for kept calls)."""
+from queues.models import Queue, QueuedCall
 from queues.services import queued_call_enter, queued_call_hung_up, queued_call_leave
 from webhooks.payloads import number, text
 
@@ -34,3 +35,22 @@ def on_hangup(event):
 
 
 HANDLERS = {"call.enqueued": on_enqueued, "call.dequeued": on_dequeued, "call.hangup": on_hangup}
+
+
+def lock_queues(events) -> None:
+    """Lock, in id order, every queue a batch may change (named, or holding one of its calls) before any handler.
+
+    Queue rows are shared by calls of every drain partition (issue 25): taken one by one as handlers
+    reach them, two drains could each hold one and wait for the other's (a deadlock, then a batch
+    redone event by event). A fixed order makes the second drain wait for the first's commit instead.
+    """
+    names = {text(e.payload, "queue") for e in events} - {""}
+    calls = {e.call_control_id for e in events if e.event_type == "call.hangup"} - {""}
+    if not names and not calls:
+        return
+    held = QueuedCall.objects.filter(call_control_id__in=calls, left_at__isnull=True).values("queue_id")
+    wanted = Queue.objects.filter(name__in=names) | Queue.objects.filter(pk__in=held)
+    list(wanted.order_by("pk").select_for_update().values_list("pk", flat=True))
+
+
+BATCH_LOCKS = [lock_queues]

@@ -25,6 +25,21 @@ def _registry() -> dict[str, list[Handler]]:
     return registry
 
 
+@functools.cache
+def batch_locks() -> list[Callable[[list], None]]:
+    """Each app's BATCH_LOCKS (handlers module), in app order: rows shared across partitions, locked first."""
+    found = []
+    for config in apps.get_app_configs():
+        try:
+            module = import_module(f"{config.name}.handlers")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.handlers":
+                raise
+            continue
+        found.extend(getattr(module, "BATCH_LOCKS", ()))
+    return found
+
+
 def handlers_for(event_type: str) -> list[Handler]:
     """Handlers for one event type, in app order; empty if nobody handles it."""
     return _registry().get(event_type, [])

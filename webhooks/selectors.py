@@ -1,5 +1,6 @@
 """Reads of webhook events for the pages, the admin and the API."""
 import django_filters
+from django.conf import settings
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -54,14 +55,24 @@ def payload_for(event, user) -> dict:
 def webhook_backlog() -> dict:
     """Pending events, the age of the oldest (the processing lag), and failures in the last hour."""
     now = timezone.now()
-    pending = WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).aggregate(
-        count=Count("id"), oldest=Min("received_at")
+    count = settings.WEBHOOK_PARTITIONS
+    partitions = [{"partition": p, "pending": 0, "oldest": None} for p in range(count)]
+    rows = (
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).order_by()
+        .values("partition").annotate(count=Count("id"), oldest=Min("received_at"))
     )
-    oldest = pending["oldest"]
+    for row in rows:  # a value stored under a larger WEBHOOK_PARTITIONS is applied as value % count
+        into = partitions[row["partition"] % count]
+        into["pending"] += row["count"]
+        into["oldest"] = min(filter(None, [into["oldest"], row["oldest"]]), default=None)
+    for row in partitions:
+        row["lag_seconds"] = max(0.0, (now - row["oldest"]).total_seconds()) if row["oldest"] else 0.0
+    oldest = min(filter(None, (row["oldest"] for row in partitions)), default=None)
     return {
-        "pending": pending["count"],
+        "pending": sum(row["pending"] for row in partitions),
         "oldest_pending_at": oldest,
         "lag_seconds": max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+        "partitions": partitions,  # per drain partition (issue 25): which part of the work lags
         "failed_last_hour": WebhookEvent.objects.filter(
             status=WebhookEvent.Status.FAILED, received_at__gte=now - timezone.timedelta(hours=1)
         ).count(),

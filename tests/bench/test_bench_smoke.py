@@ -120,3 +120,21 @@ def test_alert_evaluation_is_measured_and_its_queries_do_not_grow():
     assert result["sizes"][1]["alerts_open"] > result["sizes"][0]["alerts_open"]
     assert result["constant"], result
     assert report.lines({"alerts": result})[1].startswith("7 alert evaluation: queries constant in rules x queues: yes")
+
+
+def test_the_apply_backlog_is_stored_pending_in_partitions_and_reported(settings):
+    from bench import apply, report
+    from webhooks.models import WebhookEvent
+    from webhooks.store import partition_of, resource_keys
+
+    apply._load(120, prefix="smoke")
+    events = list(WebhookEvent.objects.all())
+    assert len(events) == 120 and {e.status for e in events} == {WebhookEvent.Status.PENDING}
+    assert all(e.partition == partition_of(e.payload, resource_keys(e.payload), e.event_id) for e in events)
+    assert len({e.partition for e in events}) > 1
+    run = {"workers": 1, "applied": 120, "wall_s": 1.0, "applied_per_s": 120.0, "cpu_ms_per_event": 2.0,
+           "db_cpu_ms_per_event": 1.0, "vs_one": 1.0, "vs_naive": 3.0}
+    naive = {**run, "applied_per_s": 40.0}
+    text = "\n".join(report.lines({"apply": {"backlog": 120, "runs": [run], "naive": naive}}))
+    assert "A apply from a backlog of 120 realistic events" in text and "1 worker(s): 120 events/s" in text
+    assert "3.0x naive" in text

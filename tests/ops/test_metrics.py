@@ -128,7 +128,7 @@ def test_the_worker_machine_exporter_serves_counters_with_the_same_access_rule(s
     assert call(REMOTE_ADDR="10.0.0.8", HTTP_AUTHORIZATION="Bearer tok-xyz-123")[0] == "200 OK"
 
 
-def test_state_gauges_are_read_from_the_database(scrape, alive):
+def test_state_gauges_are_read_from_the_database(scrape, alive, settings):
     now = timezone.now()
     support = Queue.objects.create(name="support")
     QueuedCall.objects.create(queue=support, call_control_id="c1", enqueued_at=now - timezone.timedelta(seconds=90))
@@ -155,6 +155,11 @@ def test_state_gauges_are_read_from_the_database(scrape, alive):
     assert 90 <= total(samples, "portal_queue_longest_wait_seconds", queue="support") < 120
     assert total(samples, "portal_events_pending") == 1
     assert 45 <= total(samples, "portal_events_oldest_pending_seconds") < 75
+    lagging = str(WebhookEvent.objects.get().partition)  # one sample per drain partition (issue 25)
+    assert 45 <= total(samples, "portal_events_oldest_pending_seconds", partition=lagging) < 75
+    others = [value for (name, labels), value in samples.items()
+              if name == "portal_events_oldest_pending_seconds" and dict(labels)["partition"] != lagging]
+    assert len(others) == settings.WEBHOOK_PARTITIONS - 1 and set(others) == {0}
     assert total(samples, "portal_commands_backlog", status="queued") == 1
     assert total(samples, "portal_commands_backlog", status="running") == 1
     assert total(samples, "portal_live_sockets") == 5

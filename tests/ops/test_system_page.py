@@ -30,7 +30,7 @@ def test_anonymous_is_sent_to_login(client):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_administrator_sees_checks_backlogs_syncs_heartbeats_and_sockets(client, administrator, alive):
+def test_administrator_sees_checks_backlogs_syncs_heartbeats_and_sockets(client, administrator, alive, settings):
     now = timezone.now()
     alive()
     Heartbeat.objects.create(kind=Heartbeat.Kind.WORKER, name="celery@old:9", seen_at=now - timezone.timedelta(minutes=10),
@@ -54,6 +54,10 @@ def test_administrator_sees_checks_backlogs_syncs_heartbeats_and_sockets(client,
         assert f'data-check="{check}"' in html
     assert "not ready" not in text and "ready" in text
     assert re.search(r'data-counter="webhook_lag".*?0:01:3[5-9]', html, re.S)
+    # Per drain partition (issue 25): the lagging event's partition shows its age, the others none.
+    lagging = WebhookEvent.objects.get(event_id="lagging").partition
+    assert re.search(rf'data-partition="{lagging}"[^>]*>{lagging}: 0:01:3[5-9]<', html)
+    assert len(re.findall(r'data-partition="\d+"', html)) == settings.WEBHOOK_PARTITIONS
     assert re.search(r'data-counter="commands_queued".*?<span class="value">2</span>', html, re.S)
     assert re.search(r'data-counter="commands_running".*?<span class="value">1</span>', html, re.S)
     assert re.search(r'data-counter="commands_failed".*?<span class="value">1</span>', html, re.S)
