@@ -1,6 +1,7 @@
 """The conference commands (endpoints.md, section conferencing), each declared once."""
 from rest_framework import serializers
 
+from calls.basics import Base64Field
 from calls.links import call_dial_placed
 from conferencing import dial_in, services
 from conferencing.models import Conference, Participant
@@ -9,6 +10,8 @@ from portal.commands.actions import Action, TargetKind, register, register_kind
 
 CONTROL = "conferencing.control_conference"
 SUPERVISE = "conferencing.supervise_conference"
+CALL_CONTROL = "calls.control_call"
+CALL_JOIN = "call.join_conference"
 
 REGIONS = ["Australia", "Europe", "Middle East", "US"]
 BEEP = ["always", "never", "on_enter", "on_exit"]
@@ -121,20 +124,29 @@ class HoldParams(serializers.Serializer):
     region = region()
 
 
-class JoinParams(serializers.Serializer):
-    call_control_id = serializers.CharField(max_length=255, help_text="The call leg to bring in.")
-    beep_enabled = serializers.ChoiceField(choices=BEEP, required=False)
-    client_state = serializers.CharField(required=False)
-    end_conference_on_exit = serializers.BooleanField(required=False)
-    soft_end_conference_on_exit = serializers.BooleanField(required=False)
-    hold = serializers.BooleanField(required=False)
-    hold_audio_url = serializers.URLField(required=False)
-    hold_media_name = serializers.CharField(required=False)
-    mute = serializers.BooleanField(required=False)
-    region = region()
-    start_conference_on_enter = serializers.BooleanField(required=False)
-    supervisor_role = serializers.ChoiceField(choices=ROLES, required=False)
-    whisper_call_control_ids = ids_field(help_text="Who hears a whispering supervisor.")
+def _join_params(name: str, other_end: str, help_text: str) -> type[serializers.Serializer]:
+    """Telnyx's join body (`/conferences/{id}/actions/join`) as seen from one end: from a conference it names
+    the leg, from a call the conference (issue 27: one declaration, two targets)."""
+    fields = {other_end: serializers.CharField(max_length=255, help_text=help_text)}  # first: made first
+    fields.update(
+        beep_enabled=serializers.ChoiceField(choices=BEEP, required=False),
+        client_state=Base64Field(required=False),
+        end_conference_on_exit=serializers.BooleanField(required=False),
+        soft_end_conference_on_exit=serializers.BooleanField(required=False),
+        hold=serializers.BooleanField(required=False),
+        hold_audio_url=serializers.URLField(required=False),
+        hold_media_name=serializers.CharField(required=False),
+        mute=serializers.BooleanField(required=False),
+        region=region(),
+        start_conference_on_enter=serializers.BooleanField(required=False),
+        supervisor_role=serializers.ChoiceField(choices=ROLES, required=False),
+        whisper_call_control_ids=ids_field(help_text="Who hears a whispering supervisor."),
+    )
+    return type(name, (serializers.Serializer,), fields)
+
+
+JoinParams = _join_params("JoinParams", "call_control_id", "The call leg to bring in.")
+JoinConferenceParams = _join_params("JoinConferenceParams", "conference_id", "The conference to join.")
 
 
 class LeaveParams(serializers.Serializer):
@@ -301,12 +313,21 @@ def _created(command, response):
         services.publish_conference(conference)  # the name shows at once, whichever came first
 
 
+def _join_ends(command) -> tuple[str, str]:
+    """(conference_id, call_control_id) of a join, whichever of its two targets it was issued on."""
+    if command.action == CALL_JOIN:
+        return command.params["conference_id"], command.target
+    return command.target, command.params["call_control_id"]
+
+
 def _joined(command, response):
-    conference = _conference(command)
+    """Telnyx accepted the join: the leg shows as joining until its participant webhook confirms it."""
+    conference_id, call_control_id = _join_ends(command)
+    conference = Conference.objects.filter(conference_id=conference_id).first()
     if conference:
         p = command.params
         services.participant_expect(
-            conference=conference, call_control_id=p["call_control_id"], muted=p.get("mute", False),
+            conference=conference, call_control_id=call_control_id, muted=p.get("mute", False),
             on_hold=p.get("hold", False), supervisor_role=p.get("supervisor_role", Participant.SupervisorRole.NONE),
             whisper_call_control_ids=p.get("whisper_call_control_ids", []),
             end_conference_on_exit=p.get("end_conference_on_exit", False),
@@ -371,8 +392,6 @@ CONFERENCE_ACTIONS = [
             description="Play audio to one participant and collect the digits they press."),
     _action("hold", "actions.hold", "Hold", HoldParams, idempotent=True, on_success=_for_participants(on_hold=True)),
     _action("unhold", "actions.unhold", "Unhold", UnholdParams, idempotent=True, on_success=_for_participants(on_hold=False)),
-    _action("join", "actions.join", "Join a call leg", JoinParams, accepts_command_id=True, on_success=_joined,
-            extra_permission=_supervising),
     _action("leave", "actions.leave", "Remove from conference", LeaveParams, accepts_command_id=True, destructive=True),
     _action("mute", "actions.mute", "Mute", ParticipantsParams, idempotent=True, on_success=_for_participants(muted=True)),
     _action("unmute", "actions.unmute", "Unmute", ParticipantsParams, idempotent=True, on_success=_for_participants(muted=False)),
@@ -397,10 +416,27 @@ CONFERENCE_ACTIONS = [
             idempotent=True, on_success=_participant_updated),
 ]
 
+# Joining: one Telnyx endpoint, declared once for its two targets (issue 27). The call's door belongs to the
+# calls app's pages (its "conference" group) but is declared here, since conferencing depends on calls.
+def _join(name: str, label: str, params, **target) -> Action:
+    """Telnyx's join from one of its two targets: the same endpoint, body rules, outcome and supervisor rule."""
+    return Action(name=name, sdk="client.conferences.actions.join", label=label, params=params, accepts_command_id=True,
+                  on_success=_joined, extra_permission=_supervising, **target)
+
+
+JOIN_ACTIONS = [
+    _join("conference.join", "Join a call leg", JoinParams, permission=CONTROL, target_kind="conference",
+          target_param="id", check=_refuse_when_ended),
+    _join(CALL_JOIN, "Join a conference", JoinConferenceParams, permission=CALL_CONTROL, target_kind="call",
+          target_param="call_control_id", sdk_names={"conference_id": "id"}, group="conference",
+          check=lambda target, params: _refuse_when_ended(params["conference_id"], params),
+          description="Bring this call into a running conference."),
+]
+
 CONFERENCE = register_kind(
     TargetKind(
         name="conference", plural="conferences", model=Conference, lookup_field="conference_id",
         view_permission="conferencing.view_conference", detail_url_name="conference-detail",
     )
 )
-register(*CONFERENCE_ACTIONS)
+register(*CONFERENCE_ACTIONS, *JOIN_ACTIONS)
