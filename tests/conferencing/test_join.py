@@ -95,3 +95,9 @@ def test_both_targets_need_supervision_to_join_as_a_supervisor(target, room, ope
     client.force_login(operator)
     assert post(client, target=target, api=True, body={"supervisor_role": "monitor"}).status_code == 403
     assert Command.objects.count() == 0 and route.call_count == 0
+
+
+def test_both_pages_place_the_join_form(room, supervisor, client):
+    client.force_login(supervisor)
+    assert f"/calls/{LEG}/actions/join_conference/" in client.get(f"/calls/{LEG}/").content.decode()
+    assert f"/conferences/{ROOM}/actions/join/" in client.get(f"/conferences/{ROOM}/").content.decode()
