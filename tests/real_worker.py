@@ -54,15 +54,20 @@ def _worker_thread(tmp_path_factory):
             "control_folder": str(folder / "control"), "polling_interval": 0.05,
         }
     _drop_connections()
+    running = start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING",
+                           shutdown_timeout=WAIT_SECONDS)
+    # Patched only while the worker starts and stops: the rest of the session keeps the real functions.
     with pytest.MonkeyPatch.context() as patch:
         _quiet_worker(patch)
-        try:
-            with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING",
-                              shutdown_timeout=WAIT_SECONDS) as worker:
-                yield worker
-        finally:
-            celery_app.conf.broker_transport_options = saved_options
-            _drop_connections()
+        worker = running.__enter__()
+    try:
+        yield worker
+    finally:
+        with pytest.MonkeyPatch.context() as patch:
+            _quiet_worker(patch)
+            running.__exit__(None, None, None)
+        celery_app.conf.broker_transport_options = saved_options
+        _drop_connections()
 
 
 @pytest.fixture
