@@ -1,4 +1,4 @@
-"""The call commands (endpoints.md: call-control, queues, advanced, media, streaming; joining a conference), declared once.
+"""The call commands (endpoints.md: call-control, queues, advanced, media, streaming), declared once.
 
 Fields, required ones and enum choices mirror endpoints.md; ranges and rules come from the SDK's
 docstrings (telnyx/types/calls/action_*_params.py). Nested objects are API-only DictFields.
@@ -14,7 +14,6 @@ from portal.commands.actions import Action, TargetKind, register, register_kind
 
 CONTROL = "calls.control_call"
 SUPERVISE = "calls.supervise_call"
-SUPERVISE_CONFERENCE = "conferencing.supervise_conference"
 
 TRACKS = ["inbound_track", "outbound_track", "both_tracks"]
 SPEAK_LANGUAGES = [
@@ -33,9 +32,6 @@ TRANSCRIPTION_ENGINES = [
 STREAM_CODECS = ["PCMU", "PCMA", "G722", "OPUS", "AMR-WB", "L16", "default"]
 BIDIRECTIONAL_CODECS = ["PCMU", "PCMA", "G722", "OPUS", "AMR-WB", "L16"]
 SAMPLING_RATES = [8000, 16000, 22050, 24000, 48000]
-REGIONS = ["Australia", "Europe", "Middle East", "US"]
-BEEP = ["always", "never", "on_enter", "on_exit"]
-CONFERENCE_ROLES = ["barge", "monitor", "none", "whisper"]
 TRANSCRIPTION_LANGUAGES = [
     "af", "af-ZA", "am", "am-ET", "ar", "ar-AE", "ar-BH", "ar-DZ", "ar-EG", "ar-IL", "ar-IQ", "ar-JO",
     "ar-KW", "ar-LB", "ar-MA", "ar-MR", "ar-OM", "ar-PS", "ar-QA", "ar-SA", "ar-TN", "ar-YE", "as",
@@ -247,24 +243,6 @@ class EnqueueParams(WithClientState):
     max_wait_time_secs = serializers.IntegerField(required=False, min_value=1)
 
 
-# --- conference ------------------------------------------------------------------------------------------
-class JoinConferenceParams(WithClientState):
-    conference_id = serializers.CharField(max_length=255, help_text="The conference to join.")
-    beep_enabled = choice(BEEP)
-    end_conference_on_exit = serializers.BooleanField(required=False)
-    soft_end_conference_on_exit = serializers.BooleanField(required=False)
-    hold = serializers.BooleanField(required=False)
-    hold_audio_url = serializers.URLField(required=False)
-    hold_media_name = serializers.CharField(required=False)
-    mute = serializers.BooleanField(required=False)
-    region = choice(REGIONS)
-    start_conference_on_enter = serializers.BooleanField(required=False)
-    supervisor_role = choice(CONFERENCE_ROLES)
-    whisper_call_control_ids = serializers.ListField(
-        child=serializers.CharField(max_length=255), required=False, help_text="Who hears a whispering supervisor."
-    )
-
-
 # --- local state Telnyx reports by no webhook ------------------------------------------------------------
 def _mirror(feature, changes=None, details=None, merge=False):
     """on_success: apply `changes` and `details(params)` to the target call under `feature`."""
@@ -291,10 +269,6 @@ def _role_switched(command, response):
                                          changes={"supervisor_role": command.params["role"]})
     if call is not None:
         links.publish_links(call)  # the supervised call's page lists this leg with its role
-
-
-def _supervising(params):
-    return SUPERVISE_CONFERENCE if params.get("supervisor_role") in ("monitor", "whisper", "barge") else None
 
 
 RECORDING = Call.RecordingState
@@ -365,10 +339,7 @@ CALL_ACTIONS = [
     # queue (the queues app keeps the queue rows from call.enqueued / call.dequeued)
     _action("enqueue", "enqueue", "Put in a queue", EnqueueParams, "queue"),
     _action("leave_queue", "leave_queue", "Take out of its queue", WithClientState, "queue", idempotent=True),
-    # conference: Telnyx's /conferences/{id}/actions/join, issued from the call
-    _action("join_conference", "", "Join a conference", JoinConferenceParams, "conference",
-            sdk_path="client.conferences.actions.join", sdk_names={"conference_id": "id"}, extra_permission=_supervising,
-            description="Bring this call into a running conference."),
+    # conference: call.join_conference is declared with conference.join in conferencing/actions.py (issue 27)
 ]
 
 

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
 from calls import selectors
-from calls.actions import CALL_ACTIONS, CONTROL, SUPERVISE
+from calls.actions import CONTROL, SUPERVISE
 from calls.live import call_group
 from portal import voice_content
 from portal.commands import actions, forms
@@ -37,7 +37,8 @@ def _api_only(action) -> set[str]:
 
 def control_groups(user) -> list[dict]:
     """The call's controls the user may use, grouped into panels."""
-    allowed = [a for a in CALL_ACTIONS if all(user.has_perm(p) for p in a.permissions_for({}))]
+    # Every action on a call, wherever declared (the join is declared with conference.join: issue 27).
+    allowed = [a for a in actions.for_kind("call") if all(user.has_perm(p) for p in a.permissions_for({}))]
     groups = []
     for key, title in CONTROL_GROUPS:
         forms_in = [

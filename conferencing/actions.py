@@ -1,8 +1,28 @@
 """The conference commands (endpoints.md, section conferencing), each declared once."""
 from rest_framework import serializers
 
-from calls.models import Call
 from conferencing import dial_in, live, services
+from conferencing.action_params import (
+    CreateParams,
+    DialInParams,
+    EndParams,
+    GatherParams,
+    HoldParams,
+    JoinConferenceParams,
+    JoinParams,
+    LeaveParams,
+    ParticipantsParams,
+    PlayParams,
+    RecordingParams,
+    RecordStartParams,
+    RecordStopParams,
+    SendDtmfParams,
+    SpeakParams,
+    UnholdParams,
+    UpdateParams,
+    UpdateParticipantParams,
+    _check_known_leg,
+)
 from conferencing.models import Conference, Participant
 from portal import dialing
 from portal.commands.actions import Action, TargetKind, register, register_kind
@@ -10,235 +30,9 @@ from webhooks.payloads import when
 
 CONTROL = "conferencing.control_conference"
 SUPERVISE = "conferencing.supervise_conference"
+CALL_CONTROL = "calls.control_call"
+CALL_JOIN = "call.join_conference"
 
-REGIONS = ["Australia", "Europe", "Middle East", "US"]
-BEEP = ["always", "never", "on_enter", "on_exit"]
-ROLES = ["barge", "monitor", "none", "whisper"]
-LANGUAGES = [
-    "arb", "cmn-CN", "cy-GB", "da-DK", "de-DE", "en-AU", "en-GB", "en-GB-WLS", "en-IN", "en-US", "es-ES", "es-MX",
-    "es-US", "fr-CA", "fr-FR", "hi-IN", "is-IS", "it-IT", "ja-JP", "ko-KR", "nb-NO", "nl-NL", "pl-PL", "pt-BR", "pt-PT",
-    "ro-RO", "ru-RU", "sv-SE", "tr-TR",
-]
-
-
-def ids_field(required=False, help_text="Participants' call_control_ids; empty means everyone."):
-    return serializers.ListField(
-        child=serializers.CharField(max_length=255), required=required, allow_empty=not required, help_text=help_text
-    )
-
-
-def region():
-    return serializers.ChoiceField(choices=REGIONS, required=False, help_text="Region where the conference runs.")
-
-
-class LoopField(serializers.CharField):
-    """1–100 or "infinity", as Telnyx's LoopcountParam."""
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data).strip()
-        if value == "infinity":
-            return value
-        # ASCII digits, few of them: "²".isdigit() is true and int() refuses it and 5,000-digit strings (a 500).
-        if not (value.isascii() and value.isdigit() and len(value) <= 3) or not 1 <= int(value) <= 100:
-            raise serializers.ValidationError('Enter a whole number from 1 to 100, or "infinity".')
-        return int(value)
-
-
-class CreateParams(serializers.Serializer):
-    call_control_id = serializers.CharField(max_length=255, help_text="The call leg that starts the conference.")
-    name = serializers.CharField(max_length=255)
-    beep_enabled = serializers.ChoiceField(choices=BEEP, required=False)
-    client_state = serializers.CharField(required=False)
-    comfort_noise = serializers.BooleanField(required=False)
-    duration_minutes = serializers.IntegerField(required=False, min_value=1)
-    hold_audio_url = serializers.URLField(required=False)
-    hold_media_name = serializers.CharField(required=False)
-    max_participants = serializers.IntegerField(required=False, min_value=2)
-    region = region()
-    start_conference_on_create = serializers.BooleanField(required=False)
-    force = serializers.BooleanField(
-        required=False, help_text="Send it even though the portal has never seen this call leg (its webhooks may "
-        "not have arrived yet). The portal's own guard; never sent to Telnyx.",
-    )
-
-
-UNKNOWN_LEG = (
-    "The portal has never seen this call leg (no call webhook, never a participant), so Telnyx would refuse it. Check the id, or send force=true "
-    "if the call is so new that its webhooks have not arrived yet."
-)
-
-
-def _check_known_leg(target, params):
-    """Refuse up front what Telnyx would refuse later with a 404, as actions on an unknown call are (issue 30).
-
-    Seen means a call.* webhook made its Call row, or it has been a participant somewhere.
-    """
-    if params.get("force"):
-        return
-    if not (Call.objects.filter(call_control_id=target).exists()
-            or Participant.objects.filter(call_control_id=target).exists()):
-        raise serializers.ValidationError({"call_control_id": [UNKNOWN_LEG]})
-
-
-class RegionParams(serializers.Serializer):
-    region = region()
-
-
-class EndParams(serializers.Serializer):
-    pass
-
-
-class GatherParams(serializers.Serializer):
-    call_control_id = serializers.CharField(max_length=255, help_text="The participant who is asked for digits.")
-    audio_url = serializers.URLField(required=False)
-    media_name = serializers.CharField(required=False)
-    client_state = serializers.CharField(required=False)
-    gather_id = serializers.CharField(required=False)
-    initial_timeout_millis = serializers.IntegerField(required=False, min_value=0)
-    inter_digit_timeout_millis = serializers.IntegerField(required=False, min_value=0)
-    invalid_audio_url = serializers.URLField(required=False)
-    invalid_media_name = serializers.CharField(required=False)
-    maximum_digits = serializers.IntegerField(required=False, min_value=1)
-    maximum_tries = serializers.IntegerField(required=False, min_value=1)
-    minimum_digits = serializers.IntegerField(required=False, min_value=1)
-    stop_playback_on_dtmf = serializers.BooleanField(required=False)
-    terminating_digit = serializers.RegexField(r"^[0-9*#]$", required=False)
-    timeout_millis = serializers.IntegerField(required=False, min_value=0)
-    valid_digits = serializers.RegexField(r"^[0-9*#]+$", required=False)
-
-    def validate(self, attrs):
-        # Telnyx needs neither (it can gather silently) but refuses both at once.
-        if attrs.get("audio_url") and attrs.get("media_name"):
-            raise serializers.ValidationError({"media_name": "Give an audio URL or a media name, not both."})
-        return attrs
-
-
-class HoldParams(serializers.Serializer):
-    call_control_ids = ids_field()
-    audio_url = serializers.URLField(required=False, help_text="Hold music.")
-    media_name = serializers.CharField(required=False)
-    region = region()
-
-
-class JoinParams(serializers.Serializer):
-    call_control_id = serializers.CharField(max_length=255, help_text="The call leg to bring in.")
-    beep_enabled = serializers.ChoiceField(choices=BEEP, required=False)
-    client_state = serializers.CharField(required=False)
-    end_conference_on_exit = serializers.BooleanField(required=False)
-    soft_end_conference_on_exit = serializers.BooleanField(required=False)
-    hold = serializers.BooleanField(required=False)
-    hold_audio_url = serializers.URLField(required=False)
-    hold_media_name = serializers.CharField(required=False)
-    mute = serializers.BooleanField(required=False)
-    region = region()
-    start_conference_on_enter = serializers.BooleanField(required=False)
-    supervisor_role = serializers.ChoiceField(choices=ROLES, required=False)
-    whisper_call_control_ids = ids_field(help_text="Who hears a whispering supervisor.")
-
-
-class LeaveParams(serializers.Serializer):
-    call_control_id = serializers.CharField(max_length=255)
-    beep_enabled = serializers.ChoiceField(choices=BEEP, required=False)
-    region = region()
-
-
-class ParticipantsParams(serializers.Serializer):
-    call_control_ids = ids_field()
-    region = region()
-
-
-class UnholdParams(serializers.Serializer):
-    call_control_ids = ids_field(required=True, help_text="Participants to take off hold.")
-    region = region()
-
-
-class PlayParams(serializers.Serializer):
-    audio_url = serializers.URLField(required=False)
-    media_name = serializers.CharField(required=False)
-    call_control_ids = ids_field()
-    loop = LoopField(required=False, help_text='1–100 or "infinity".')
-    region = region()
-
-    def validate(self, attrs):
-        if not attrs.get("audio_url") and not attrs.get("media_name"):
-            raise serializers.ValidationError({"audio_url": "Give an audio URL or a media name."})
-        return attrs
-
-
-class RecordingParams(serializers.Serializer):
-    recording_id = serializers.CharField(required=False, help_text="Empty means the current recording.")
-    region = region()
-
-
-class RecordStartParams(serializers.Serializer):
-    format = serializers.ChoiceField(choices=["wav", "mp3"])
-    channels = serializers.ChoiceField(choices=["single", "dual"], required=False)
-    custom_file_name = serializers.CharField(required=False, max_length=255)
-    play_beep = serializers.BooleanField(required=False)
-    trim = serializers.ChoiceField(choices=["trim-silence"], required=False)
-    region = region()
-
-
-class RecordStopParams(RecordingParams):
-    client_state = serializers.CharField(required=False)
-
-
-class SendDtmfParams(serializers.Serializer):
-    digits = serializers.RegexField(r"^[0-9*#ABCDwW]+$", max_length=128, error_messages={"invalid": "Use 0-9, *, #, A-D and w/W (pause)."})
-    call_control_ids = ids_field()
-    client_state = serializers.CharField(required=False)
-    duration_millis = serializers.IntegerField(required=False, min_value=100, max_value=500)
-
-
-class SpeakParams(serializers.Serializer):
-    payload = serializers.CharField(max_length=3000, help_text="Text (or SSML) to say.")
-    voice = serializers.CharField(max_length=128, initial="female", help_text='e.g. "female", "male" or a provider voice.')
-    language = serializers.ChoiceField(choices=LANGUAGES, required=False)
-    payload_type = serializers.ChoiceField(choices=["text", "ssml"], required=False)
-    call_control_ids = ids_field()
-    voice_settings = serializers.DictField(required=False)
-    region = region()
-
-
-class UpdateParams(serializers.Serializer):
-    call_control_id = serializers.CharField(max_length=255)
-    supervisor_role = serializers.ChoiceField(choices=ROLES)
-    whisper_call_control_ids = ids_field(help_text="Who hears a whispering supervisor.")
-    region = region()
-
-
-class UpdateParticipantParams(serializers.Serializer):
-    participant_id = serializers.CharField(max_length=255, help_text="The participant's call_control_id.")
-    beep_enabled = serializers.ChoiceField(choices=BEEP, required=False)
-    end_conference_on_exit = serializers.BooleanField(required=False)
-    soft_end_conference_on_exit = serializers.BooleanField(required=False)
-
-    def validate(self, attrs):
-        if len(attrs) < 2:
-            raise serializers.ValidationError("Change at least one setting.")
-        return attrs
-
-
-class DialInParams(serializers.Serializer):
-    """Ring someone into the conference (issue 28): Telnyx's dial with conference_config naming it."""
-
-    to = dialing.DestinationField(help_text="Who to ring in: a number (E.164) or a SIP URI.")
-    supervisor_role = serializers.ChoiceField(choices=ROLES, required=False, help_text="monitor, whisper or barge need a Supervisor.")
-    whisper_call_control_ids = ids_field(help_text="Who hears them when they whisper.")
-    mute = serializers.BooleanField(required=False)
-    hold = serializers.BooleanField(required=False)
-    beep_enabled = serializers.ChoiceField(choices=BEEP, required=False)
-    end_conference_on_exit = serializers.BooleanField(required=False)
-    soft_end_conference_on_exit = serializers.BooleanField(required=False)
-    timeout_secs = serializers.IntegerField(required=False, min_value=5, max_value=600,
-                                            help_text="Seconds to wait for an answer (5–600).")
-
-    def get_fields(self):
-        # Telnyx's wire name is `from`, a Python keyword: added here rather than as a class attribute.
-        fields = super().get_fields()
-        fields["from"] = serializers.CharField(required=False, max_length=255,
-                                               help_text="Caller id they see (default: DIAL_FROM_NUMBER).")
-        return fields
 
 
 def _dial_in_check(target: str, params: dict) -> None:
@@ -281,12 +75,21 @@ def _created(command, response):
         live.publish_conference(conference)  # the name shows at once, whichever came first
 
 
+def _join_ends(command) -> tuple[str, str]:
+    """(conference_id, call_control_id) of a join, whichever of its two targets it was issued on."""
+    if command.action == CALL_JOIN:
+        return command.params["conference_id"], command.target
+    return command.target, command.params["call_control_id"]
+
+
 def _joined(command, response):
-    conference = _conference(command)
+    """Telnyx accepted the join: the leg shows as joining until its participant webhook confirms it."""
+    conference_id, call_control_id = _join_ends(command)
+    conference = Conference.objects.filter(conference_id=conference_id).first()
     if conference:
         p = command.params
         services.participant_expect(
-            conference=conference, call_control_id=p["call_control_id"], muted=p.get("mute", False),
+            conference=conference, call_control_id=call_control_id, muted=p.get("mute", False),
             on_hold=p.get("hold", False), supervisor_role=p.get("supervisor_role", Participant.SupervisorRole.NONE),
             whisper_call_control_ids=p.get("whisper_call_control_ids", []),
             end_conference_on_exit=p.get("end_conference_on_exit", False),
@@ -351,8 +154,6 @@ CONFERENCE_ACTIONS = [
             description="Play audio to one participant and collect the digits they press."),
     _action("hold", "actions.hold", "Hold", HoldParams, idempotent=True, on_success=_for_participants(on_hold=True)),
     _action("unhold", "actions.unhold", "Unhold", UnholdParams, idempotent=True, on_success=_for_participants(on_hold=False)),
-    _action("join", "actions.join", "Join a call leg", JoinParams, accepts_command_id=True, on_success=_joined,
-            extra_permission=_supervising),
     _action("leave", "actions.leave", "Remove from conference", LeaveParams, accepts_command_id=True, destructive=True),
     _action("mute", "actions.mute", "Mute", ParticipantsParams, idempotent=True, on_success=_for_participants(muted=True)),
     _action("unmute", "actions.unmute", "Unmute", ParticipantsParams, idempotent=True, on_success=_for_participants(muted=False)),
@@ -377,10 +178,27 @@ CONFERENCE_ACTIONS = [
             idempotent=True, on_success=_participant_updated),
 ]
 
+# Joining: one Telnyx endpoint, declared once for its two targets (issue 27). The call's door belongs to the
+# calls app's pages (its "conference" group) but is declared here, since conferencing depends on calls.
+def _join(name: str, label: str, params, **target) -> Action:
+    """Telnyx's join from one of its two targets: the same endpoint, body rules, outcome and supervisor rule."""
+    return Action(name=name, sdk="client.conferences.actions.join", label=label, params=params, accepts_command_id=True,
+                  on_success=_joined, extra_permission=_supervising, **target)
+
+
+JOIN_ACTIONS = [
+    _join("conference.join", "Join a call leg", JoinParams, permission=CONTROL, target_kind="conference",
+          target_param="id", check=_refuse_when_ended),
+    _join(CALL_JOIN, "Join a conference", JoinConferenceParams, permission=CALL_CONTROL, target_kind="call",
+          target_param="call_control_id", sdk_names={"conference_id": "id"}, group="conference",
+          check=lambda target, params: _refuse_when_ended(params["conference_id"], params),
+          description="Bring this call into a running conference."),
+]
+
 CONFERENCE = register_kind(
     TargetKind(
         name="conference", plural="conferences", model=Conference, lookup_field="conference_id",
         view_permission="conferencing.view_conference", detail_url_name="conference-detail",
     )
 )
-register(*CONFERENCE_ACTIONS)
+register(*CONFERENCE_ACTIONS, *JOIN_ACTIONS)

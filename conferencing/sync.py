@@ -1,6 +1,8 @@
 """Sync of conferences with Telnyx: webhooks can be missed, Telnyx's list cannot."""
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -9,6 +11,7 @@ from conferencing import services
 from conferencing.models import Conference
 from portal import gateway
 
+log = logging.getLogger(__name__)
 LAST_SYNC_KEY = "conferencing:last-sync"
 PAGE_SIZE = 250
 ACTIVE = (Conference.Status.INIT, Conference.Status.IN_PROGRESS)
@@ -55,6 +58,21 @@ def fetch_and_sync(*, everything: bool = False) -> dict:
         counts["closed"] += 1
     cache.set(LAST_SYNC_KEY, timezone.now().timestamp(), timeout=None)
     return counts
+
+
+def name_fill(conference_id: str) -> str | None:
+    """conference.created carries no name: read the conference from Telnyx and fill it in (one attempt)."""
+    try:
+        record = (gateway.call("client.conferences.retrieve", id=conference_id) or {}).get("data") or {}
+    except gateway.GatewayError as error:
+        # One attempt: the periodic sync lists names too, and delayed retries of a cosmetic lookup would
+        # hold worker slots that event drains need while Telnyx is unreachable.
+        log.warning("conference %s: name lookup failed: %s", conference_id, error)
+        return None
+    conference = services.conference_name_fill(
+        conference_id=conference_id, name=record.get("name") or "", region=record.get("region") or ""
+    )
+    return conference.name if conference else None
 
 
 def periodic_due() -> bool:

@@ -32,3 +32,13 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    @property
+    def default_connection_params(self):
+        """A folder has no host, port or login: no defaults to fill in (issue 27).
+
+        kombu's virtual transports default the hostname to "localhost", and every connection made or
+        described without one (each pooled producer, the worker's consumer and its remote-control box)
+        logged "No hostname was supplied. Reverting to default 'localhost'" as a warning under `make run`.
+        """
+        return {}

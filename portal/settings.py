@@ -459,7 +459,7 @@ SPECTACULAR_SETTINGS = {
         "ConferenceRecordingStateEnum": "conferencing.models.Conference.RecordingState",
         "CallRecordingStateEnum": "calls.models.Call.RecordingState",
         "RecordingStatusEnum": "recordings.models.Recording.Status",
-        "SupervisorRoleEnum": "conferencing.actions.ROLES",
+        "SupervisorRoleEnum": "conferencing.action_params.ROLES",
         "AudioFormatEnum": ["mp3", "wav"],
         "TrackEnum": "calls.actions.TRACKS",
         "TargetLegsEnum": ["both", "opposite", "self"],

@@ -13,7 +13,7 @@ from portal import gateway
 from portal.celery import app as celery_app
 from tests.factories import UserFactory
 
-pytest_plugins = ["tests.resilience.plugin"]
+pytest_plugins = ["tests.resilience.plugin", "tests.real_worker"]
 
 TELNYX = "https://telnyx.test/v2"
 EVENTS_DIR = Path(__file__).parent / "fixtures" / "events"

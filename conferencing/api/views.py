@@ -5,7 +5,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.permissions import IsAuthenticated
 
-from conferencing.actions import CreateParams
+from conferencing.action_params import CreateParams
 from conferencing.api.serializers import (
     ConferenceDetailSerializer,
     ConferenceSerializer,

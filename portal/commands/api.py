@@ -1,6 +1,6 @@
 """API for commands: the audit list, the one action door for every kind, and the command serializer."""
 from django.http import Http404
-from django.urls import reverse
+from django.urls import path, reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.commands import idempotency, services
+from portal.commands import actions, idempotency, services
 from portal.commands.selectors import CommandFilter, command_queryset
 from portal.models import Command
 
@@ -34,9 +34,9 @@ class CommandSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_status_url(self, command) -> str:
-        path = reverse("api:command-detail", args=[command.pk])
+        location = reverse("api:command-detail", args=[command.pk])
         request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return request.build_absolute_uri(location) if request else location
 
     def get_error(self, command) -> dict | None:
         if not (command.error_title or command.error_detail):
@@ -154,8 +154,6 @@ class ActionView(APIView):
 
     @extend_schema(exclude=True)
     def post(self, request, plural, target, action):
-        from portal.commands import actions
-
         kind = actions.kind_by_plural(plural)
         declared = actions.action_for(kind, action) if kind else None
         if declared is None:
@@ -205,10 +203,6 @@ def action_view(kind, declared):
 
 def action_routes() -> list:
     """One route per declared action: `<plural>/<target>/actions/<short name>/`."""
-    from django.urls import path
-
-    from portal.commands import actions
-
     return [
         path(f"{kind.plural}/<str:target>/actions/{declared.short_name}/", action_view(kind, declared),
              name=f"action-{kind.name}-{declared.short_name}")

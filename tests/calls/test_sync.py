@@ -110,3 +110,32 @@ def test_telnyxs_own_hangup_arriving_after_the_sync_replaces_its_guess(telnyx, p
     leg = Call.objects.get(call_control_id="v3:cc-alice")
     assert (leg.state, leg.hangup_cause, leg.hangup_source) == (Call.State.HANGUP, "normal_clearing", "caller")
     assert leg.ended_at.isoformat() == "2026-11-23T09:05:00+00:00"
+
+
+def test_a_ghost_waiting_in_a_queue_leaves_the_calls_list_dashboard_and_queue_on_the_sync_schedule(telnyx, settings):
+    """Issue 27's words: a call whose call.hangup was lost stops showing as active everywhere it showed."""
+    from calls.selectors import call_list_context
+    from portal.celery import app as celery_app
+    from queues.selectors import waiting_calls
+    from tests.queues.factories import QueuedCallFactory, QueueFactory
+    from tests.queues.test_sync import page, telnyx_queue
+
+    quiet_leg("v3:ghost-q", queue_name="support")
+    support = QueueFactory(name="support")
+    QueuedCallFactory(queue=support, call_control_id="v3:ghost-q", enqueued_at=timezone.now() - timedelta(minutes=30))
+    telnyx.get("/calls/v3:ghost-q").respond(404)
+    telnyx.get("/queues").respond(200, json=page([telnyx_queue("support")]))
+    telnyx.get("/queues/support/calls").respond(200, json=page([]))
+    before = dashboard_counters()
+    assert (before["active_calls"], before["waiting_calls"]) == (1, 1)
+
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    for task in ("calls.tasks.sync_calls", "queues.tasks.sync_queues"):
+        assert task in scheduled
+        celery_app.tasks[task].apply()
+
+    after = dashboard_counters()
+    assert (after["active_calls"], after["waiting_calls"]) == (0, 0)
+    assert call_list_context()["active_calls"] == []
+    assert list(waiting_calls(support)) == []
+    assert Call.objects.get(call_control_id="v3:ghost-q").hangup_cause == sync.NOT_FOUND

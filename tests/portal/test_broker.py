@@ -1,4 +1,5 @@
-"""The embedded broker never shows a worker a half-written message."""
+"""The embedded broker never shows a worker a half-written message, and connects without warnings."""
+import logging
 from queue import Empty
 
 import pytest
@@ -51,3 +52,27 @@ def test_the_embedded_profile_uses_it_and_the_redis_profile_redis(settings):
     expected = RedisTransport if settings.REDIS_URL else broker.Transport
     with app.connection_for_write() as connection:
         assert type(connection.transport) is expected
+
+
+def test_connections_to_the_folder_log_no_hostname_warning(caplog, tmp_path):
+    """Issue 27: kombu warned "No hostname was supplied" for each connection to the folder under make run."""
+    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path), "store_processed": False}
+    caplog.set_level(logging.WARNING, logger="kombu")
+    with Connection("filesystem://", transport=broker.Transport, transport_options=options) as connection:
+        connection.default_channel.basic_publish  # noqa: B018 - a channel opened, as a producer does
+        with connection.Pool(limit=2).acquire() as pooled:  # what a producer pool does for each new connection
+            pooled.ensure_connection(max_retries=1)
+        assert connection.clone().info()["hostname"] is None  # the worker's consumer and pidbox describe it
+        assert connection.as_uri()  # the "Connected to ..." line still renders
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("kombu")] == []
+
+
+def test_the_embedded_app_connection_logs_no_hostname_warning(caplog, settings):
+    from portal.celery import app
+
+    caplog.set_level(logging.WARNING, logger="kombu")
+    with app.connection_for_write() as connection:
+        connection.clone().info()
+        with app.producer_or_acquire() as producer:
+            assert producer is not None
+    assert [r.getMessage() for r in caplog.records if "No hostname" in r.getMessage()] == []
