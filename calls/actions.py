@@ -425,6 +425,12 @@ CALL = register_kind(
     TargetKind(
         name="call", plural="calls", model=Call, lookup_field="call_control_id", view_permission="calls.view_call",
         detail_url_name="call-detail", group_of=_call_group,
+        form_groups=(
+            ("call", "Call", True), ("media", "Media", True), ("recording", "Recording", True),
+            ("streaming", "Streaming", False), ("transcription", "Transcription", False), ("advanced", "Advanced", False),
+            ("queue", "Queue", False), ("conference", "Conference", False),
+        ),
+        takes_commands=lambda call: call.is_active,
     )
 )
 register(*CALL_ACTIONS, *DIAL_ACTIONS)

@@ -9,11 +9,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
-from portal.commands import actions, forms
+from portal.commands import actions, forms, page_forms
 from queues import charts, metrics, selectors, services
 
 VIEW = "queues.view_queue"
-QUEUE_FORMS = ["queue.update", "queue.delete"]
 
 
 def _window(request) -> str:
@@ -117,11 +116,10 @@ def queue_detail(request, name):
         row = metrics.queue_metrics(window=window, queues=[queue])[queue.pk]
         return _csv([row], f"queue-{queue.pk}-metrics-{window}.csv")
     user = request.user
-    available = [a for a in (actions.get(n) for n in QUEUE_FORMS) if a and user.has_perm(a.permission)]
     context = _live_context(request, queue, window)
     context.update(
         {
-            "forms": [{"action": a, "fields": forms.field_specs(a)} for a in available],
+            "forms": page_forms.page_forms("queue", user, queue),
             "can_manage": user.has_perm(services.MANAGE),
             "live_groups": [f"queue.{queue.pk}"],
         }
