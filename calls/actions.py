@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from rest_framework import serializers
 
-from calls import basics, links, services
+from calls import basics, links, services, words
 from calls.basics import Base64Field
 from calls.models import Call
 from portal.commands.actions import Action, TargetKind, register, register_kind
@@ -336,6 +336,7 @@ RECORDING = Call.RecordingState
 def _action(short, sdk, label, params, group, **options):
     options.setdefault("permission", CONTROL)
     options.setdefault("accepts_command_id", True)
+    words.dress(short, options)
     return Action(
         name=f"call.{short}", sdk=options.pop("sdk_path", f"client.calls.actions.{sdk}"), label=label, params=params,
         target_kind="call", target_param=options.pop("target_param", "call_control_id"), group=group, **options,
@@ -411,7 +412,7 @@ DIAL_ACTIONS = [
         name="call.listen_in", sdk="client.calls.dial", label="Listen in", params=basics.ListenInParams,
         permission=SUPERVISE, target_kind="call", target_param=None, group="listen",
         check=basics.refuse_listening_badly, request=basics.listen_in_request, on_success=_dial_placed,
-        description="Ring your phone onto this call as monitor, whisper or barge.",
+        description="Ring your phone onto this call as monitor, whisper or barge.", describe=words.DESCRIBE["listen_in"],
     ),
 ]
 
@@ -425,12 +426,8 @@ CALL = register_kind(
     TargetKind(
         name="call", plural="calls", model=Call, lookup_field="call_control_id", view_permission="calls.view_call",
         detail_url_name="call-detail", group_of=_call_group,
-        form_groups=(
-            ("call", "Call", True), ("media", "Media", True), ("recording", "Recording", True),
-            ("streaming", "Streaming", False), ("transcription", "Transcription", False), ("advanced", "Advanced", False),
-            ("queue", "Queue", False), ("conference", "Conference", False),
-        ),
-        takes_commands=lambda call: call.is_active,
+        form_groups=words.FORM_GROUPS,
+        takes_commands=lambda call: call.is_active, label_of=words.leg_label,
     )
 )
 register(*CALL_ACTIONS, *DIAL_ACTIONS)

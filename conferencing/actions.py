@@ -2,7 +2,7 @@
 from rest_framework import serializers
 
 from calls.links import call_dial_placed
-from conferencing import dial_in, services
+from conferencing import dial_in, services, words
 from conferencing.models import Conference, Participant
 from portal import dialing
 from portal.commands.actions import Action, TargetKind, register, register_kind
@@ -348,24 +348,10 @@ def _refuse_when_ended(target: str, params: dict) -> None:
         raise serializers.ValidationError({"non_field_errors": ["This conference has ended; it takes no more commands."]})
 
 
-# The conference page's panels (issue 31): the most used controls open, End apart from the rest.
-FORM_GROUPS = (
-    ("participants", "Participants", True), ("audio", "Play, speak, digits", False),
-    ("recording", "Recording", False), ("people", "Bring in, roles, remove", False), ("end", "End", True),
-)
-GROUP_OF = {
-    "mute": "participants", "unmute": "participants", "hold": "participants", "unhold": "participants",
-    "play": "audio", "stop": "audio", "speak": "audio", "send_dtmf": "audio", "gather_using_audio": "audio",
-    "record_start": "recording", "record_pause": "recording", "record_resume": "recording", "record_stop": "recording",
-    "join": "people", "dial_in": "people", "update": "people", "update_participant": "people", "leave": "people",
-    "end": "end",
-}
-
-
 def _action(short, sdk, label, params, **options):
     options.setdefault("permission", CONTROL)
     options.setdefault("check", _refuse_when_ended)
-    options.setdefault("group", GROUP_OF.get(short, ""))
+    words.dress(short, options)
     return Action(
         name=f"conference.{short}", sdk=options.pop("sdk_path", f"client.conferences.{sdk}"), label=label, params=params,
         target_kind="conference", target_param=options.pop("target_param", "id"), **options,
@@ -416,7 +402,8 @@ CONFERENCE = register_kind(
     TargetKind(
         name="conference", plural="conferences", model=Conference, lookup_field="conference_id",
         view_permission="conferencing.view_conference", detail_url_name="conference-detail",
-        form_groups=FORM_GROUPS, takes_commands=lambda conference: conference.is_active,
+        form_groups=words.FORM_GROUPS, takes_commands=lambda conference: conference.is_active,
+        label_of=words.conference_label,
     )
 )
 register(*CONFERENCE_ACTIONS)

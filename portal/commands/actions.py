@@ -134,6 +134,8 @@ class TargetKind:
     form_groups: tuple[tuple[str, str, bool], ...] = ()
     # Whether a target still takes commands (an ended call or conference shows no forms, issue 26).
     takes_commands: Callable[[object], bool] | None = None
+    # A target as a person knows it (a caller's number, a conference's name): label_of(target) -> str.
+    label_of: Callable[[str], str] | None = None
 
     def live_group(self, target: str) -> str | None:
         """The group an open page of `target` listens to, or None."""

@@ -5,6 +5,9 @@ import json
 from datetime import datetime, timedelta
 
 from django import template
+from django.utils import timezone
+
+from portal.commands import words
 
 register = template.Library()
 
@@ -52,3 +55,26 @@ def elapsed_now(start: datetime | None) -> str:
     from django.utils import timezone
 
     return format_seconds((timezone.now() - start).total_seconds())
+
+
+@register.filter
+def when(value: datetime | None) -> str:
+    """A time of today as H:MM:SS, an older one with its date (issue 31: "dates, not only times")."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+@register.filter
+def command_words(command) -> str:
+    """What a command does, in words (portal/commands/words.py)."""
+    return words.command_words(command)
+
+
+@register.filter
+def command_target_url(command) -> str:
+    """The page of a command's target, or empty."""
+    return words.command_target_url(command) or ""
