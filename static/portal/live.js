@@ -64,6 +64,19 @@
       resyncSoon();
     }
   }
+  // A command's toast belongs to the page that issued it (issue 31): the user's group reaches every tab
+  // (and the wallboard), so a toast is shown only where its command's form result is, or was, on this page.
+  var issued = {};
+  function noteIssued() {
+    document.querySelectorAll("[data-issued]").forEach(function (el) { issued[el.dataset.issued] = true; });
+  }
+  document.addEventListener("htmx:afterSettle", noteIssued);
+  function isForeignToast(child) {
+    var toast = child.querySelector ? child.querySelector(".toast[data-command]") : null;
+    if (!toast) return false;
+    noteIssued();
+    return !document.getElementById("toasts") || !issued[toast.dataset.command];
+  }
   var pending = null;
   function refetchSoon() {
     if (pending) return;
@@ -92,6 +105,7 @@
           child.remove();
           return;
         }
+        if (isForeignToast(child)) { child.remove(); return; }
         var spec = child.getAttribute("hx-swap-oob") || "true";
         var colon = spec.indexOf(":");
         var selector = colon > 0 ? spec.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
@@ -139,16 +153,30 @@
   // A region swapped in by htmx (a refetch, a form result) shows its durations at once, not a second later.
   document.addEventListener("htmx:afterSettle", tick);
 
-  // Toasts dismiss themselves; failures stay until clicked.
-  new MutationObserver(function (records) {
-    records.forEach(function (r) {
-      r.addedNodes.forEach(function (node) {
-        if (node.nodeType !== 1 || !node.classList.contains("toast")) return;
-        node.addEventListener("click", function () { node.remove(); });
-        if (!node.classList.contains("failed")) setTimeout(function () { node.remove(); }, 8000);
+  // Toasts sit in the page's flow (above its content, covering nothing); successes leave after a few
+  // seconds, failures and unknown outcomes stay until clicked.
+  var toasts = document.getElementById("toasts");
+  if (toasts) {
+    new MutationObserver(function (records) {
+      records.forEach(function (r) {
+        r.addedNodes.forEach(function (node) {
+          if (node.nodeType !== 1 || !node.classList.contains("toast")) return;
+          node.title = "Click to dismiss";
+          node.addEventListener("click", function () { node.remove(); });
+          if (node.classList.contains("succeeded")) setTimeout(function () { node.remove(); }, 5000);
+        });
       });
-    });
-  }).observe(document.getElementById("toasts") || document.body, { childList: true });
+    }).observe(toasts, { childList: true });
+  }
+
+  // Reopening an action's form starts afresh: its previous result goes (issue 31).
+  document.addEventListener("toggle", function (e) {
+    var details = e.target;
+    if (details.classList && details.classList.contains("action") && details.open) {
+      var result = details.querySelector(":scope > .result");
+      if (result) result.innerHTML = "";
+    }
+  }, true);
 
   // <form data-confirm="..."> asks before destructive actions, with or without htmx.
   document.addEventListener("submit", function (e) {
