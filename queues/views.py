@@ -69,15 +69,17 @@ def queue_list(request):
 
 @permission_required(VIEW, raise_exception=True)
 def wallboard(request):
-    """The board alone, large, for a wall display."""
-    return render(request, "queues/wallboard.html", {**_board(request), "live_groups": ["queues"]})
+    """The board alone, large, for a wall display: `?queue=a&queue=b` (or `?q=part`) chooses the queues shown."""
+    names = [n.replace("\x00", "").strip()[:255] for n in request.GET.getlist("queue") if n.strip()]
+    board = _board(request, names=names)
+    return render(request, "queues/wallboard.html", {**board, "names": names, "live_groups": ["queues"]})
 
 
-def _board(request) -> dict:
+def _board(request, names=None) -> dict:
     """The board page asked for: `?q=` filters queue names, `?page=` pages them."""
     # No queue name holds a NUL, and PostgreSQL refuses one in a query's text (a 500, issue 23).
     search = request.GET.get("q", "").replace("\x00", "").strip()[:64]
-    return selectors.board_context(page_number=request.GET.get("page"), search=search)
+    return selectors.board_context(page_number=request.GET.get("page"), search=search, names=names)
 
 
 def _queue_or_404(name):
