@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from portal import gateway, live
+from portal.commands import actions
 from portal.audit.models import AuditEntry
 from portal.audit.services import audit_record
 from recordings import download
@@ -690,6 +691,8 @@ def publish_recording(recording: Recording, *, new: bool = False, list_too: bool
         live.publish_dashboard()
         if recording.conference_id:
             _publish_conference(recording.conference_id)
+        if recording.call_control_id:
+            _publish_call(recording.call_control_id)
 
 
 def _publish_conference(conference_id: str) -> None:
@@ -703,6 +706,14 @@ def _publish_conference(conference_id: str) -> None:
     conference = Conference.objects.filter(conference_id=conference_id).first()
     if publish and conference is not None:
         publish(conference)
+
+
+def _publish_call(call_control_id: str) -> None:
+    """The call's page lists its recordings: ask it to re-fetch that section (issue 31), through the call kind."""
+    kind = actions.kind("call")
+    group = kind.live_group(call_control_id) if kind else None
+    if group:
+        live.publish_on_commit(group, '<div data-refresh="call-recordings" hidden></div>')
 
 
 def publish_recordings_list() -> None:

@@ -189,3 +189,19 @@ def test_downloads_share_one_http_client_per_process(monkeypatch):
     assert download._http() is first
     monkeypatch.setattr(download.os, "getpid", lambda: -1)
     assert download._http() is not first
+
+
+def test_a_saved_call_recording_asks_the_call_page_to_refresh_its_recordings(post_webhook, event_doc, telnyx, listen,
+                                                                            recording_storage_dir):
+    """Issue 31: the call page's Recordings section is live, not stale until a reload."""
+    from tests.calls.factories import CallFactory
+
+    call = CallFactory(call_control_id="v3:alice", call_session_id="session-1")
+    listen(f"call.{call.pk}")
+    telnyx.get(f"{FILES}/call.mp3").respond(200, content=AUDIO, headers={"content-type": "audio/mpeg"})
+    telnyx.get("/recordings").respond(200, json=page([api_recording("rec-call-2")]))
+
+    post_webhook(event_doc("call.recording.saved", call_control_id="v3:alice", recording_urls={"mp3": f"{FILES}/call.mp3"}))
+
+    assert Recording.objects.get().call_control_id == "v3:alice"
+    assert '<div data-refresh="call-recordings" hidden></div>' in listen.received(f"call.{call.pk}")
