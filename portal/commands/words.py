@@ -33,9 +33,15 @@ def command_words(command) -> str:
             return action.describe(command)
         except Exception:  # noqa: BLE001 - as above
             log.warning("could not describe command %s", command.pk, exc_info=True)
-    if not command.target:
-        return action.label
-    return f"{action.label}: {target_label(action.target_kind, command.target)}"
+    return attempt_words(command)
+
+
+def attempt_words(command) -> str:
+    """What was attempted, for a command that did not happen: "Start recording: Support huddle"."""
+    action = actions.get(command.action)
+    if action is None:
+        return command.action
+    return f"{action.label}: {target_label(action.target_kind, command.target)}" if command.target else action.label
 
 
 def command_target_url(command) -> str | None:

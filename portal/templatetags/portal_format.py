@@ -75,6 +75,12 @@ def command_words(command) -> str:
 
 
 @register.filter
+def attempt_words(command) -> str:
+    """What a command that did not happen tried to do, in words."""
+    return words.attempt_words(command)
+
+
+@register.filter
 def command_target_url(command) -> str:
     """The page of a command's target, or empty."""
     return words.command_target_url(command) or ""
