@@ -11,7 +11,7 @@
   function touched() { updated = Date.now(); show(); }
   function show() {
     var clock = document.getElementById("wallboard-clock");
-    if (clock) clock.textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (clock) clock.textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
     var age = document.getElementById("wallboard-updated");
     if (!age) return;
     var secs = Math.floor((Date.now() - updated) / 1000);
