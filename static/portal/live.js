@@ -71,6 +71,18 @@
     document.querySelectorAll("[data-issued]").forEach(function (el) { issued[el.dataset.issued] = true; });
   }
   document.addEventListener("htmx:afterSettle", noteIssued);
+  // A command form's answer carries a fresh one-time token: it goes into the form that posted.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var target = e.detail.target;
+    var source = e.detail.requestConfig && e.detail.requestConfig.elt;
+    var form = source && (source.tagName === "FORM" ? source : source.closest("form"));
+    if (!target || !target.querySelectorAll) return;
+    target.querySelectorAll("[data-fresh-token]").forEach(function (fresh) {
+      var input = form && form.querySelector("input[name=idempotency_token]");
+      if (input) input.value = fresh.value;
+      fresh.remove();
+    });
+  });
   function isForeignToast(child) {
     var toast = child.querySelector ? child.querySelector(".toast[data-command]") : null;
     if (!toast) return false;
