@@ -13,6 +13,7 @@ from portal.commands import actions, forms, page_forms
 from portal.selectors import profile_phone
 from portal.services import profile_phone_remember
 
+
 @permission_required("calls.view_call", raise_exception=True)
 def call_list_view(request):
     filterset = selectors.CallFilter(request.GET, queryset=selectors.call_queryset())

@@ -17,9 +17,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from portal import gateway, live
-from portal.commands import actions
 from portal.audit.models import AuditEntry
 from portal.audit.services import audit_record
+from portal.commands import actions
 from recordings import download
 from recordings.models import AccessAction, Recording, Transcription
 from recordings.storage import recording_storage
