@@ -56,9 +56,14 @@ def put_in_queue(command) -> str:
     return f"Put {leg_label(command.target)} in {command.params.get('queue_name', 'a queue')}"
 
 
+def quoted(text, limit: int = 60) -> str:
+    """Text a command spoke, quoted and cut short: “Your call matters…”."""
+    text = str(text or "")
+    return f"“{text[:limit]}{'…' if len(text) > limit else ''}”"
+
+
 def spoke(command) -> str:
-    text = str(command.params.get("payload", ""))
-    return f"Spoke “{text[:60]}{'…' if len(text) > 60 else ''}” to {leg_label(command.target)}"
+    return f"Spoke {quoted(command.params.get('payload'))} to {leg_label(command.target)}"
 
 
 DESCRIBE = {

@@ -1,7 +1,7 @@
 """How the conference commands read on pages (issue 31): their panels, fields and labels, and what each did in words."""
 from __future__ import annotations
 
-from calls.words import leg_label
+from calls.words import leg_label, quoted
 from conferencing.models import Conference, Participant
 
 # The conference page's panels (issue 31): the most used controls open, End apart from the rest.
@@ -80,8 +80,7 @@ def role_set(command) -> str:
 
 
 def spoke(command) -> str:
-    text = str(command.params.get("payload", ""))
-    return f"Spoke “{text[:60]}{'…' if len(text) > 60 else ''}” in {conference_label(command.target)}"
+    return f"Spoke {quoted(command.params.get('payload'))} in {conference_label(command.target)}"
 
 
 def rang_in(command) -> str:
