@@ -194,3 +194,17 @@ def test_the_wallboard_fills_a_1920x1080_screen_readable_across_a_room(browser, 
         assert r > 120 and r > 3 * g and r > 3 * b, (r, g, b)
         page.screenshot(path=str(tmp_path / "wallboard-1920x1080.png"))
         assert (tmp_path / "wallboard-1920x1080.png").stat().st_size > 10_000
+
+
+def test_a_caller_taken_out_counts_in_the_board_line_live(page, stack):
+    queue, leg = f"out-{uuid.uuid4().hex[:6]}", f"v3:{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    stack.post_webhook("call.enqueued", str(uuid.uuid4()), (now - timedelta(seconds=40)).isoformat(), call_control_id=leg,
+                       queue=queue, current_position=1, call_leg_id=leg, call_session_id=f"s-{leg}", connection_id="c")
+    page.goto(f"/queues/?q={queue}")
+    connected(page)
+    card = page.locator(f'.queue-card[data-queue="{queue}"]')
+    expect(card.locator("dd.counts")).to_have_text("1 offered · 0 answered · 0 abandoned · 1 waiting", timeout=15000)
+    stack.post_webhook("call.dequeued", str(uuid.uuid4()), (now - timedelta(seconds=5)).isoformat(), call_control_id=leg,
+                       queue=queue, reason="leave", wait_time_secs=35, call_leg_id=leg, call_session_id=f"s-{leg}")
+    expect(card.locator("dd.counts")).to_have_text("1 offered · 0 answered · 0 abandoned · 1 taken out", timeout=15000)
