@@ -100,6 +100,11 @@ def test_a_failure_message_stays_on_its_page_in_the_flow_and_covers_no_control(b
         expect(page.locator("#toasts .toast")).to_have_count(0)
         expect(wall.locator(".toast")).to_have_count(0)
         expect(other.locator(".toast")).to_have_count(0)
+        # A success leaves by itself after a few seconds (none can happen here: one is added as the socket would).
+        page.evaluate("""() => document.getElementById('toasts').insertAdjacentHTML('afterbegin',
+            '<div class="toast succeeded" role="status">✓ Muted everyone in Support huddle</div>')""")
+        expect(page.locator("#toasts .toast.succeeded")).to_have_count(1)
+        expect(page.locator("#toasts .toast.succeeded")).to_have_count(0, timeout=8000)
         # Reopening the form starts afresh: its previous result goes.
         page.locator("#form-record_start > summary").click()
         page.locator("#form-record_start > summary").click()
