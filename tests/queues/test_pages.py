@@ -145,7 +145,7 @@ def test_queue_page_controls_for_administrators(client, administrator, support):
 def test_viewer_sees_no_controls(client, viewer, support):
     client.force_login(viewer)
     html = client.get("/queues/support/").content.decode()
-    assert "v3:first" in html and "Force-remove" not in html and "controls need the Operator role" in html
+    assert "v3:first" in html and "Force-remove" not in html and "Controls need the Operator, Supervisor or Administrator role." in html
 
 
 def test_metrics_window_and_csv_on_the_queue_page(client, viewer, support):
