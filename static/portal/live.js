@@ -23,8 +23,11 @@
     fetch(el.dataset.liveRefresh || window.location.href, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
-        if (html !== null && document.getElementById(id)) {
+        var region = document.getElementById(id);
+        if (html !== null && region) {
+          var typed = typedValues(region);
           htmx.swap("#" + id, html, { swapStyle: "outerHTML", ignoreTitle: true }, { select: "#" + id });
+          restoreValues(typed);
         }
       })
       .catch(function () { /* offline for a moment: the next message or reconnect refreshes it */ })
@@ -33,6 +36,30 @@
         delete fetching[id];
         if (again) refreshRegion(id);
       });
+  }
+  // What a person typed or picked in a region's form survives the region's refresh (a live update must not
+  // wipe a half-filled form): fields with an id whose value differs from the one rendered are put back.
+  function typedValues(region) {
+    var typed = {};
+    region.querySelectorAll("input[id], select[id], textarea[id]").forEach(function (f) {
+      if (f.type === "hidden" || f.type === "password") return;
+      if (f.type === "checkbox" || f.type === "radio") {
+        if (f.checked !== f.defaultChecked) typed[f.id] = f.checked;
+      } else if (f.tagName === "SELECT") {
+        if (Array.from(f.options).some(function (o) { return o.selected !== o.defaultSelected; })) typed[f.id] = f.value;
+      } else if (f.value !== f.defaultValue) {
+        typed[f.id] = f.value;
+      }
+    });
+    return typed;
+  }
+  function restoreValues(typed) {
+    Object.keys(typed).forEach(function (fieldId) {
+      var f = document.getElementById(fieldId);
+      if (!f) return;
+      if (f.type === "checkbox" || f.type === "radio") f.checked = typed[fieldId];
+      else f.value = typed[fieldId];
+    });
   }
   // Changes made between rendering the page and subscribing (or while reconnecting) would be missed:
   // every region marked data-live-refresh is fetched again whenever the socket (re)opens, and so is every
