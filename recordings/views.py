@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal import voice_content
-from portal.commands import actions, forms
+from portal.commands import forms, page_forms
 from portal.models import Command
 from recordings import selectors, services, serving
 from recordings.models import Recording
@@ -50,8 +50,6 @@ def _recording_or_404(recording_id: str) -> Recording:
 
 def _detail_context(request, recording):
     user = request.user
-    delete = actions.get("recording.delete")
-    can_delete = user.has_perm(services.DELETE) and recording.can_be_deleted
     return {
         "recording": recording,
         "call": selectors.recording_call(recording),
@@ -63,7 +61,8 @@ def _detail_context(request, recording):
         "transcript_masked": not voice_content.may_hear(user),
         "access": selectors.access_log(recording),
         "can_listen": user.has_perm(services.LISTEN),
-        "delete_form": {"action": delete, "fields": forms.field_specs(delete)} if can_delete else None,
+        # Placed from the declarations (issue 27): deleting is the one form of a recording's page.
+        "delete_form": next(iter(page_forms.page_forms("recording", user, recording)), None),
         "file_missing": recording.is_playable and not services.storage_path_exists(recording.file.name),
     }
 
