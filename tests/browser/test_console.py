@@ -213,3 +213,27 @@ def test_a_caller_taken_out_counts_in_the_board_line_live(page, stack):
     stack.post_webhook("call.dequeued", str(uuid.uuid4()), (now - timedelta(seconds=5)).isoformat(), call_control_id=leg,
                        queue=queue, reason="leave", wait_time_secs=35, call_leg_id=leg, call_session_id=f"s-{leg}")
     expect(card.locator("dd.counts")).to_have_text("1 offered · 0 answered · 0 abandoned · 1 taken out", timeout=15000)
+
+
+def test_a_viewer_sees_what_they_may_and_no_checkbox_without_a_button(browser, stack):
+    stack.manage("shell", "-c", (
+        "from django.contrib.auth.models import Group; from django.contrib.auth import get_user_model; "
+        "u, _ = get_user_model().objects.get_or_create(username='viewer'); u.set_password('pass-word-123'); u.save(); "
+        "u.groups.add(Group.objects.get(name='Viewer'))"
+    ))
+    leg = f"v3:{uuid.uuid4().hex[:8]}"
+    stack.post_webhook("call.recording.saved", str(uuid.uuid4()), at(30), call_control_id=leg, call_leg_id=leg,
+                       call_session_id=f"s-{leg}", channels="single", recording_started_at=at(29),
+                       recording_ended_at=at(30), recording_urls={"mp3": "http://127.0.0.1:9/rec.mp3"})
+    with logged_in(browser, stack.base_url, "viewer") as page:
+        page.goto("/recordings/")
+        connected(page)
+        expect(page.locator("#recording-rows tr").first).to_be_visible(timeout=15000)
+        expect(page.locator("input[type=checkbox]:visible")).to_have_count(0)
+        expect(page.get_by_role("button", name="Download selected as ZIP")).to_have_count(0)
+        response = page.goto("/system/")
+        assert response.status == 403
+        page.console_errors[:] = [e for e in page.console_errors if "status of 403" not in e]  # the refusal itself
+        expect(page.locator("h1")).to_have_text("This page is not open to your role")
+        expect(page.locator("main")).to_contain_text("Viewer")
+        expect(page.locator("main").get_by_role("link", name="Queues")).to_be_visible()
