@@ -133,6 +133,12 @@ def test_a_supervisors_tasks_take_few_clicks(browser, stack, file_server):  # no
             audio.evaluate("a => { a.play().catch(() => {}); }")
         assert served.value.status in (200, 206)
         budgets["play a recording found by search"] = steps.count
+        # Playing and downloading are logged, and the page hears of it without a console error (issue 31).
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download").click()
+        assert download.value.suggested_filename
+        expect(page.locator("#recording-access")).to_contain_text("supervisor", timeout=10000)
+        page.wait_for_timeout(1500)
 
         # 4. Retry a failed command.
         steps = clicks.task()
