@@ -8,6 +8,7 @@ from django import template
 from django.utils import timezone
 
 from portal.commands import words
+from webhooks.words import event_words as _event_words
 
 register = template.Library()
 
@@ -84,3 +85,9 @@ def attempt_words(command) -> str:
 def command_target_url(command) -> str:
     """The page of a command's target, or empty."""
     return words.command_target_url(command) or ""
+
+
+@register.filter
+def event_words(event_type: str) -> str:
+    """A Telnyx event type in a person's words (webhooks/words.py)."""
+    return _event_words(str(event_type or ""))

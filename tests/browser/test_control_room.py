@@ -53,7 +53,7 @@ def test_recording_saved_appears_in_the_panel_badge_and_timeline_without_reload(
     expect(panel.locator("li")).to_contain_text("0:02:05")  # its real length, h:mm:ss
     expect(panel.locator(f'[title="recording_id {recording_id}"]')).to_have_count(1)
     expect(page.locator("#conference-live [data-recording]")).to_have_text("Recorded (1)")
-    expect(page.locator("#timeline")).to_contain_text("recording.saved")
+    expect(page.locator("#timeline")).to_contain_text("Recording saved")  # in words (issue 31)
     assert page.evaluate("window.__marker") == "same page"
     assert errors == []
 

@@ -122,3 +122,11 @@ def test_a_viewer_is_told_what_they_may_see_instead_of_a_bare_403(client, viewer
     assert response.status_code == 403
     assert "The System page (health, backlogs, workers) is for Administrators." in html
     assert 'href="/queues/"' in html and 'href="/calls/"' in html and "Log out" in html
+
+
+def test_timelines_name_events_in_words():
+    from webhooks.words import event_words
+
+    assert event_words("conference.participant.joined") == "Joined"
+    assert event_words("call.recording.saved") == "Recording saved"
+    assert event_words("call.machine.premium.detection.ended") == "Machine premium detection ended"
