@@ -337,3 +337,13 @@ def test_an_ended_call_says_where_it_was(post_webhook, event_doc, client, viewer
     html = client.get("/calls/").content.decode()
     assert 'href="/queues/support/">was in queue support</a>' in html
     assert 'href="/conferences/conf-1/">was in a conference</a>' in html
+
+
+def test_hangup_asks_open_call_pages_to_drop_their_forms(post_webhook, event_doc, listen):
+    """Issue 26: an ended call shows no action forms, on pages already open too."""
+    post_webhook(event_doc("call.answered", id="a", occurred_at=at(0)))
+    listen(f"call.{call().pk}")
+    post_webhook(event_doc("call.answered", id="a2", occurred_at=at(1)))
+    assert not any('data-refresh="call-controls"' in html for html in listen.received(f"call.{call().pk}"))
+    post_webhook(event_doc("call.hangup", id="h", occurred_at=at(2)))
+    assert '<div data-refresh="call-controls" hidden></div>' in listen.received(f"call.{call().pk}")
