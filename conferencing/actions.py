@@ -4,7 +4,7 @@ from rest_framework import serializers
 from calls.basics import LoopField
 from calls.choices import BEEP, CONFERENCE_ROLES, REGIONS, SPEAK_LANGUAGES
 from calls.links import call_dial_placed
-from conferencing import dial_in, services, words
+from conferencing import dial_in, live, services, words
 from conferencing.models import Conference, Participant
 from portal import dialing
 from portal.commands.actions import Action, TargetKind, register, register_kind
@@ -281,7 +281,7 @@ def _created(command, response):
             region=data.get("region") or command.params.get("region", ""), created_at=when(data.get("created_at")),
             expires_at=when(data.get("expires_at")), connection_id=data.get("connection_id", ""),
         )
-        services.publish_conference(conference)  # the name shows at once, whichever came first
+        live.publish_conference(conference)  # the name shows at once, whichever came first
 
 
 def _joined(command, response):

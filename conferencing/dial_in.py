@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from conferencing.labels import leg_label
+from conferencing.live import publish_conference
 from conferencing.models import Conference, Participant
-from conferencing.services import leg_label, publish_conference
 from webhooks.ordering import apply_if_newer
 
 

@@ -1,6 +1,6 @@
 """The 14 conference webhooks → conference and participant state."""
 from calls import links
-from conferencing import dial_in, services
+from conferencing import dial_in, labels, services
 from webhooks.payloads import text
 
 
@@ -27,7 +27,7 @@ def on_call_leg(event):
             from calls.models import Call
 
             direction = Call.objects.filter(call_control_id=call_control_id).values_list("direction", flat=True).first() or ""
-        return services.leg_label(from_number=text(p, "from"), to_number=text(p, "to"), direction=direction)
+        return labels.leg_label(from_number=text(p, "from"), to_number=text(p, "to"), direction=direction)
 
     services.participants_label_from_call(call_control_id, label)
 
@@ -114,9 +114,7 @@ def on_speak(started):
 
 
 def on_recording_saved(event):
-    services.recording_saved(
-        conference_id=text(event.payload, "conference_id"), payload=event.payload, occurred_at=event.occurred_at
-    )
+    services.recording_saved(conference_id=text(event.payload, "conference_id"), recording_id=text(event.payload, "recording_id"))
 
 
 HANDLERS = {

@@ -177,7 +177,7 @@ def known_call_legs(limit: int = 100) -> list:
     Each leg carries `who` (the person on it, as participants are labelled) and `other` (the far end).
     """
     from calls.models import Call
-    from conferencing.services import leg_label
+    from conferencing.labels import leg_label
 
     in_conference = Participant.objects.filter(call_control_id=OuterRef("call_control_id"), status__in=PRESENT)
     legs = list(

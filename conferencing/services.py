@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from conferencing.labels import call_label, call_labels
+from conferencing.live import publish_conference, publish_conferences_synced
 from conferencing.models import Conference, Participant
-from portal import live
 from webhooks.ordering import apply_if_newer, is_stale
 
 log = logging.getLogger(__name__)
@@ -165,28 +165,6 @@ def _fill(participant: Participant, *, save: bool = True, **facts) -> list[str]:
     return list(missing)
 
 
-def leg_label(*, from_number: str, to_number: str, direction: str = "") -> str:
-    """Who a call leg is, as people know them: the caller for incoming legs, the callee for outgoing ones.
-
-    Numbers stay as Telnyx wrote them (E.164); SIP addresses lose their scheme and parameters
-    (sip:alice@pbx.example;transport=tls -> alice@pbx.example).
-    """
-    address = to_number if direction == "outgoing" else from_number
-    address = (address or "").strip().strip("<>")
-    for scheme in ("sips:", "sip:"):
-        if address.lower().startswith(scheme):
-            address = address[len(scheme):].split(";", 1)[0]
-    return address[:255]
-
-
-def call_label(call_control_id: str) -> str:
-    """The label of a call leg the portal has seen (calls.Call), or empty."""
-    from calls.models import Call
-
-    call = Call.objects.filter(call_control_id=call_control_id).only("from_number", "to_number", "direction").first()
-    return leg_label(from_number=call.from_number, to_number=call.to_number, direction=call.direction) if call else ""
-
-
 def participants_label_from_call(call_control_id: str, label: str | Callable[[], str]) -> int:
     """A call leg became known (call.initiated / call.answered, or a Call row): label its unlabelled participants.
 
@@ -249,28 +227,13 @@ def participant_media(
     publish_conference(conference)
 
 
-def recording_saved(*, conference_id: str, payload: dict, occurred_at: datetime | None) -> None:
-    """conference.recording.saved: recording state back to idle, and the recording listed."""
-    from recordings.services import recording_save
-    from webhooks.payloads import text, when
-
+def recording_saved(*, conference_id: str, recording_id: str) -> None:
+    """conference.recording.saved: recording state back to idle (the recordings app lists the recording)."""
     conference = conference_get_or_create(conference_id=conference_id)
-    recording_id = text(payload, "recording_id")
     if not conference.active_recording_id or conference.active_recording_id == recording_id:
         Conference.objects.filter(pk=conference.pk).update(
             recording_state=Conference.RecordingState.IDLE, active_recording_id=""
         )
-    urls = payload.get("recording_urls")
-    public = payload.get("public_recording_urls")
-    # The recordings app captures the audio and re-renders this conference's page (its recordings panel).
-    recording_save(
-        recording_id=recording_id or f"{conference_id}.{occurred_at.isoformat() if occurred_at else ''}",
-        provisional_id=not recording_id, connection_id=text(payload, "connection_id"),
-        call_control_id=text(payload, "call_control_id"), call_session_id=text(payload, "call_session_id"),
-        conference_id=conference_id, format=text(payload, "format", 8), channels=text(payload, "channels", 8),
-        started_at=when(payload.get("recording_started_at")), ended_at=when(payload.get("recording_ended_at")),
-        recording_urls=urls if isinstance(urls, dict) else {}, public_recording_urls=public if isinstance(public, dict) else {},
-    )
     publish_conference(conference)
 
 
@@ -304,31 +267,6 @@ def participant_expect(*, conference: Conference, call_control_id: str, **settin
     return participant
 
 
-def publish_conference(conference: Conference) -> None:
-    """After commit: the conference's page, the conferences list, the admin and the dashboard (each once)."""
-    from conferencing.selectors import conference_list
-
-    conference_id = conference.conference_id
-    group = f"conference.{conference_id}"
-    if live.GROUP_NAME.match(group):
-        # Controls and recording links differ by permission, so each open page fetches its own rendering
-        # of the regions this names; the status is read after commit, when the controls may have to go.
-        def build():
-            status, name = Conference.objects.filter(conference_id=conference_id).values_list("status", "name").first() or ("", "")
-            context = {"conference_id": conference_id, "name": name, "ended": status == Conference.Status.COMPLETED}
-            return [(group, render_to_string("conferencing/_refresh.html", context))]
-
-        live.publish_rendered_once(f"conference:{conference_id}", build, groups=[group])
-    live.publish_rendered_once(
-        "conferences",
-        lambda: [("conferences", render_to_string("conferencing/_conference_table.html", {"conferences": conference_list(), "oob": True}))],
-        groups=["conferences"],
-    )
-    live.publish_admin_changed("conferencing", "conference")
-    live.publish_admin_changed("conferencing", "participant")
-    live.publish_dashboard()
-
-
 SYNCED_CONFERENCE_FIELDS = [
     "name", "region", "connection_id", "created_at", "expires_at", "status", "ended_at", "end_reason", "synced_at",
 ]
@@ -336,16 +274,6 @@ SYNCED_PARTICIPANT_FIELDS = [
     "call_leg_id", "status", "muted", "on_hold", "end_conference_on_exit", "soft_end_conference_on_exit",
     "whisper_call_control_ids", "joined_at", "left_at", "speaking", "label",
 ]
-
-
-def _call_labels(call_control_ids: list) -> dict[str, str]:
-    """Labels of many call legs in one query."""
-    from calls.models import Call
-
-    legs = Call.objects.filter(call_control_id__in=[c for c in call_control_ids if c]).only(
-        "call_control_id", "from_number", "to_number", "direction"
-    )
-    return {c.call_control_id: leg_label(from_number=c.from_number, to_number=c.to_number, direction=c.direction) for c in legs}
 
 
 # A join Telnyx reports this close to (or after) the moment a roster was fetched may be missing from
@@ -390,7 +318,7 @@ def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conf
     pks = dict(Conference.objects.filter(conference_id__in=ids).values_list("conference_id", "pk"))
 
     known = {(p.conference_id, p.call_control_id): p for p in Participant.objects.filter(conference_id__in=pks.values())}
-    labels = _call_labels([d.get("call_control_id") for listed in participants_by_conference.values() for d in listed])
+    labels = call_labels([d.get("call_control_id") for listed in participants_by_conference.values() for d in listed])
     new_participants, changed, seen = [], [], []
     for conference_id, listed in participants_by_conference.items():
         for data in listed:
@@ -422,9 +350,3 @@ def conference_sync_page(*, telnyx_conferences: list[dict], participants_by_conf
     missing.update(status=Participant.Status.LEFT, left_at=now, speaking=False)
     publish_conferences_synced(ids)
     return {"created": len(created), "updated": len(updated)}
-
-
-def publish_conferences_synced(conference_ids: list[str]) -> None:
-    """One refresh for the list, the dashboard and each synced conference's page."""
-    for conference in Conference.objects.filter(conference_id__in=conference_ids).only("conference_id"):
-        publish_conference(conference)

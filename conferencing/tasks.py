@@ -1,65 +1,13 @@
-"""Sync of conferences with Telnyx: webhooks can be missed, Telnyx's list cannot."""
+"""Thin tasks of conferencing: the sync with Telnyx (conferencing/sync.py) and the name lookup."""
 import logging
 
 from celery import shared_task
-from django.conf import settings
-from django.core.cache import cache
-from django.utils import timezone
 
-from conferencing import services
-from conferencing.models import Conference
+from conferencing import services, sync
 from portal import gateway
-from portal.sync import record_sync
+from portal.sync import run_sync
 
 log = logging.getLogger(__name__)
-LAST_SYNC_KEY = "conferencing:last-sync"
-PAGE_SIZE = 250
-
-
-ACTIVE = (Conference.Status.INIT, Conference.Status.IN_PROGRESS)
-
-
-def fetch_and_sync(*, everything: bool = False) -> dict:
-    """Read every page of Telnyx's conferences with their participants and reconcile local state.
-
-    The periodic sync lists active conferences only; `everything` (sync_telnyx) lists all statuses,
-    so a first install back-fills history and completed conferences are closed with their end reason.
-    """
-    counts = {"created": 0, "updated": 0, "closed": 0}
-    listed = set()
-    filters = [None] if everything else [{"status": status} for status in ACTIVE]
-    for status_filter in filters:
-        extra = {"filter": status_filter} if status_filter else {}
-        for page in gateway.pages("client.conferences.list", page_size=PAGE_SIZE, **extra):
-            fetched_at = timezone.now()  # before the rosters: a join applied after it may be missing from them
-            participants = {
-                c["id"]: [p for chunk in gateway.pages("client.conferences.list_participants", conference_id=c["id"],
-                                                        page_size=PAGE_SIZE) for p in chunk]
-                for c in page
-            }
-            result = services.conference_sync_page(
-                telnyx_conferences=page, participants_by_conference=participants, fetched_at=fetched_at
-            )
-            counts["created"] += result["created"]
-            counts["updated"] += result["updated"]
-            listed.update(c["id"] for c in page)
-    stale = Conference.objects.exclude(status=Conference.Status.COMPLETED).exclude(conference_id__in=listed)
-    for conference_id in stale.values_list("conference_id", flat=True):
-        try:
-            record = (gateway.call("client.conferences.retrieve", id=conference_id) or {}).get("data") or {}
-        except gateway.GatewayError as error:
-            if error.status_code != 404:
-                raise
-            record = {}
-        if record.get("status") in ACTIVE:
-            continue  # listed a moment later than our page: leave it for the next sync
-        services.conference_ended(
-            conference_id=conference_id, occurred_at=timezone.now(),
-            reason=record.get("end_reason") or ("not found at sync" if not record else ""),
-        )
-        counts["closed"] += 1
-    cache.set(LAST_SYNC_KEY, timezone.now().timestamp(), timeout=None)
-    return counts
 
 
 @shared_task
@@ -80,27 +28,11 @@ def fetch_conference_name(conference_id: str) -> str | None:
 
 @shared_task
 def sync_conferences() -> dict | None:
-    """Sync now (on demand, or from the periodic task)."""
-    try:
-        counts = fetch_and_sync()
-    except gateway.GatewayError as error:
-        log.warning("conference sync skipped: %s", error)
-        record_sync("conferences", "failed", error=error)
-        return None
-    record_sync("conferences", "ok", **counts)
-    return counts
+    """Sync now (on demand, or from the periodic task): counts, or None when Telnyx could not be read."""
+    return run_sync("conferences", sync.fetch_and_sync).counts
 
 
 @shared_task
 def sync_conferences_periodic() -> dict | None:
-    """Every minute while any conference is active; otherwise every CONFERENCE_IDLE_SYNC_SECONDS."""
-    last = cache.get(LAST_SYNC_KEY) or 0
-    idle_due = timezone.now().timestamp() - last >= settings.CONFERENCE_IDLE_SYNC_SECONDS
-    if Conference.objects.exclude(status=Conference.Status.COMPLETED).exists() or idle_due:
-        return sync_conferences()
-    return None
-
-
-def sync_everything() -> dict:
-    """Full reconciliation for `manage.py sync_telnyx`: every conference Telnyx lists, every page."""
-    return fetch_and_sync(everything=True)
+    """The beat entry: syncs when `sync.periodic_due()` says so."""
+    return sync_conferences() if sync.periodic_due() else None

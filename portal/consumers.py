@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from portal import metrics
+from portal import live_sockets
 from portal.live import awatch, group_permission, user_group
 from portal.live_access import AccessFollowingMixin
 from portal.live_frames import marked
@@ -34,7 +34,7 @@ class LiveConsumer(AccessFollowingMixin, AsyncWebsocketConsumer):
         await self.accept()
         self.follow_access(user, self.groups_joined[:-1])  # sign-out or lost rights close it (issue 24)
         self.counted = True
-        metrics.socket_opened()
+        live_sockets.socket_opened()
 
     @database_sync_to_async
     def _allowed(self, user, requested):
@@ -59,7 +59,7 @@ class LiveConsumer(AccessFollowingMixin, AsyncWebsocketConsumer):
             presence.cancel()
         if getattr(self, "counted", False):
             self.counted = False
-            metrics.socket_closed()
+            live_sockets.socket_closed()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from ops import selectors
 from ops.models import Heartbeat
-from portal import health, metrics
+from portal import health, metrics_access, metrics_exposition
 
 
 @login_not_required
@@ -46,14 +46,14 @@ def readyz(request):
 @never_cache
 def metrics_view(request):
     """Prometheus text: with METRICS_TOKEN only for `Authorization: Bearer <token>`, else only for loopback."""
-    refusal = metrics.access_refusal(request.META)
+    refusal = metrics_access.access_refusal(request.META)
     if refusal:
         status, message = refusal
         response = JsonResponse({"message": message}, status=status)
         if status == 401:
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(metrics.render(), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(metrics_exposition.render(), content_type=CONTENT_TYPE_LATEST)
 
 
 def _system_context() -> dict:

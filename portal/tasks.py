@@ -3,8 +3,7 @@ import logging
 
 from celery import shared_task
 
-from portal import gateway
-from portal.sync import record_sync, start_syncs
+from portal.sync import run_sync, start_syncs
 
 log = logging.getLogger(__name__)
 # Under `make run` beat can start before the sandbox listens: a sync that could not connect is tried
@@ -20,16 +19,10 @@ def sync_on_start(self, only: list[str] | None = None) -> dict:
     for name, sync in start_syncs().items():
         if only is not None and name not in only:
             continue
-        try:
-            counts = sync()
-        except gateway.GatewayError as error:
-            record_sync(name, "failed", error=error)
-            outcomes[name] = f"failed: {error}"
-            if error.kind == "connect":
-                unreachable.append(name)
-            continue
-        record_sync(name, "ok", **counts)
-        outcomes[name] = counts
+        run = run_sync(name, sync)
+        outcomes[name] = run.counts if run.ok else f"failed: {run.error}"
+        if not run.ok and run.error.kind == "connect":
+            unreachable.append(name)
     if unreachable and self.request.retries < START_RETRIES:
         log.info("start sync: Telnyx not reachable yet for %s; trying again in %s s", ", ".join(unreachable), START_RETRY_SECONDS)
         raise self.retry(kwargs={"only": unreachable}, countdown=START_RETRY_SECONDS)

@@ -10,7 +10,7 @@ LEFT, RIGHT, TOP, BOTTOM = 34, 40, 10, 22
 
 
 def day_chart(series: dict, *, goal_percent: int) -> dict:
-    """Coordinates for `templates/queues/_day_chart.html` from `metrics.day_series`."""
+    """Coordinates for `templates/queues/_day_chart.html` from `figures.day_series`."""
     start, end = series["start"], series["end"]
     span = max((end - start).total_seconds(), 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM

@@ -1,4 +1,4 @@
-"""Reads of queues for the pages, the admin and the API (metrics live in queues/metrics.py)."""
+"""Reads of queues for the pages, the admin and the API (the figures live in queues/figures.py)."""
 from __future__ import annotations
 
 import django_filters
@@ -7,7 +7,7 @@ from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 
 from portal.filters import StrictBooleanFilter, TimeRangeFilterSet
-from queues.metrics import queue_metrics
+from queues.figures import queue_metrics
 from queues.models import Queue, QueuedCall
 
 BOARD_PAGE_SIZE = 48

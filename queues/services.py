@@ -10,16 +10,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 from rest_framework import serializers
 
-from portal import live
 from portal.audit.models import AuditEntry
 from portal.audit.services import audit_record
+from queues.live import publish_queue
 from queues.models import Queue, QueuedCall
+from queues.rows import (
+    line_renumber,
+    queue_apply_telnyx,
+    queue_for_update,
+    queue_note_event,
+    stay_apply_enqueue_command,
+    stay_close,
+    stay_fill,
+)
+from webhooks.payloads import number, when
 
 Reason = QueuedCall.Reason
 MANAGE = "queues.manage_queue"
@@ -36,8 +45,8 @@ def queued_call_enter(
     """A caller entered a queue (call.enqueued): idempotent, and tolerant of any arrival order."""
     # All or nothing; no savepoint of its own: in a webhook batch the batch is the unit (issue 13).
     with transaction.atomic(savepoint=False):
-        queue = _queue_for_update(queue_name, seen_at=occurred_at)
-        _note_queue_event(queue, occurred_at, revive=True, average_wait_secs=average_wait_secs)
+        queue = queue_for_update(queue_name, seen_at=occurred_at)
+        queue_note_event(queue, occurred_at, revive=True, average_wait_secs=average_wait_secs)
         known = _stays(queue, call_control_id)
         # A closed stay that left after this event began is this event's stay (its call.dequeued came first).
         stay = min(
@@ -49,23 +58,23 @@ def queued_call_enter(
             stay = open_stay = next((s for s in known if s.left_at is None), None)
             if stay is not None and stay.entered_event_at and stay.entered_event_at < occurred_at:
                 # The call queued again while its previous stay looked open: that stay's call.dequeued was missed.
-                _close(stay, left_at=occurred_at, reason="")
+                stay_close(stay, left_at=occurred_at, reason="")
                 stay = None
             elif stay is not None and stay.entered_event_at and stay.entered_event_at > occurred_at:
                 # An earlier stay whose end we have not heard: it ended before the open one began.
                 stay = QueuedCall(queue=queue, call_control_id=call_control_id, enqueued_at=occurred_at)
-                _close(stay, left_at=open_stay.enqueued_at, reason="", save=False)
+                stay_close(stay, left_at=open_stay.enqueued_at, reason="", save=False)
         if stay is None:
             stay = QueuedCall(queue=queue, call_control_id=call_control_id, enqueued_at=occurred_at)
-            _apply_enqueue_command(queue, stay, occurred_at)
+            stay_apply_enqueue_command(queue, stay, occurred_at)
         stay.enqueued_at = occurred_at
         stay.entered_event_at = occurred_at
-        _fill(stay, call_leg_id=call_leg_id, call_session_id=call_session_id, from_number=from_number, to_number=to_number)
+        stay_fill(stay, call_leg_id=call_leg_id, call_session_id=call_session_id, from_number=from_number, to_number=to_number)
         if stay.left_at is None and position is not None:
             stay.position = position
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
         stay.save()
-        _renumber(queue)
+        line_renumber(queue)
         publish_queue(queue)
     return stay
 
@@ -77,8 +86,8 @@ def queued_call_leave(
     """A caller left a queue (call.dequeued), even if its call.enqueued has not arrived yet."""
     # All or nothing; no savepoint of its own: in a webhook batch the batch is the unit (issue 13).
     with transaction.atomic(savepoint=False):
-        queue = _queue_for_update(queue_name, seen_at=occurred_at)
-        _note_queue_event(queue, occurred_at)
+        queue = queue_for_update(queue_name, seen_at=occurred_at)
+        queue_note_event(queue, occurred_at)
         known = _stays(queue, call_control_id)
         stay = (
             next((s for s in known if s.left_event_at == occurred_at), None)
@@ -94,17 +103,17 @@ def queued_call_leave(
         if stay is None:
             started = occurred_at - timedelta(seconds=wait_time_secs or 0)
             stay = QueuedCall(queue=queue, call_control_id=call_control_id, enqueued_at=started)
-        _fill(stay, call_leg_id=call_leg_id, call_session_id=call_session_id)
+        stay_fill(stay, call_leg_id=call_leg_id, call_session_id=call_session_id)
         # Telnyx says "leave" for a staff removal: the portal's own reason says more (and is what it did).
         if stay.leave_reason == Reason.REMOVED and stay.left_event_at is None:
             reason = Reason.REMOVED
-        _close(stay, left_at=occurred_at, reason=reason, wait_time_secs=wait_time_secs, position=position, save=False)
+        stay_close(stay, left_at=occurred_at, reason=reason, wait_time_secs=wait_time_secs, position=position, save=False)
         stay.left_event_at = occurred_at
         if reason == Reason.HANGUP:
             stay.is_alive = False
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
         stay.save()
-        _renumber(queue)
+        line_renumber(queue)
         publish_queue(queue)
     return stay
 
@@ -144,12 +153,10 @@ def queued_call_hung_up(*, call_control_id: str, occurred_at: datetime) -> int:
 # --- command outcomes (Telnyx sends no webhook for these) -----------------------------------------
 def queue_upsert(*, data: dict, name: str = "") -> Queue:
     """Record a queue as Telnyx returned it (create, update, retrieve)."""
-    from webhooks.payloads import number, when
-
     name = data.get("name") or name
     with transaction.atomic():
-        queue = _queue_for_update(name, seen_at=when(data.get("created_at")))
-        _apply_telnyx_queue(queue, data, number=number, when=when)
+        queue = queue_for_update(name, seen_at=when(data.get("created_at")))
+        queue_apply_telnyx(queue, data)
         queue.deleted_at = None
         queue.save()
         publish_queue(queue)
@@ -180,7 +187,7 @@ def queue_mark_deleted(*, name: str, reason: str = Reason.QUEUE_DELETED, at: dat
         queue.deleted_at = at
         queue.save(update_fields=["deleted_at"])
         for stay in queue.calls.filter(left_at__isnull=True, enqueued_at__lte=at):
-            _close(stay, left_at=at, reason=reason)
+            stay_close(stay, left_at=at, reason=reason)
         publish_queue(queue)
     return queue
 
@@ -210,8 +217,8 @@ def queued_call_removed(
             return closed
         if not stay:
             return None
-        _close(stay, left_at=max(at, stay.enqueued_at), reason=Reason.REMOVED)
-        _renumber(queue)
+        stay_close(stay, left_at=max(at, stay.enqueued_at), reason=Reason.REMOVED)
+        line_renumber(queue)
         publish_queue(queue)
     return stay
 
@@ -289,8 +296,6 @@ def queue_sync_page(*, telnyx_queues: list[dict], calls_by_queue: dict[str, list
     while the sync ran is not closed by mistake; a listed caller whose stay has already ended locally
     (its call.dequeued landed meanwhile) is not reopened.
     """
-    from webhooks.payloads import number, when
-
     now = timezone.now()
     names = [q["name"] for q in telnyx_queues if q.get("name")]
     existing = {q.name: q for q in Queue.objects.filter(name__in=names)}
@@ -299,7 +304,7 @@ def queue_sync_page(*, telnyx_queues: list[dict], calls_by_queue: dict[str, list
         if not data.get("name"):
             continue
         queue = existing.get(data["name"]) or Queue(name=data["name"])
-        _apply_telnyx_queue(queue, data, number=number, when=when, reported_at=now)
+        queue_apply_telnyx(queue, data, reported_at=now)
         queue.last_seen_at = now
         queue.deleted_at = None
         (updated if queue.pk else created).append(queue)
@@ -338,7 +343,7 @@ def queue_sync_page(*, telnyx_queues: list[dict], calls_by_queue: dict[str, list
                 changed.append(stay)
             if stay.entered_event_at is None:
                 stay.enqueued_at = enqueued_at
-            _fill(stay, call_leg_id=data.get("call_leg_id") or "", call_session_id=data.get("call_session_id") or "",
+            stay_fill(stay, call_leg_id=data.get("call_leg_id") or "", call_session_id=data.get("call_session_id") or "",
                   from_number=data.get("from") or "", to_number=data.get("to") or "")
             if isinstance(data.get("is_alive"), bool):
                 stay.is_alive = data["is_alive"]
@@ -349,9 +354,9 @@ def queue_sync_page(*, telnyx_queues: list[dict], calls_by_queue: dict[str, list
     reconciled = {pks[name] for name in calls_by_queue if name in pks}
     gone = [s for key, s in open_stays.items() if key not in listed and key[0] in reconciled and s.enqueued_at < started_at]
     for stay in gone:
-        _close(stay, left_at=max(started_at, stay.enqueued_at), reason=Reason.GONE)
+        stay_close(stay, left_at=max(started_at, stay.enqueued_at), reason=Reason.GONE)
     for queue in Queue.objects.filter(pk__in=pks.values()):
-        _renumber(queue)
+        line_renumber(queue)
         publish_queue(queue)
     return {"queues": len(names), "created": len(new), "updated": len(changed), "closed": len(gone)}
 
@@ -383,129 +388,9 @@ def queues_mark_gone(*, names: list[str], at: datetime) -> int:
         Queue.objects.filter(pk__in=[q.pk for q in queues]).update(deleted_at=at)
         stays = list(QueuedCall.objects.filter(queue__in=queues, left_at__isnull=True, enqueued_at__lte=at))
         for stay in stays:
-            _close(stay, left_at=at, reason=Reason.GONE, save=False)
+            stay_close(stay, left_at=at, reason=Reason.GONE, save=False)
         QueuedCall.objects.bulk_update(stays, ["left_at", "leave_reason", "wait_time_secs", "position"], batch_size=500)
         for queue in queues:
             queue.deleted_at = at
             publish_queue(queue)  # each open queue page hears; the board renders once (publish_rendered_once)
     return len(queues)
-
-
-# --- helpers --------------------------------------------------------------------------------------
-def _queue_for_update(name: str, *, seen_at: datetime | None = None) -> Queue:
-    """The queue named `name` (created if new), locked so its stays and positions change one event at a time."""
-    queue = Queue.objects.select_for_update().filter(name=name).first()  # one statement for a known queue
-    if queue is None:
-        queue, _ = Queue.objects.get_or_create(name=name, defaults={"created_at": seen_at or timezone.now()})
-        queue = Queue.objects.select_for_update().get(pk=queue.pk)
-    return queue
-
-
-def _note_queue_event(queue: Queue, occurred_at: datetime, *, revive: bool = False, average_wait_secs: int | None = None) -> None:
-    changes = []
-    if queue.last_seen_at is None or occurred_at > queue.last_seen_at:
-        queue.last_seen_at = occurred_at
-        changes.append("last_seen_at")
-    if revive and queue.deleted_at and occurred_at > queue.deleted_at:
-        queue.deleted_at = None  # a caller entered it again: it exists again
-        changes.append("deleted_at")
-    if average_wait_secs is not None and (queue.average_wait_reported_at is None or occurred_at >= queue.average_wait_reported_at):
-        queue.average_wait_secs, queue.average_wait_reported_at = average_wait_secs, occurred_at
-        changes += ["average_wait_secs", "average_wait_reported_at"]
-    if queue.last_event_at is None or occurred_at > queue.last_event_at:
-        queue.last_event_at = occurred_at
-        changes.append("last_event_at")
-    if changes:
-        queue.save(update_fields=changes)
-
-
-def _apply_telnyx_queue(queue: Queue, data: dict, *, number, when, reported_at: datetime | None = None) -> None:
-    queue.telnyx_id = data.get("id") or queue.telnyx_id
-    queue.max_size = number(data, "max_size") if number(data, "max_size") is not None else queue.max_size
-    queue.current_size = number(data, "current_size") if number(data, "current_size") is not None else queue.current_size
-    if number(data, "average_wait_time_secs") is not None:
-        queue.average_wait_secs = number(data, "average_wait_time_secs")
-        queue.average_wait_reported_at = reported_at or timezone.now()
-    queue.created_at = when(data.get("created_at")) or queue.created_at or timezone.now()
-    queue.updated_at = when(data.get("updated_at")) or queue.updated_at
-
-
-def _apply_enqueue_command(queue: Queue, stay: QueuedCall, occurred_at: datetime) -> None:
-    """What the portal asked when it enqueued this call (keep_after_hangup, a new queue's max size)."""
-    from portal.models import Command
-
-    command = (
-        Command.objects.filter(action="call.enqueue", target=stay.call_control_id, params__queue_name=queue.name,
-                               created_at__lte=occurred_at + timedelta(minutes=1))
-        .exclude(status=Command.Status.FAILED)
-        .order_by("-created_at")
-        .first()
-    )
-    if command is None:
-        return
-    stay.keep_after_hangup = bool(command.params.get("keep_after_hangup"))
-    if queue.max_size is None and command.params.get("max_size"):
-        queue.max_size = command.params["max_size"]  # Telnyx applies max_size only when the enqueue creates the queue
-        queue.save(update_fields=["max_size"])
-
-
-def _fill(stay: QueuedCall, **details: str) -> None:
-    """Set details that are known; never blank out what an earlier event or the sync told us."""
-    for name, value in details.items():
-        if value:
-            setattr(stay, name, value[: QueuedCall._meta.get_field(name).max_length])
-
-
-def _close(
-    stay: QueuedCall, *, left_at: datetime, reason: str, wait_time_secs: int | None = None, position: int | None = None,
-    save: bool = True,
-) -> None:
-    stay.left_at = left_at
-    stay.leave_reason = reason
-    stay.wait_time_secs = wait_time_secs if wait_time_secs is not None else max(0, int((left_at - stay.enqueued_at).total_seconds()))
-    if position is not None:
-        stay.position = position
-    if save:
-        stay.save(update_fields=["left_at", "leave_reason", "wait_time_secs", "position"])
-
-
-def _renumber(queue: Queue) -> None:
-    """Places in line follow arrival order, so they stay right whatever order the events came in.
-
-    One statement, rows whose place changed only: loading the line through `queue.calls` cost a query
-    per waiting caller (the related manager reads each row's deferred `queue_id`), the slowest part of
-    applying an event once lines grew (issue 13).
-    """
-    table = connection.ops.quote_name(QueuedCall._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {table} SET position = ranked.place
-                FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
-                      FROM {table} WHERE queue_id = %s AND left_at IS NULL) AS ranked
-                WHERE {table}.id = ranked.id AND ({table}.position IS NULL OR {table}.position <> ranked.place)""",
-            [queue.pk],
-        )
-
-
-# --- live -----------------------------------------------------------------------------------------
-def publish_queue(queue: Queue) -> None:
-    """After commit: the queue's open pages re-fetch their own rendering; the board, admin and dashboard redraw."""
-    group = f"queue.{queue.pk}"
-    live.publish_rendered_once(
-        f"queue:{queue.pk}", lambda: [(group, render_to_string("queues/_queue_refresh.html", {"queue": queue}))], groups=[group]
-    )
-    publish_board()
-
-
-def publish_board() -> None:
-    """Redraw the queue board (and wallboard) on open pages, once per transaction."""
-
-    def build():
-        from queues.selectors import board_context
-
-        return [("queues", render_to_string("queues/_queue_board.html", {**board_context(), "oob": True}))]
-
-    live.publish_rendered_once("queues", build, groups=["queues"])
-    live.publish_admin_changed("queues", "queue")
-    live.publish_admin_changed("queues", "queuedcall")
-    live.publish_dashboard()

@@ -10,14 +10,14 @@ from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
 from portal.commands import actions, forms, page_forms
-from queues import charts, metrics, selectors, services
+from queues import charts, figures, selectors, services
 
 VIEW = "queues.view_queue"
 
 
 def _window(request) -> str:
     window = request.GET.get("window") or "today"
-    return window if window in metrics.WINDOWS else "today"
+    return window if window in figures.WINDOWS else "today"
 
 
 class ServiceLevelForm(django_forms.Form):
@@ -30,7 +30,7 @@ class ServiceLevelForm(django_forms.Form):
 
 
 def _csv(rows, filename: str) -> HttpResponse:
-    response = HttpResponse(metrics.metrics_csv(rows), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(figures.metrics_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -47,7 +47,7 @@ def queue_list(request):
     """The queue board; POST creates a queue (a command); `?format=csv&window=` exports every queue's metrics."""
     window = _window(request)
     if request.GET.get("format") == "csv":
-        rows = metrics.queue_metrics(window=window).values()
+        rows = figures.queue_metrics(window=window).values()
         return _csv(sorted(rows, key=lambda m: m.queue), f"queue-metrics-{window}.csv")
     errors = None
     if request.method == "POST" and request.POST.get("op") == "sync":
@@ -60,7 +60,7 @@ def queue_list(request):
     context = {
         **_board(request),
         "create_form": _create_form(request, errors),
-        "windows": metrics.WINDOWS,
+        "windows": figures.WINDOWS,
         "can_sync": request.user.has_perm("queues.control_queue"),
         "live_groups": ["queues"],
     }
@@ -92,9 +92,9 @@ def _queue_or_404(name):
 def _live_context(request, queue, window):
     user = request.user
     leave = actions.get("call.leave_queue")
-    today = metrics.queue_metrics(window="today", queues=[queue])[queue.pk]
-    chosen = today if window == "today" else metrics.queue_metrics(window=window, queues=[queue])[queue.pk]
-    series = metrics.day_series(queue)
+    today = figures.queue_metrics(window="today", queues=[queue])[queue.pk]
+    chosen = today if window == "today" else figures.queue_metrics(window=window, queues=[queue])[queue.pk]
+    series = figures.day_series(queue)
     return {
         "queue": queue,
         "waiting_calls": selectors.waiting_calls(queue),
@@ -102,7 +102,7 @@ def _live_context(request, queue, window):
         "metrics": chosen,
         "today": today,
         "window": window,
-        "windows": metrics.WINDOWS,
+        "windows": figures.WINDOWS,
         "chart": charts.day_chart(series, goal_percent=queue.service_level_goal_percent),
         "can_control": user.has_perm("queues.control_queue"),
         "can_leave": leave is not None and all(user.has_perm(p) for p in leave.permissions_for({})),
@@ -115,7 +115,7 @@ def queue_detail(request, name):
     queue = _queue_or_404(name)
     window = _window(request)
     if request.GET.get("format") == "csv":
-        row = metrics.queue_metrics(window=window, queues=[queue])[queue.pk]
+        row = figures.queue_metrics(window=window, queues=[queue])[queue.pk]
         return _csv([row], f"queue-{queue.pk}-metrics-{window}.csv")
     user = request.user
     context = _live_context(request, queue, window)

@@ -5,10 +5,10 @@ from recordings.models import Recording
 
 def _deleted(command, response):
     """Telnyx deleted it (no webhook says so): remove the stored audio, keep a tombstone with who and when."""
-    from recordings import services
+    from recordings import deletion
 
-    services.recording_tombstone(
-        recording_id=command.target, user=command.requested_by, reason=services.delete_reason(command)
+    deletion.recording_tombstone(
+        recording_id=command.target, user=command.requested_by, reason=deletion.delete_reason(command)
     )
 
 

@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from portal import voice_content
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
 from portal.models import Command
-from recordings import services, serving
+from recordings import access, capture, deletion, serving
 from recordings.models import Recording, Transcription
 
 # Telnyx's links are for listeners only, in every door; the stored file is reached through the portal only.
@@ -40,7 +40,7 @@ class RecordingAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = [f.name for f in self.model._meta.fields if f.name not in ("id", "file")] + ["audio"]
-        if not request.user.has_perm(services.LISTEN):
+        if not request.user.has_perm(access.LISTEN):
             fields = [f for f in fields if f not in LISTENER_FIELDS]
         return fields
 
@@ -55,7 +55,7 @@ class RecordingAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_actions(self, request):
         available = super().get_actions(request)
-        needs = {"redownload": services.LISTEN, "export_zip": services.LISTEN, "delete_at_telnyx": services.DELETE}
+        needs = {"redownload": access.LISTEN, "export_zip": access.LISTEN, "delete_at_telnyx": deletion.DELETE}
         return {name: value for name, value in available.items() if name not in needs or request.user.has_perm(needs[name])}
 
     @admin.display(description="Audio")
@@ -71,7 +71,7 @@ class RecordingAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Download again from Telnyx")
     def redownload(self, request, queryset):
         try:
-            count = services.recordings_redownload(queryset=queryset, user=request.user)
+            count = capture.recordings_redownload(queryset=queryset, user=request.user)
         except PermissionDenied as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
@@ -87,7 +87,7 @@ class RecordingAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": self.model._meta,
             })
         try:
-            issued, skipped = services.recordings_delete_request(recordings=queryset, user=request.user, door=Command.Door.ADMIN)
+            issued, skipped = deletion.recordings_delete_request(recordings=queryset, user=request.user, door=Command.Door.ADMIN)
         except PermissionDenied as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return

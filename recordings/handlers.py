@@ -1,4 +1,4 @@
-"""Recording webhooks → Recording and Transcription rows (conference recordings arrive through conferencing)."""
+"""Recording webhooks (calls' and conferences') → Recording and Transcription rows; the recordings app owns them."""
 from recordings import services
 from webhooks.payloads import number, text, when
 
@@ -8,18 +8,30 @@ def _urls(payload, key) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def on_call_recording_saved(event):
+def _recording_saved(event, *, stand_in_id: str, conference_id: str = "") -> None:
+    """*.recording.saved, from a call or a conference: the row created or completed, its capture queued."""
     p = event.payload
     recording_id = text(p, "recording_id")
     services.recording_save(
-        # The SDK's call.recording.saved carries no recording_id: the event id stands in until Telnyx's list names it.
-        recording_id=recording_id or event.event_id, provisional_id=not recording_id,
+        recording_id=recording_id or stand_in_id, provisional_id=not recording_id, conference_id=conference_id,
         call_control_id=text(p, "call_control_id"), call_session_id=text(p, "call_session_id"),
         call_leg_id=text(p, "call_leg_id"), connection_id=text(p, "connection_id"),
         format=text(p, "format", 8), channels=text(p, "channels", 8),
         started_at=when(p.get("recording_started_at")), ended_at=when(p.get("recording_ended_at")),
         recording_urls=_urls(p, "recording_urls"), public_recording_urls=_urls(p, "public_recording_urls"),
     )
+
+
+def on_call_recording_saved(event):
+    # The SDK's call.recording.saved carries no recording_id: the event id stands in until Telnyx's list names it.
+    _recording_saved(event, stand_in_id=event.event_id)
+
+
+def on_conference_recording_saved(event):
+    # Without a recording_id, the conference and the moment stand in until Telnyx's list names it.
+    conference_id = text(event.payload, "conference_id")
+    at = event.occurred_at.isoformat() if event.occurred_at else ""
+    _recording_saved(event, stand_in_id=f"{conference_id}.{at}", conference_id=conference_id)
 
 
 def on_call_recording_error(event):
@@ -49,6 +61,7 @@ def on_transcription_saved(event):
 
 HANDLERS = {
     "call.recording.saved": on_call_recording_saved,
+    "conference.recording.saved": on_conference_recording_saved,  # conferencing applies it too (recording state)
     "call.recording.error": on_call_recording_error,
     "call.recording.transcription.saved": on_transcription_saved,
 }

@@ -7,8 +7,9 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from zipstream import ZipStream
 
-from recordings import services
+from recordings import access
 from recordings.models import AccessAction, Recording
+from recordings.storage import recording_storage
 
 CHUNK = 64 * 1024
 # Every door's ZIP limit. The page could not send more (Django's DATA_UPLOAD_MAX_NUMBER_FIELDS is 1,000);
@@ -93,7 +94,7 @@ def audio_response(request, recording: Recording, *, door: str) -> HttpResponse:
 
     Checks the listen permission (PermissionDenied), and logs a play (or a download with ?download=1).
     """
-    handle = services.recording_open_audio(recording=recording, user=request.user)
+    handle = access.recording_open_audio(recording=recording, user=request.user)
     try:
         return _audio_response(request, recording, handle, door=door)
     except BaseException:
@@ -114,7 +115,7 @@ def _audio_response(request, recording: Recording, handle, *, door: str) -> Http
     downloading = request.GET.get("download") in ("1", "true", "yes")
     # A seek or a re-buffer is not a new listen: only a request for the start is logged.
     if downloading or byte_range is None or byte_range[0] == 0:
-        services.recording_access_log(
+        access.recording_access_log(
             recording=recording, user=request.user, door=door,
             action=AccessAction.DOWNLOAD if downloading else AccessAction.PLAY,
         )
@@ -140,7 +141,7 @@ def _safe(value: str) -> str:
 
 
 def _file_chunks(recording: Recording):
-    handle = services.recording_storage.open(recording.file.name, "rb")
+    handle = recording_storage.open(recording.file.name, "rb")
     try:
         while True:
             data = handle.read(CHUNK)
@@ -156,7 +157,7 @@ def zip_response(*, recordings: QuerySet, user, door: str) -> StreamingHttpRespo
 
     Raises TooManyForZip past MAX_ZIP_RECORDINGS selected (counted without loading them).
     """
-    services.ensure_can_listen(user)
+    access.ensure_can_listen(user)
     selected = recordings.count()  # a queryset from every door: one COUNT, not the rows
     if selected > MAX_ZIP_RECORDINGS:
         raise TooManyForZip(
@@ -170,7 +171,7 @@ def zip_response(*, recordings: QuerySet, user, door: str) -> StreamingHttpRespo
     for recording in playable:
         extension = recording.file.name.rsplit(".", 1)[-1] if "." in recording.file.name else "audio"
         archive.add(_file_chunks(recording), arcname=f"{_safe(recording.recording_id)}.{extension}")
-        services.recording_access_log(recording=recording, user=user, action=AccessAction.ZIP, door=door)
+        access.recording_access_log(recording=recording, user=user, action=AccessAction.ZIP, door=door)
     response = StreamingHttpResponse(archive, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="recordings-{len(playable)}.zip"'
     response["Cache-Control"] = "private, no-store"

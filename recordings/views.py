@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from portal import voice_content
 from portal.commands import forms, page_forms
 from portal.models import Command
-from recordings import selectors, services, serving
+from recordings import access, capture, deletion, live, selectors, serving
 from recordings.models import Recording
 
 
@@ -35,7 +35,7 @@ def recording_list_view(request):
     return render(request, "recordings/recording_list.html", {
         "filterset": filterset, "recordings": rows, "filtered": filtered,
         "live_groups": [] if filtered else ["recordings"],
-        "can_listen": user.has_perm(services.LISTEN), "can_delete": user.has_perm(services.DELETE),
+        "can_listen": user.has_perm(access.LISTEN), "can_delete": user.has_perm(deletion.DELETE),
         "searching": bool(request.GET.get("q")), "q": request.GET.get("q", ""),
         "shortcuts": _shortcuts(),
     })
@@ -60,10 +60,10 @@ def _detail_context(request, recording):
         "q": request.GET.get("q", "")[:200] if voice_content.may_hear(user) else "",
         "transcript_masked": not voice_content.may_hear(user),
         "access": selectors.access_log(recording),
-        "can_listen": user.has_perm(services.LISTEN),
+        "can_listen": user.has_perm(access.LISTEN),
         # Placed from the declarations (issue 27): deleting is the one form of a recording's page.
         "delete_form": next(iter(page_forms.page_forms("recording", user, recording)), None),
-        "file_missing": recording.is_playable and not services.storage_path_exists(recording.file.name),
+        "file_missing": recording.is_playable and not access.storage_path_exists(recording.file.name),
     }
 
 
@@ -71,7 +71,7 @@ def _detail_context(request, recording):
 def recording_detail_view(request, recording_id):
     recording = _recording_or_404(recording_id)
     context = _detail_context(request, recording)
-    context["live_groups"] = [services.recording_group(recording)]
+    context["live_groups"] = [live.recording_group(recording)]
     return render(request, "recordings/recording_detail.html", context)
 
 
@@ -124,7 +124,7 @@ def recordings_delete_view(request):
     skipped = []
 
     def delete():
-        issued, not_deletable = services.recordings_delete_request(recordings=selected, user=request.user, door=Command.Door.PAGE)
+        issued, not_deletable = deletion.recordings_delete_request(recordings=selected, user=request.user, door=Command.Door.PAGE)
         skipped.extend(not_deletable)
         return issued
 
@@ -146,7 +146,7 @@ def recordings_delete_view(request):
 def recording_redownload_view(request, recording_id):
     """Capture this recording again (listeners): a fresh link is asked for and the file stored anew."""
     recording = _recording_or_404(recording_id)
-    count = services.recordings_redownload(queryset=Recording.objects.filter(pk=recording.pk), user=request.user)
+    count = capture.recordings_redownload(queryset=Recording.objects.filter(pk=recording.pk), user=request.user)
     if count:
         messages.success(request, "Download queued; the status below changes as it proceeds.")
     else:

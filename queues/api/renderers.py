@@ -6,7 +6,7 @@ import io
 from defusedcsv import csv
 from rest_framework.renderers import BaseRenderer
 
-from queues.metrics import CSV_FIELDS
+from queues.figures import CSV_FIELDS
 
 
 class CSVRenderer(BaseRenderer):

@@ -10,7 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from portal.commands.api import CommandSerializer, body_text, command_accepted
-from queues import metrics, selectors, services
+from queues import figures, selectors, services
 from queues.actions import QueueCreateParams, QueuedCallUpdateParams
 from queues.api.renderers import CSVRenderer
 from queues.api.serializers import (
@@ -21,7 +21,7 @@ from queues.api.serializers import (
 )
 from queues.models import Queue, QueuedCall
 
-WINDOW = OpenApiParameter("window", str, enum=list(metrics.WINDOWS), description="hour, today (portal time zone) or 7d.")
+WINDOW = OpenApiParameter("window", str, enum=list(figures.WINDOWS), description="hour, today (portal time zone) or 7d.")
 
 
 class QueueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -112,9 +112,9 @@ class QueueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Service metrics over a window (`?format=csv` for the same as CSV)."""
         queue = self.get_object()
         window = request.query_params.get("window", "today")
-        if window not in metrics.WINDOWS:
-            raise ValidationError({"window": [f"Use one of: {', '.join(metrics.WINDOWS)}."]})
-        data = metrics.queue_metrics(window=window, queues=[queue])[queue.pk].as_dict()
+        if window not in figures.WINDOWS:
+            raise ValidationError({"window": [f"Use one of: {', '.join(figures.WINDOWS)}."]})
+        data = figures.queue_metrics(window=window, queues=[queue])[queue.pk].as_dict()
         response = Response(QueueMetricsSerializer(data).data, status=status.HTTP_200_OK)
         if request.accepted_renderer.format == "csv":
             response["Content-Disposition"] = f'attachment; filename="queue-metrics-{window}.csv"'

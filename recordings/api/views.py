@@ -54,12 +54,12 @@ class RecordingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(request=None, responses={202: CommandSerializer})
     def destroy(self, request, *args, **kwargs):
         """Delete at Telnyx through the command bus (Administrators); the row stays as a tombstone."""
-        from recordings import services
+        from recordings import deletion
 
         recording = self.get_object()
 
         def delete():
-            issued, skipped = services.recordings_delete_request(recordings=[recording], user=request.user, door="api")
+            issued, skipped = deletion.recordings_delete_request(recordings=[recording], user=request.user, door="api")
             if not issued:
                 raise ValidationError({"id": skipped})
             return issued

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from calls.models import Call
-from conferencing import services
+from conferencing import labels, services
 from conferencing.models import Conference, Participant
 from portal.models import Command
 from recordings.models import Recording
@@ -44,7 +44,7 @@ def event(event_type, seconds=0, conference_id="conf-1", call_control_id="", **p
     ],
 )
 def test_leg_label_names_the_person_not_the_leg(from_number, to_number, direction, label):
-    assert services.leg_label(from_number=from_number, to_number=to_number, direction=direction) == label
+    assert labels.leg_label(from_number=from_number, to_number=to_number, direction=direction) == label
 
 
 def test_participant_joining_on_a_known_leg_is_labelled(post_webhook, event_doc):
@@ -77,7 +77,7 @@ def test_an_existing_label_is_not_overwritten():
 
 
 def test_sync_labels_new_participants_from_known_legs(telnyx):
-    from conferencing.tasks import fetch_and_sync
+    from conferencing.sync import fetch_and_sync
     from tests.conferencing.test_sync_and_pages import conf, member, page
 
     leg("v3:n1", from_number="+15551230000")

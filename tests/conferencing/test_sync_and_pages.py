@@ -164,7 +164,7 @@ def test_sync_queries_do_not_grow_with_the_page(telnyx, existing):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from conferencing.tasks import fetch_and_sync
+    from conferencing.sync import fetch_and_sync
 
     counts = {}
     # Sizes small enough that SQLite's bound-variable limit does not split a bulk insert into batches.
@@ -183,7 +183,8 @@ def test_sync_queries_do_not_grow_with_the_page(telnyx, existing):
 def test_periodic_sync_runs_while_a_conference_is_active(telnyx, settings):
     from django.core.cache import cache
 
-    from conferencing.tasks import LAST_SYNC_KEY, sync_conferences_periodic
+    from conferencing.sync import LAST_SYNC_KEY
+    from conferencing.tasks import sync_conferences_periodic
 
     route = telnyx.get("/conferences").respond(200, json=page([]))
     cache.set(LAST_SYNC_KEY, __import__("time").time())

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ops import selectors
 from ops.models import Heartbeat
-from portal import health, metrics
+from portal import health, live_sockets
 from portal.celery import app as celery_app
 from portal.ops_celery import HeartbeatScheduler, WorkerHeartbeat
 from portal.sync import record_sync
@@ -84,7 +84,7 @@ async def test_live_sockets_are_counted_by_the_consumer_and_reported_to_the_data
     from tests.factories import UserFactory
 
     user = await database_sync_to_async(UserFactory)(username="sock", role="Viewer")
-    before = metrics.sockets.count
+    before = live_sockets.sockets.count
     sockets = []
     for _ in range(2):
         communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/live/?subscribe=dashboard")
@@ -92,15 +92,15 @@ async def test_live_sockets_are_counted_by_the_consumer_and_reported_to_the_data
         connected, _ = await communicator.connect()
         assert connected
         sockets.append(communicator)
-    assert metrics.sockets.count == before + 2
-    await database_sync_to_async(metrics.sockets.report)()
+    assert live_sockets.sockets.count == before + 2
+    await database_sync_to_async(live_sockets.sockets.report)()
     assert await database_sync_to_async(selectors.live_sockets)() == before + 2
     await sockets[0].disconnect()
-    assert metrics.sockets.count == before + 1
-    await database_sync_to_async(metrics.sockets.report)()
+    assert live_sockets.sockets.count == before + 1
+    await database_sync_to_async(live_sockets.sockets.report)()
     assert await database_sync_to_async(selectors.live_sockets)() == before + 1
     await sockets[1].disconnect()
-    assert metrics.sockets.count == before
+    assert live_sockets.sockets.count == before
 
 
 @pytest.mark.django_db
@@ -111,7 +111,7 @@ def test_a_refused_socket_is_not_counted():
 
     from portal.routing import websocket_urlpatterns
 
-    before = metrics.sockets.count
+    before = live_sockets.sockets.count
 
     async def attempt():
         communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/live/?subscribe=dashboard")
@@ -120,7 +120,7 @@ def test_a_refused_socket_is_not_counted():
         return connected, code
 
     assert async_to_sync(attempt)() == (False, 4401)
-    assert metrics.sockets.count == before
+    assert live_sockets.sockets.count == before
 
 
 @pytest.mark.django_db

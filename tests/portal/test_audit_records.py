@@ -7,7 +7,7 @@ from django.db import transaction
 from portal.audit.models import AuditEntry
 from portal.models import Command
 from portal.tokens import api_token_create, api_token_revoke
-from recordings.services import recording_tombstone
+from recordings.deletion import recording_tombstone
 from tests.factories import ConferenceFactory, UserFactory
 from tests.recordings.factories import stored_recording
 from webhooks.models import WebhookEvent

@@ -155,7 +155,7 @@ def test_board_and_queue_page_are_published_after_commit(post_webhook, event_doc
 
 @pytest.mark.parametrize("length", [3, 60])
 def test_renumbering_is_one_statement_however_long_the_line(length, django_assert_num_queries):
-    from queues.services import _renumber
+    from queues.rows import line_renumber
     from tests.queues.factories import QueuedCallFactory, QueueFactory
 
     queue = QueueFactory(name="support")
@@ -164,7 +164,7 @@ def test_renumbering_is_one_statement_however_long_the_line(length, django_asser
     QueuedCallFactory(queue=queue, call_control_id="v3:gone", enqueued_at=T0 - timedelta(seconds=5), position=7,
                       left_at=T0)
     with django_assert_num_queries(1):
-        _renumber(queue)
+        line_renumber(queue)
     assert waiting_positions() == {f"v3:{i}": i + 1 for i in range(length)}
     assert QueuedCall.objects.get(call_control_id="v3:gone").position == 7  # a left caller keeps its last place
 

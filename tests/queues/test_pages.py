@@ -23,9 +23,9 @@ def support(db):
                       wait_time_secs=60, leave_reason="hangup", position=1)
     QueuedCallFactory(queue=queue, call_control_id="v3:answered", enqueued_at=now - timedelta(minutes=8),
                       left_at=now - timedelta(minutes=8) + timedelta(seconds=5), wait_time_secs=5, leave_reason="bridged")
-    from queues.services import _renumber
+    from queues.rows import line_renumber
 
-    _renumber(queue)
+    line_renumber(queue)
     return queue
 
 

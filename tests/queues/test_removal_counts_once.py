@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from portal.models import Command
-from queues.metrics import queue_metrics
+from queues.figures import queue_metrics
 from queues.models import Queue, QueuedCall
 
 pytestmark = pytest.mark.django_db

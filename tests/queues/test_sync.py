@@ -5,7 +5,8 @@ import pytest
 from django.utils import timezone
 
 from queues.models import Queue, QueuedCall
-from queues.tasks import fetch_and_sync, sync_queues
+from queues.sync import fetch_and_sync
+from queues.tasks import sync_queues
 from tests.queues.factories import QueuedCallFactory, QueueFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from portal.commands import services
 from portal.models import Command
 from queues.models import Queue, QueuedCall
-from queues.tasks import fetch_and_sync
+from queues.sync import fetch_and_sync
 from tests.sandbox.conftest import forward
 
 pytestmark = pytest.mark.django_db

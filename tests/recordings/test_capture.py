@@ -5,8 +5,8 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from recordings.capture import recordings_catch_up
 from recordings.models import Recording, Transcription
-from recordings.services import recordings_catch_up
 from recordings.tasks import catch_up_recordings, download_recording
 from tests.recordings.conftest import AUDIO, AUDIO_SHA256, FILES, stored_files
 from tests.recordings.factories import RecordingFactory

@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from portal.models import Command
+from recordings.deletion import recordings_reconcile_gone
 from recordings.models import Recording, Transcription
-from recordings.services import recordings_reconcile_gone
 from recordings.tasks import apply_retention
 from tests.recordings.conftest import AUDIO, stored_files
 from tests.recordings.factories import RecordingFactory, TranscriptionFactory, stored_recording

@@ -104,7 +104,7 @@ def test_status_changes_reach_the_list_the_recording_page_and_its_conference(lis
     assert listen.received("conference.conf-live")  # the conference page re-renders its recordings panel
     with django_capture_on_commit_callbacks(execute=True):
         Recording.objects.filter(pk=recording.pk).update(status="stored")
-        from recordings.services import publish_recording
+        from recordings.live import publish_recording
 
         publish_recording(Recording.objects.get(pk=recording.pk))
     assert 'data-status="stored"' in "".join(listen.received("recordings"))
@@ -152,10 +152,10 @@ def test_a_call_recording_is_linked_to_its_call_by_leg_and_shown_with_links(db, 
 def test_sync_queues_captures_in_batches_and_each_batch_captures_its_recordings(telnyx, settings, monkeypatch,
                                                                                django_capture_on_commit_callbacks):
     """One task per DOWNLOAD_BATCH new recordings, not one per recording; a failed one retries alone."""
-    from recordings import services
+    from recordings import capture
     from recordings.tasks import download_recordings
 
-    monkeypatch.setattr(services, "DOWNLOAD_BATCH", 2)
+    monkeypatch.setattr(capture, "DOWNLOAD_BATCH", 2)
     items = [item(f"rec-{i}", download_urls={"mp3": f"https://f.test/rec-{i}.mp3"}) for i in range(5)]
     telnyx.get("/recordings").respond(200, json=page(items))
     for i in range(4):
@@ -165,7 +165,7 @@ def test_sync_queues_captures_in_batches_and_each_batch_captures_its_recordings(
     batches, retries = [], []
     real_batch = download_recordings.apply_async
     monkeypatch.setattr(download_recordings, "apply_async", lambda args, **kw: (batches.append(args[0]), real_batch(args, **kw)))
-    monkeypatch.setattr(services, "queue_download", lambda pk, countdown=None: retries.append((pk, countdown)))
+    monkeypatch.setattr(capture, "queue_download", lambda pk, countdown=None: retries.append((pk, countdown)))
     with django_capture_on_commit_callbacks(execute=True):
         assert sync_recordings() == {"created": 5, "updated": 0}
     assert [len(b) for b in batches] == [2, 2, 1]

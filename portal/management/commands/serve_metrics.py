@@ -4,7 +4,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from django.core.management.base import BaseCommand
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from portal import metrics
+from portal import metrics_access, metrics_exposition
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -17,7 +17,7 @@ def application(environ, start_response):
     if environ.get("PATH_INFO") != "/metrics" or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not found: this port serves GET /metrics only.\n"]
-    refusal = metrics.access_refusal(environ)
+    refusal = metrics_access.access_refusal(environ)
     if refusal:
         status, message = refusal
         headers = [("Content-Type", "text/plain")]
@@ -26,7 +26,7 @@ def application(environ, start_response):
         start_response("401 Unauthorized" if status == 401 else "403 Forbidden", headers)
         return [message.encode() + b"\n"]
     # State gauges come from the database and are the same everywhere: the web's /metrics serves them.
-    body = metrics.render(database=False)
+    body = metrics_exposition.render(database=False)
     start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
     return [body]
 

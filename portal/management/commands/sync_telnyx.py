@@ -1,8 +1,7 @@
 """Run every domain's full sync with Telnyx once (each app declares its own in `<app>/sync.py`)."""
 from django.core.management.base import BaseCommand, CommandError
 
-from portal import gateway
-from portal.sync import full_syncs, record_sync
+from portal.sync import full_syncs, run_sync
 
 
 class Command(BaseCommand):
@@ -20,15 +19,12 @@ class Command(BaseCommand):
         for name, sync in syncs.items():
             if only and name not in only:
                 continue
-            try:
-                counts = sync()
-            except gateway.GatewayError as error:
-                self.stderr.write(self.style.ERROR(f"{name}: {error}"))
-                failed.append(f"{name} ({error})")
-                record_sync(name, "failed", error=error)
+            run = run_sync(name, sync)
+            if not run.ok:
+                self.stderr.write(self.style.ERROR(f"{name}: {run.error}"))
+                failed.append(f"{name} ({run.error})")
                 continue
-            record_sync(name, "ok", **counts)
-            summary = ", ".join(f"{k} {v}" for k, v in counts.items())
+            summary = ", ".join(f"{k} {v}" for k, v in run.counts.items())
             self.stdout.write(self.style.SUCCESS(f"{name}: {summary}"))
         if failed:
             raise CommandError(f"Sync failed for: {', '.join(failed)}.")

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from queues import metrics
+from queues import figures as queue_figures
 from queues.models import QueuedCall
 from tests.queues.factories import QueuedCallFactory, QueueFactory
 
@@ -39,7 +39,7 @@ def support(db):
 
 
 def figures(queue, window, now=NOW):
-    return metrics.queue_metrics(window=window, queues=[queue], now=now)[queue.pk].as_dict()
+    return queue_figures.queue_metrics(window=window, queues=[queue], now=now)[queue.pk].as_dict()
 
 
 def test_last_hour(support):
@@ -75,7 +75,7 @@ def test_last_seven_days(support):
 
 def test_queues_are_computed_apart_in_a_constant_number_of_queries(support):
     with CaptureQueriesContext(connection) as queries:
-        both = metrics.queue_metrics(window="hour", now=NOW)
+        both = queue_figures.queue_metrics(window="hour", now=NOW)
     assert len(queries) == 4  # the queues, the aggregate, the percentile, the waiting callers
     sales = next(m for m in both.values() if m.queue == "sales")
     assert (sales.offered, sales.answered, sales.service_level, sales.p90_wait_secs) == (1, 1, 100.0, 3)
@@ -108,7 +108,7 @@ def test_service_level_uses_each_queues_own_target():
     strict, relaxed = QueueFactory(name="strict", service_level_target_secs=5), QueueFactory(name="relaxed", service_level_target_secs=60)
     for queue in (strict, relaxed):
         stay(queue, timedelta(minutes=10), 30, "bridged")
-    result = metrics.queue_metrics(window="hour", queues=[strict, relaxed], now=NOW)
+    result = queue_figures.queue_metrics(window="hour", queues=[strict, relaxed], now=NOW)
     assert (result[strict.pk].service_level, result[relaxed.pk].service_level) == (0.0, 100.0)
 
 
@@ -119,7 +119,7 @@ def test_today_starts_at_local_midnight(settings):
     QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 22, 22, 59, tzinfo=UTC))  # 23:59 yesterday
     QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 22, 23, 0, tzinfo=UTC))   # 00:00 today
     QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 0, 10, tzinfo=UTC))
-    m = metrics.queue_metrics(window="today", queues=[queue], now=now)[queue.pk]
+    m = queue_figures.queue_metrics(window="today", queues=[queue], now=now)[queue.pk]
     assert m.start == datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
     assert m.offered == 2
 
@@ -131,15 +131,15 @@ def test_today_starts_at_local_midnight_on_a_daylight_saving_day(settings):
     now = datetime(2026, 3, 8, 15, 0, tzinfo=UTC)          # 11:00 EDT
     QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 3, 8, 4, 30, tzinfo=UTC))  # 23:30 on the 7th
     QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 3, 8, 5, 0, tzinfo=UTC))   # midnight
-    m = metrics.queue_metrics(window="today", queues=[queue], now=now)[queue.pk]
+    m = queue_figures.queue_metrics(window="today", queues=[queue], now=now)[queue.pk]
     assert m.start == datetime(2026, 3, 8, 5, 0, tzinfo=UTC)
     assert m.offered == 1
     assert m.calls_per_hour == 0.1                   # 1 caller in the 10 real hours since midnight
 
 
 def test_unknown_window_is_refused():
-    with pytest.raises(metrics.UnknownWindow):
-        metrics.window_bounds("month")
+    with pytest.raises(queue_figures.UnknownWindow):
+        queue_figures.window_bounds("month")
 
 
 def test_day_series_counts_waiting_callers_and_hourly_service_level(settings):
@@ -153,7 +153,7 @@ def test_day_series_counts_waiting_callers_and_hourly_service_level(settings):
                       left_at=datetime(2026, 11, 23, 0, 35, tzinfo=UTC), leave_reason="bridged")
     QueuedCallFactory(queue=queue, enqueued_at=datetime(2026, 11, 23, 1, 5, tzinfo=UTC), wait_time_secs=5,
                       left_at=datetime(2026, 11, 23, 1, 5, 5, tzinfo=UTC), leave_reason="hangup")
-    series = metrics.day_series(queue, now=now, step_minutes=30)
+    series = queue_figures.day_series(queue, now=now, step_minutes=30)
     waiting = {p.strftime("%H:%M"): n for p, n in series["waiting"]}
     assert waiting == {"00:00": 1, "00:30": 2, "01:00": 1, "01:30": 1, "02:00": 1, "02:10": 1}
     assert [(h.strftime("%H"), level, finished) for h, level, finished in series["service_level"]] == [
@@ -167,10 +167,10 @@ def test_day_series_counts_waiting_callers_and_hourly_service_level(settings):
 
 
 def test_csv_has_one_row_per_queue_with_every_column(support):
-    text = metrics.metrics_csv(sorted(metrics.queue_metrics(window="hour", now=NOW).values(), key=lambda m: m.queue))
+    text = queue_figures.metrics_csv(sorted(queue_figures.queue_metrics(window="hour", now=NOW).values(), key=lambda m: m.queue))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["queue"] for r in rows] == ["sales", "support"]
-    assert list(rows[0]) == metrics.CSV_FIELDS
+    assert list(rows[0]) == queue_figures.CSV_FIELDS
     support_row = rows[1]
     assert (support_row["offered"], support_row["service_level"], support_row["p90_wait_secs"], support_row["abandon_rate"]) == (
         "6", "40.0", "120", "16.7"
@@ -197,6 +197,6 @@ def test_every_caller_who_entered_is_in_exactly_one_outcome(db):
     stay(queue, timedelta(minutes=30), 12, "removed")
     stay(queue, timedelta(minutes=25), 5, "queue_deleted")
     stay(queue, timedelta(minutes=5))  # still waiting
-    m = metrics.queue_metrics(window="hour", queues=[queue], now=NOW)[queue.pk]
+    m = queue_figures.queue_metrics(window="hour", queues=[queue], now=NOW)[queue.pk]
     assert (m.offered, m.answered, m.abandoned, m.timed_out, m.taken_out, m.still_waiting, m.other_outcome) == (7, 1, 1, 1, 2, 1, 1)
     assert m.answered + m.abandoned + m.timed_out + m.taken_out + m.still_waiting + m.other_outcome == m.offered

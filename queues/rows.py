@@ -1,0 +1,107 @@
+"""Row mechanics shared by the queue writes: lock a queue, note an event, fill and close a stay, renumber a line."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from portal.models import Command
+from queues.models import Queue, QueuedCall
+from webhooks.payloads import number, when
+
+
+def queue_for_update(name: str, *, seen_at: datetime | None = None) -> Queue:
+    """The queue named `name` (created if new), locked so its stays and positions change one event at a time."""
+    queue = Queue.objects.select_for_update().filter(name=name).first()  # one statement for a known queue
+    if queue is None:
+        queue, _ = Queue.objects.get_or_create(name=name, defaults={"created_at": seen_at or timezone.now()})
+        queue = Queue.objects.select_for_update().get(pk=queue.pk)
+    return queue
+
+
+def queue_note_event(queue: Queue, occurred_at: datetime, *, revive: bool = False, average_wait_secs: int | None = None) -> None:
+    """An event about this queue: when it was last seen and heard of, revived if it had gone, Telnyx's average wait."""
+    changes = []
+    if queue.last_seen_at is None or occurred_at > queue.last_seen_at:
+        queue.last_seen_at = occurred_at
+        changes.append("last_seen_at")
+    if revive and queue.deleted_at and occurred_at > queue.deleted_at:
+        queue.deleted_at = None  # a caller entered it again: it exists again
+        changes.append("deleted_at")
+    if average_wait_secs is not None and (queue.average_wait_reported_at is None or occurred_at >= queue.average_wait_reported_at):
+        queue.average_wait_secs, queue.average_wait_reported_at = average_wait_secs, occurred_at
+        changes += ["average_wait_secs", "average_wait_reported_at"]
+    if queue.last_event_at is None or occurred_at > queue.last_event_at:
+        queue.last_event_at = occurred_at
+        changes.append("last_event_at")
+    if changes:
+        queue.save(update_fields=changes)
+
+
+def queue_apply_telnyx(queue: Queue, data: dict, *, reported_at: datetime | None = None) -> None:
+    """Copy what Telnyx says of a queue (create, update, retrieve, list) onto its row."""
+    queue.telnyx_id = data.get("id") or queue.telnyx_id
+    queue.max_size = number(data, "max_size") if number(data, "max_size") is not None else queue.max_size
+    queue.current_size = number(data, "current_size") if number(data, "current_size") is not None else queue.current_size
+    if number(data, "average_wait_time_secs") is not None:
+        queue.average_wait_secs = number(data, "average_wait_time_secs")
+        queue.average_wait_reported_at = reported_at or timezone.now()
+    queue.created_at = when(data.get("created_at")) or queue.created_at or timezone.now()
+    queue.updated_at = when(data.get("updated_at")) or queue.updated_at
+
+
+def stay_apply_enqueue_command(queue: Queue, stay: QueuedCall, occurred_at: datetime) -> None:
+    """What the portal asked when it enqueued this call (keep_after_hangup, a new queue's max size)."""
+    command = (
+        Command.objects.filter(action="call.enqueue", target=stay.call_control_id, params__queue_name=queue.name,
+                               created_at__lte=occurred_at + timedelta(minutes=1))
+        .exclude(status=Command.Status.FAILED)
+        .order_by("-created_at")
+        .first()
+    )
+    if command is None:
+        return
+    stay.keep_after_hangup = bool(command.params.get("keep_after_hangup"))
+    if queue.max_size is None and command.params.get("max_size"):
+        queue.max_size = command.params["max_size"]  # Telnyx applies max_size only when the enqueue creates the queue
+        queue.save(update_fields=["max_size"])
+
+
+def stay_fill(stay: QueuedCall, **details: str) -> None:
+    """Set details that are known; never blank out what an earlier event or the sync told us."""
+    for name, value in details.items():
+        if value:
+            setattr(stay, name, value[: QueuedCall._meta.get_field(name).max_length])
+
+
+def stay_close(
+    stay: QueuedCall, *, left_at: datetime, reason: str, wait_time_secs: int | None = None, position: int | None = None,
+    save: bool = True,
+) -> None:
+    """End a stay: when, why, and how long it waited (Telnyx's figure if given, else measured)."""
+    stay.left_at = left_at
+    stay.leave_reason = reason
+    stay.wait_time_secs = wait_time_secs if wait_time_secs is not None else max(0, int((left_at - stay.enqueued_at).total_seconds()))
+    if position is not None:
+        stay.position = position
+    if save:
+        stay.save(update_fields=["left_at", "leave_reason", "wait_time_secs", "position"])
+
+
+def line_renumber(queue: Queue) -> None:
+    """Places in line follow arrival order, so they stay right whatever order the events came in.
+
+    One statement, rows whose place changed only: loading the line through `queue.calls` cost a query
+    per waiting caller (the related manager reads each row's deferred `queue_id`), the slowest part of
+    applying an event once lines grew (issue 13).
+    """
+    table = connection.ops.quote_name(QueuedCall._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} SET position = ranked.place
+                FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
+                      FROM {table} WHERE queue_id = %s AND left_at IS NULL) AS ranked
+                WHERE {table}.id = ranked.id AND ({table}.position IS NULL OR {table}.position <> ranked.place)""",
+            [queue.pk],
+        )
