@@ -169,3 +169,16 @@ def listen_in_request(command, kwargs: dict) -> dict:
     return dialing.dial_request(
         command, supervise_call_control_id=command.target, supervisor_role=command.params["role"],
     )
+
+
+class LoopField(serializers.CharField):
+    """1–100 or "infinity", as Telnyx's LoopcountParam."""
+
+    def to_internal_value(self, data):
+        value = str(super().to_internal_value(data)).strip()
+        if value == "infinity":
+            return value
+        # ASCII digits, few of them: "²".isdigit() is true and int() refuses it and 5,000-digit strings (a 500).
+        if not (value.isascii() and value.isdigit() and len(value) <= 3) or not 1 <= int(value) <= 100:
+            raise serializers.ValidationError('Enter a whole number from 1 to 100, or "infinity".')
+        return int(value)

@@ -147,17 +147,18 @@ HANDLERS = {
     "call.transcription": transcription,
     # where the call is: queues and conferences keep their own rows, the call keeps plain names
     "call.enqueued": _apply(
-        "queue", changes=lambda p: {"queue_name": text(p, "queue")}, details=("current_position", "queue_avg_wait_time_secs"),
+        "queue", changes=lambda p: {"queue_name": text(p, "queue")}, details=("queue", "current_position", "queue_avg_wait_time_secs"),
     ),
     "call.dequeued": _apply(
         "queue", changes={"queue_name": ""}, details=("reason", "wait_time_secs"), merge=True,
         only_if=lambda p: {"queue_name": ("", text(p, "queue"))},
     ),
     "conference.participant.joined": _apply(
-        "conference", changes=lambda p: {"conference_id": text(p, "conference_id")}, create=False,
+        "conference", changes=lambda p: {"conference_id": text(p, "conference_id")}, details=("conference_id",),
+        create=False,
     ),
     "conference.participant.left": _apply(
-        "conference", changes={"conference_id": ""}, create=False,
+        "conference", changes={"conference_id": ""}, create=False, merge=True,
         only_if=lambda p: {"conference_id": ("", text(p, "conference_id"))},
     ),
 }

@@ -34,6 +34,8 @@ def publish_call(call: Call, *, event=None, list_changed: bool = True, dashboard
         return build
 
     live.publish_rendered_once(f"call:{pk}", part("calls/_call_live.html"), groups=[group])
+    if call.state == Call.State.HANGUP:  # an ended call takes no commands: open pages drop its forms (issue 26)
+        live.publish_on_commit(group, '<div data-refresh="call-controls" hidden></div>')
     # What was said or pressed goes to the content groups only: as heard to listeners, masked to others.
     for audience, masked in ((f"{group}.{voice_content.HEARD}", False), (f"{group}.{voice_content.MASKED}", True)):
         if dtmf:

@@ -114,6 +114,16 @@ class Call(models.Model):
         return self.state != self.State.HANGUP
 
     @property
+    def was_in_queue(self) -> str:
+        """The queue it last waited in (kept after it left, issue 31: an ended call says where it was)."""
+        return self.queue_name or str((self.activity or {}).get("queue", {}).get("queue", ""))
+
+    @property
+    def was_in_conference(self) -> str:
+        """The conference it was last in."""
+        return self.conference_id or str((self.activity or {}).get("conference", {}).get("conference_id", ""))
+
+    @property
     def client_state_text(self) -> str:
         """client_state decoded when it is base64 of UTF-8 text, else empty."""
         try:

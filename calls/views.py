@@ -4,49 +4,14 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from rest_framework import serializers
 
 from calls import selectors
 from calls.actions import CONTROL, SUPERVISE
 from calls.live import call_group
 from portal import voice_content
-from portal.commands import actions, forms
+from portal.commands import actions, forms, page_forms
 from portal.profiles import profile_phone
 from portal.services import profile_phone_remember
-
-# Panels of controls on the call page, in this order (each action's `group` says where it goes).
-CONTROL_GROUPS = [
-    ("call", "Call"),
-    ("media", "Media"),
-    ("recording", "Recording"),
-    ("streaming", "Streaming"),
-    ("transcription", "Transcription"),
-    ("advanced", "Advanced"),
-    ("queue", "Queue"),
-    ("conference", "Conference"),
-]
-
-
-def _api_only(action) -> set[str]:
-    """Nested object parameters (lists of objects) the page form cannot draw: the API takes them."""
-    return {
-        name for name, field in action.params().fields.items()
-        if isinstance(field, serializers.ListField) and isinstance(field.child, serializers.DictField)
-    }
-
-
-def control_groups(user) -> list[dict]:
-    """The call's controls the user may use, grouped into panels."""
-    # Every action on a call, wherever declared (the join is declared with conference.join: issue 27).
-    allowed = [a for a in actions.for_kind("call") if all(user.has_perm(p) for p in a.permissions_for({}))]
-    groups = []
-    for key, title in CONTROL_GROUPS:
-        forms_in = [
-            {"action": a, "fields": forms.field_specs(a, hidden=_api_only(a) or None)} for a in allowed if a.group == key
-        ]
-        if forms_in:
-            groups.append({"key": key, "title": title, "forms": forms_in})
-    return groups
 
 
 @permission_required("calls.view_call", raise_exception=True)
@@ -99,7 +64,7 @@ def call_detail_view(request, call_control_id):
             "live_legs": selectors.live_legs(exclude=call.call_control_id),
             "timeline": selectors.call_timeline(call, masked=not voice_content.may_hear(request.user)),
             **selectors.call_heard_context(call, request.user),
-            "control_groups": control_groups(request.user),
+            "control_groups": page_forms.page_form_groups("call", request.user, call),
             # What was said or pressed comes on its own group: unmasked for listeners, masked for others.
             "live_groups": [call_group(call), *voice_content.content_groups(call_group(call), request.user)],
         },

@@ -4,19 +4,14 @@ The declarations themselves are in conferencing/actions.py; the serializers are 
 """
 from rest_framework import serializers
 
-from calls.basics import Base64Field
+from calls.basics import Base64Field, LoopField
+from calls.choices import BEEP, CONFERENCE_ROLES, REGIONS, SPEAK_LANGUAGES
 from calls.models import Call
 from conferencing.models import Participant
 from portal import dialing
 
-REGIONS = ["Australia", "Europe", "Middle East", "US"]
-BEEP = ["always", "never", "on_enter", "on_exit"]
-ROLES = ["barge", "monitor", "none", "whisper"]
-LANGUAGES = [
-    "arb", "cmn-CN", "cy-GB", "da-DK", "de-DE", "en-AU", "en-GB", "en-GB-WLS", "en-IN", "en-US", "es-ES", "es-MX",
-    "es-US", "fr-CA", "fr-FR", "hi-IN", "is-IS", "it-IT", "ja-JP", "ko-KR", "nb-NO", "nl-NL", "pl-PL", "pt-BR", "pt-PT",
-    "ro-RO", "ru-RU", "sv-SE", "tr-TR",
-]
+LANGUAGES = SPEAK_LANGUAGES
+ROLES = CONFERENCE_ROLES
 
 
 def ids_field(required=False, help_text="Participants' call_control_ids; empty means everyone."):
@@ -27,19 +22,6 @@ def ids_field(required=False, help_text="Participants' call_control_ids; empty m
 
 def region():
     return serializers.ChoiceField(choices=REGIONS, required=False, help_text="Region where the conference runs.")
-
-
-class LoopField(serializers.CharField):
-    """1–100 or "infinity", as Telnyx's LoopcountParam."""
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data).strip()
-        if value == "infinity":
-            return value
-        # ASCII digits, few of them: "²".isdigit() is true and int() refuses it and 5,000-digit strings (a 500).
-        if not (value.isascii() and value.isdigit() and len(value) <= 3) or not 1 <= int(value) <= 100:
-            raise serializers.ValidationError('Enter a whole number from 1 to 100, or "infinity".')
-        return int(value)
 
 
 class CreateParams(serializers.Serializer):

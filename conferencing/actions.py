@@ -1,7 +1,8 @@
 """The conference commands (endpoints.md, section conferencing), each declared once."""
 from rest_framework import serializers
 
-from conferencing import dial_in, live, services
+from calls import words as call_words
+from conferencing import dial_in, live, services, words
 from conferencing.action_params import (
     CreateParams,
     DialInParams,
@@ -134,6 +135,7 @@ def _refuse_when_ended(target: str, params: dict) -> None:
 def _action(short, sdk, label, params, **options):
     options.setdefault("permission", CONTROL)
     options.setdefault("check", _refuse_when_ended)
+    words.dress(short, options)
     return Action(
         name=f"conference.{short}", sdk=options.pop("sdk_path", f"client.conferences.{sdk}"), label=label, params=params,
         target_kind="conference", target_param=options.pop("target_param", "id"), **options,
@@ -181,7 +183,12 @@ CONFERENCE_ACTIONS = [
 # Joining: one Telnyx endpoint, declared once for its two targets (issue 27). The call's door belongs to the
 # calls app's pages (its "conference" group) but is declared here, since conferencing depends on calls.
 def _join(name: str, label: str, params, **target) -> Action:
-    """Telnyx's join from one of its two targets: the same endpoint, body rules, outcome and supervisor rule."""
+    """Telnyx's join from one of its two targets: the same endpoint, body rules, outcome and supervisor rule.
+
+    Each target's page words it as its own app does (panel, the fields a person came for, what it did).
+    """
+    dress = words.dress if target["target_kind"] == "conference" else call_words.dress
+    dress(name.split(".", 1)[1], target)
     return Action(name=name, sdk="client.conferences.actions.join", label=label, params=params, accepts_command_id=True,
                   on_success=_joined, extra_permission=_supervising, **target)
 
@@ -199,6 +206,8 @@ CONFERENCE = register_kind(
     TargetKind(
         name="conference", plural="conferences", model=Conference, lookup_field="conference_id",
         view_permission="conferencing.view_conference", detail_url_name="conference-detail",
+        form_groups=words.FORM_GROUPS, takes_commands=lambda conference: conference.is_active,
+        label_of=words.conference_label,
     )
 )
 register(*CONFERENCE_ACTIONS, *JOIN_ACTIONS)

@@ -8,18 +8,10 @@ from django.views.decorators.http import require_POST
 from conferencing import selectors
 from conferencing.models import Conference
 from conferencing.tasks import sync_conferences
-from portal.commands import actions, forms
+from portal.commands import actions, forms, page_forms
 from portal.paging import list_page
 from portal.sync import request_sync_now
 
-# Forms drawn on the conference page; the per-participant buttons use the same endpoints.
-PAGE_FORMS = [
-    "conference.mute", "conference.unmute", "conference.hold", "conference.unhold", "conference.play", "conference.stop",
-    "conference.speak", "conference.send_dtmf", "conference.gather_using_audio", "conference.join",
-    "conference.dial_in",
-    "conference.record_start", "conference.record_pause", "conference.record_resume", "conference.record_stop",
-    "conference.update", "conference.update_participant", "conference.leave", "conference.end",
-]
 VIEW = "conferencing.view_conference"
 
 
@@ -53,9 +45,10 @@ def _roster_context(request, conference):
 
 
 def _controls_context(request, conference):
-    user = request.user
-    available = [a for a in (actions.get(n) for n in PAGE_FORMS) if a and all(user.has_perm(p) for p in a.permissions_for({}))]
-    return {"conference": conference, "forms": [{"action": a, "fields": forms.field_specs(a)} for a in available]}
+    return {
+        "conference": conference, "form_groups": page_forms.page_form_groups("conference", request.user, conference),
+        "can_control": request.user.has_perm("conferencing.control_conference"),
+    }
 
 
 def _timeline_context(conference):

@@ -77,7 +77,7 @@ def _check_deletable(target, params):
 QUEUE_ACTIONS = [
     Action(
         name="queue.create", sdk="client.queues.create", label="Create queue", params=QueueCreateParams, permission=MANAGE,
-        target_kind="queue", target_param=None, on_success=_created,
+        target_kind="queue", target_param=None, on_success=_created, on_page=False,
         description="Create a call queue on Telnyx (enqueueing a call into an unknown name also creates one).",
     ),
     Action(
@@ -107,7 +107,7 @@ QUEUE_ACTIONS = [
 QUEUE = register_kind(
     TargetKind(
         name="queue", plural="queues", model=Queue, lookup_field="name", view_permission="queues.view_queue",
-        detail_url_name="queue-detail", group_of=_queue_group,
+        detail_url_name="queue-detail", group_of=_queue_group, form_groups=(("", "Settings", True),),
     )
 )
 register(*QUEUE_ACTIONS)

@@ -25,6 +25,8 @@ from queues.models import Queue, QueuedCall
 
 WINDOWS = {"hour": "Last hour", "today": "Today", "7d": "Last 7 days"}
 ANSWERED = [QueuedCall.Reason.BRIDGED, QueuedCall.Reason.BRIDGING]
+# Taken out by someone: leave_queue from the portal or elsewhere, or force-removed by staff.
+TAKEN_OUT = [QueuedCall.Reason.LEAVE, QueuedCall.Reason.REMOVED]
 
 
 class UnknownWindow(ValueError):
@@ -63,6 +65,8 @@ class QueueMetrics:
     answered: int = 0
     abandoned: int = 0
     timed_out: int = 0
+    taken_out: int = 0
+    still_waiting: int = 0
     finished: int = 0
     answered_within_target: int = 0
     average_wait_secs: float | None = None
@@ -71,6 +75,11 @@ class QueueMetrics:
     waiting_now: int = 0
     longest_wait_now_secs: int | None = None
     waiting_since: datetime | None = None
+
+    @property
+    def other_outcome(self) -> int:
+        """Callers who left in no other outcome (queue deleted, gone from Telnyx): each caller counts once (issue 31)."""
+        return max(0, self.offered - self.answered - self.abandoned - self.timed_out - self.taken_out - self.still_waiting)
 
     @property
     def abandon_rate(self) -> float | None:
@@ -97,7 +106,7 @@ class QueueMetrics:
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        data.update(abandon_rate=self.abandon_rate, service_level=self.service_level, calls_per_hour=self.calls_per_hour,
+        data.update(other_outcome=self.other_outcome, abandon_rate=self.abandon_rate, service_level=self.service_level, calls_per_hour=self.calls_per_hour,
                     service_state=self.service_state)
         if data["average_wait_secs"] is not None:
             data["average_wait_secs"] = round(data["average_wait_secs"], 1)
@@ -133,6 +142,8 @@ def queue_metrics(*, window: str, queues=None, now: datetime | None = None) -> d
         answered=Count("id", filter=answered),
         abandoned=Count("id", filter=Q(leave_reason=QueuedCall.Reason.HANGUP)),
         timed_out=Count("id", filter=Q(leave_reason=QueuedCall.Reason.TIMEOUT)),
+        taken_out=Count("id", filter=Q(leave_reason__in=TAKEN_OUT)),
+        still_waiting=Count("id", filter=Q(left_at__isnull=True)),
         finished=Count("id", filter=finished),
         answered_within_target=Count("id", filter=answered & Q(wait_time_secs__lte=F("queue__service_level_target_secs"))),
         average_wait_secs=Avg("wait_time_secs", filter=finished),

@@ -35,26 +35,37 @@ def queue_queryset(*, include_deleted: bool = False):
     return queryset if include_deleted else queryset.filter(deleted_at__isnull=True)
 
 
-def board_context(*, page_number=1, search: str = "", now=None) -> dict:
-    """One page of the queue board (by name, optionally filtered): each queue with today's metrics.
+def board_context(*, page_number=1, search: str = "", names=None, now=None) -> dict:
+    """One page of the queue board, most urgent first: below goal, then the longest wait now (issue 31).
 
+    `search` keeps queues whose name holds it, `names` (the wallboard's URL) exactly those queues. Every
+    matching queue's metrics come in the same constant number of queries, so the order spans all pages.
     Live: the unfiltered first page is re-rendered and pushed ("patch"); a filtered or later page
     re-fetches itself when the board changes ("refetch"), since a pushed first page is not what it shows.
     """
     queryset = queue_queryset()
     if search:
         queryset = queryset.filter(name__icontains=search)
-    page = Paginator(queryset, BOARD_PAGE_SIZE).get_page(page_number)
-    queues = list(page.object_list)
+    if names:
+        queryset = queryset.filter(name__in=names)
+    queues = list(queryset)
     today = queue_metrics(window="today", queues=queues, now=now)
     for queue in queues:
         queue.today = today[queue.pk]
+    queues.sort(key=urgency)
+    page = Paginator(queues, BOARD_PAGE_SIZE).get_page(page_number)
     deleted = Queue.objects.filter(deleted_at__isnull=False).order_by("name").only("name", "deleted_at")
     return {
-        "queues": queues, "page_obj": page, "search": search,
-        "live_mode": "patch" if page.number == 1 and not search else "refetch",
+        "queues": list(page.object_list), "page_obj": page, "search": search,
+        "live_mode": "patch" if page.number == 1 and not search and not names else "refetch",
         "deleted_queues": deleted[:DELETED_SHOWN], "deleted_count": deleted.count(),
     }
+
+
+def urgency(queue) -> tuple:
+    """Sort key: below its service-level goal first, then the longest wait now, then by name."""
+    below_goal = queue.today.service_state in ("warn", "bad")
+    return (not below_goal, -(queue.today.longest_wait_now_secs or -1), queue.name)
 
 
 DELETED_SHOWN = 20

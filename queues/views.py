@@ -9,13 +9,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
-from portal.commands import actions, forms
+from portal.commands import actions, forms, page_forms
 from portal.sync import request_sync_now
 from queues import charts, figures, selectors, services
 from queues.tasks import sync_queues
 
 VIEW = "queues.view_queue"
-QUEUE_FORMS = ["queue.update", "queue.delete"]
 
 
 def _window(request) -> str:
@@ -72,15 +71,17 @@ def queue_list(request):
 
 @permission_required(VIEW, raise_exception=True)
 def wallboard(request):
-    """The board alone, large, for a wall display."""
-    return render(request, "queues/wallboard.html", {**_board(request), "live_groups": ["queues"]})
+    """The board alone, large, for a wall display: `?queue=a&queue=b` (or `?q=part`) chooses the queues shown."""
+    names = [n.replace("\x00", "").strip()[:255] for n in request.GET.getlist("queue") if n.strip()]
+    board = _board(request, names=names)
+    return render(request, "queues/wallboard.html", {**board, "names": names, "live_groups": ["queues"]})
 
 
-def _board(request) -> dict:
+def _board(request, names=None) -> dict:
     """The board page asked for: `?q=` filters queue names, `?page=` pages them."""
     # No queue name holds a NUL, and PostgreSQL refuses one in a query's text (a 500, issue 23).
     search = request.GET.get("q", "").replace("\x00", "").strip()[:64]
-    return selectors.board_context(page_number=request.GET.get("page"), search=search)
+    return selectors.board_context(page_number=request.GET.get("page"), search=search, names=names)
 
 
 def _queue_or_404(name):
@@ -119,11 +120,10 @@ def queue_detail(request, name):
         row = figures.queue_metrics(window=window, queues=[queue])[queue.pk]
         return _csv([row], f"queue-{queue.pk}-metrics-{window}.csv")
     user = request.user
-    available = [a for a in (actions.get(n) for n in QUEUE_FORMS) if a and user.has_perm(a.permission)]
     context = _live_context(request, queue, window)
     context.update(
         {
-            "forms": [{"action": a, "fields": forms.field_specs(a)} for a in available],
+            "forms": page_forms.page_forms("queue", user, queue),
             "can_manage": user.has_perm(services.MANAGE),
             "live_groups": [f"queue.{queue.pk}"],
         }

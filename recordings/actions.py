@@ -15,6 +15,7 @@ RECORDING = register_kind(
     TargetKind(
         name="recording", plural="recordings", model=Recording, lookup_field="recording_id",
         view_permission="recordings.view_recording", detail_url_name="recording-detail",
+        form_groups=(("", "Retention", True),), takes_commands=lambda recording: recording.can_be_deleted,
     )
 )
 register(

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 
 from portal import live
+from portal.commands import actions
 from recordings.models import Recording
 from recordings.selectors import recording_list, recording_queryset
 
@@ -35,6 +36,8 @@ def publish_recording(recording: Recording, *, new: bool = False, list_too: bool
         live.publish_dashboard()
         if recording.conference_id:
             _publish_conference(recording.conference_id)
+        if recording.call_control_id:
+            _publish_call(recording.call_control_id)
 
 
 def _publish_conference(conference_id: str) -> None:
@@ -50,6 +53,14 @@ def _publish_conference(conference_id: str) -> None:
             lambda: [(group, render_to_string("recordings/_conference_refresh.html"))],
             groups=[group],
         )
+
+
+def _publish_call(call_control_id: str) -> None:
+    """The call's page lists its recordings: ask it to re-fetch that section (issue 31), through the call kind."""
+    kind = actions.kind("call")
+    group = kind.live_group(call_control_id) if kind else None
+    if group:
+        live.publish_on_commit(group, '<div data-refresh="call-recordings" hidden></div>')
 
 
 def publish_recordings_list() -> None:

@@ -11,6 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from calls.models import Call
+from conferencing.models import Conference  # names a conference's recordings: see README's Layout
 from portal import voice_content
 from portal.audit.selectors import recording_access
 from portal.filters import StrictBooleanFilter, TimeRangeFilterSet
@@ -22,9 +23,14 @@ START, STOP = "\x02", "\x03"  # headline markers, replaced by <mark> after escap
 
 
 def recording_queryset():
-    """Recordings with has_transcript, newest first."""
+    """Recordings with has_transcript and who or what they are of (issue 31: rows named by people, not UUIDs)."""
     return Recording.objects.select_related("deleted_by").annotate(
-        has_transcript=Exists(Transcription.objects.filter(recording=OuterRef("pk")).exclude(text=""))
+        has_transcript=Exists(Transcription.objects.filter(recording=OuterRef("pk")).exclude(text="")),
+        conference_name=Subquery(Conference.objects.filter(conference_id=OuterRef("conference_id")).values("name")[:1]),
+        caller_number=Subquery(
+            Call.objects.filter(call_control_id=OuterRef("call_control_id")).exclude(call_control_id="")
+            .values("from_number")[:1]
+        ),
     ).order_by("-recorded_at", "-id")
 
 
@@ -86,6 +92,20 @@ def highlight(raw: str | None, q: str) -> str:
     pieces = pattern.split(fragment)
     html = "".join(f"<mark>{escape(p)}</mark>" if i % 2 else escape(p) for i, p in enumerate(pieces))
     return mark_safe(("…" if start else "") + html + ("…" if end < len(raw) else ""))
+
+
+def mark_lines(lines: list[dict], q: str) -> list[dict]:
+    """Transcript lines with every word of `q` marked (safe HTML): the search's match on the recording's page."""
+    words = [re.escape(w) for w in q.split() if w]
+    if not words:
+        return lines
+    pattern = re.compile("(" + "|".join(words) + ")", re.IGNORECASE)
+    marked = []
+    for line in lines:
+        pieces = pattern.split(line["text"])
+        html = "".join(f"<mark>{escape(p)}</mark>" if i % 2 else escape(p) for i, p in enumerate(pieces))
+        marked.append({**line, "text": mark_safe(html), "matched": len(pieces) > 1})
+    return marked
 
 
 def with_matches(recordings, q: str) -> list:

@@ -1,12 +1,15 @@
 """Recordings pages: the searchable live list, one recording with player and transcript, audio, ZIP, deletion."""
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal import voice_content
-from portal.commands import actions, forms
+from portal.commands import forms, page_forms
 from portal.models import Command
 from recordings import access, capture, deletion, live, selectors, serving
 from recordings.models import Recording
@@ -19,6 +22,12 @@ def _listing(request):
     return filterset, filtered, rows
 
 
+def _shortcuts() -> list[tuple[str, str]]:
+    """The "Today" and "Last hour" shortcuts of the list, as values of its `since` filter."""
+    now = timezone.localtime()
+    return [("Today", now.date().isoformat()), ("Last hour", (now - timedelta(hours=1)).replace(microsecond=0).isoformat())]
+
+
 @permission_required("recordings.view_recording", raise_exception=True)
 def recording_list_view(request):
     filterset, filtered, rows = _listing(request)
@@ -27,7 +36,8 @@ def recording_list_view(request):
         "filterset": filterset, "recordings": rows, "filtered": filtered,
         "live_groups": [] if filtered else ["recordings"],
         "can_listen": user.has_perm(access.LISTEN), "can_delete": user.has_perm(deletion.DELETE),
-        "searching": bool(request.GET.get("q")),
+        "searching": bool(request.GET.get("q")), "q": request.GET.get("q", ""),
+        "shortcuts": _shortcuts(),
     })
 
 
@@ -40,16 +50,19 @@ def _recording_or_404(recording_id: str) -> Recording:
 
 def _detail_context(request, recording):
     user = request.user
-    delete = actions.get("recording.delete")
-    can_delete = user.has_perm(deletion.DELETE) and recording.can_be_deleted
     return {
         "recording": recording,
         "call": selectors.recording_call(recording),
-        "lines": selectors.transcript_lines(recording),
+        # Opened from a search: the words searched are marked in the transcript (listeners only, as the search).
+        "lines": selectors.mark_lines(
+            selectors.transcript_lines(recording), request.GET.get("q", "")[:200] if voice_content.may_hear(user) else "",
+        ),
+        "q": request.GET.get("q", "")[:200] if voice_content.may_hear(user) else "",
         "transcript_masked": not voice_content.may_hear(user),
         "access": selectors.access_log(recording),
         "can_listen": user.has_perm(access.LISTEN),
-        "delete_form": {"action": delete, "fields": forms.field_specs(delete)} if can_delete else None,
+        # Placed from the declarations (issue 27): deleting is the one form of a recording's page.
+        "delete_form": next(iter(page_forms.page_forms("recording", user, recording)), None),
         "file_missing": recording.is_playable and not access.storage_path_exists(recording.file.name),
     }
 

@@ -76,6 +76,14 @@ class Action:
     # Where the SDK's keywords are more than renamed parameters (a dial names its connection, caller id and
     # what it is for: portal/dialing.py): request(command, kwargs) -> the keywords sent.
     request: Callable[[object, dict], dict] | None = None
+    # Page forms (issue 31): the fields a person came for, in order (empty: the required ones); every
+    # other field is drawn under "More options". `labels` names fields as a person would.
+    fields: tuple[str, ...] = ()
+    labels: dict = field(default_factory=dict)
+    # What the command did, in words (issue 31): describe(command) -> "Muted everyone", "Took ... out of ...".
+    describe: Callable[[object], str] | None = None
+    # False for an action whose form is drawn elsewhere (the queue board's "Create queue", a row's button).
+    on_page: bool = True
 
     def permissions_for(self, params: dict) -> list[str]:
         """Every permission issuing this action with these parameters requires."""
@@ -122,6 +130,13 @@ class TargetKind:
     detail_url_name: str | None = None
     # The live group of one target's page when "<name>.<target>" is not a valid group name (call ids hold ':').
     group_of: Callable[[str], str | None] | None = None
+    # The panels of a target's page, in order: (group, title, open). An action is placed in the panel its
+    # `group` names; one whose group is not listed has no form on the page.
+    form_groups: tuple[tuple[str, str, bool], ...] = ()
+    # Whether a target still takes commands (an ended call or conference shows no forms, issue 26).
+    takes_commands: Callable[[object], bool] | None = None
+    # A target as a person knows it (a caller's number, a conference's name): label_of(target) -> str.
+    label_of: Callable[[str], str] | None = None
 
     def live_group(self, target: str) -> str | None:
         """The group an open page of `target` listens to, or None."""

@@ -7,6 +7,9 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 
+from portal.commands import words
+from portal.event_words import event_words as _event_words
+
 register = template.Library()
 
 
@@ -52,3 +55,38 @@ def elapsed_now(start: datetime | None) -> str:
         return ""
 
     return format_seconds((timezone.now() - start).total_seconds())
+
+
+@register.filter
+def when(value: datetime | None) -> str:
+    """A time of today as H:MM:SS, an older one with its date (issue 31: "dates, not only times")."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+@register.filter
+def command_words(command) -> str:
+    """What a command does, in words (portal/commands/words.py)."""
+    return words.command_words(command)
+
+
+@register.filter
+def attempt_words(command) -> str:
+    """What a command that did not happen tried to do, in words."""
+    return words.attempt_words(command)
+
+
+@register.filter
+def command_target_url(command) -> str:
+    """The page of a command's target, or empty."""
+    return words.command_target_url(command) or ""
+
+
+@register.filter
+def event_words(event_type: str) -> str:
+    """A Telnyx event type in a person's words (portal/event_words.py)."""
+    return _event_words(str(event_type or ""))

@@ -23,8 +23,11 @@
     fetch(el.dataset.liveRefresh || window.location.href, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
-        if (html !== null && document.getElementById(id)) {
+        var region = document.getElementById(id);
+        if (html !== null && region) {
+          var typed = typedValues(region);
           htmx.swap("#" + id, html, { swapStyle: "outerHTML", ignoreTitle: true }, { select: "#" + id });
+          restoreValues(typed);
         }
       })
       .catch(function () { /* offline for a moment: the next message or reconnect refreshes it */ })
@@ -33,6 +36,30 @@
         delete fetching[id];
         if (again) refreshRegion(id);
       });
+  }
+  // What a person typed or picked in a region's form survives the region's refresh (a live update must not
+  // wipe a half-filled form): fields with an id whose value differs from the one rendered are put back.
+  function typedValues(region) {
+    var typed = {};
+    region.querySelectorAll("input[id], select[id], textarea[id]").forEach(function (f) {
+      if (f.type === "hidden" || f.type === "password") return;
+      if (f.type === "checkbox" || f.type === "radio") {
+        if (f.checked !== f.defaultChecked) typed[f.id] = f.checked;
+      } else if (f.tagName === "SELECT") {
+        if (Array.from(f.options).some(function (o) { return o.selected !== o.defaultSelected; })) typed[f.id] = f.value;
+      } else if (f.value !== f.defaultValue) {
+        typed[f.id] = f.value;
+      }
+    });
+    return typed;
+  }
+  function restoreValues(typed) {
+    Object.keys(typed).forEach(function (fieldId) {
+      var f = document.getElementById(fieldId);
+      if (!f) return;
+      if (f.type === "checkbox" || f.type === "radio") f.checked = typed[fieldId];
+      else f.value = typed[fieldId];
+    });
   }
   // Changes made between rendering the page and subscribing (or while reconnecting) would be missed:
   // every region marked data-live-refresh is fetched again whenever the socket (re)opens, and so is every
@@ -64,6 +91,31 @@
       resyncSoon();
     }
   }
+  // A command's toast belongs to the page that issued it (issue 31): the user's group reaches every tab
+  // (and the wallboard), so a toast is shown only where its command's form result is, or was, on this page.
+  var issued = {};
+  function noteIssued() {
+    document.querySelectorAll("[data-issued]").forEach(function (el) { issued[el.dataset.issued] = true; });
+  }
+  document.addEventListener("htmx:afterSettle", noteIssued);
+  // A command form's answer carries a fresh one-time token: it goes into the form that posted.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var target = e.detail.target;
+    var source = e.detail.requestConfig && e.detail.requestConfig.elt;
+    var form = source && (source.tagName === "FORM" ? source : source.closest("form"));
+    if (!target || !target.querySelectorAll) return;
+    target.querySelectorAll("[data-fresh-token]").forEach(function (fresh) {
+      var input = form && form.querySelector("input[name=idempotency_token]");
+      if (input) input.value = fresh.value;
+      fresh.remove();
+    });
+  });
+  function isForeignToast(child) {
+    var toast = child.querySelector ? child.querySelector(".toast[data-command]") : null;
+    if (!toast) return false;
+    noteIssued();
+    return !document.getElementById("toasts") || !issued[toast.dataset.command];
+  }
   var pending = null;
   function refetchSoon() {
     if (pending) return;
@@ -92,6 +144,7 @@
           child.remove();
           return;
         }
+        if (isForeignToast(child)) { child.remove(); return; }
         var spec = child.getAttribute("hx-swap-oob") || "true";
         var colon = spec.indexOf(":");
         var selector = colon > 0 ? spec.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
@@ -139,16 +192,30 @@
   // A region swapped in by htmx (a refetch, a form result) shows its durations at once, not a second later.
   document.addEventListener("htmx:afterSettle", tick);
 
-  // Toasts dismiss themselves; failures stay until clicked.
-  new MutationObserver(function (records) {
-    records.forEach(function (r) {
-      r.addedNodes.forEach(function (node) {
-        if (node.nodeType !== 1 || !node.classList.contains("toast")) return;
-        node.addEventListener("click", function () { node.remove(); });
-        if (!node.classList.contains("failed")) setTimeout(function () { node.remove(); }, 8000);
+  // Toasts sit in the page's flow (above its content, covering nothing); successes leave after a few
+  // seconds, failures and unknown outcomes stay until clicked.
+  var toasts = document.getElementById("toasts");
+  if (toasts) {
+    new MutationObserver(function (records) {
+      records.forEach(function (r) {
+        r.addedNodes.forEach(function (node) {
+          if (node.nodeType !== 1 || !node.classList.contains("toast")) return;
+          node.title = "Click to dismiss";
+          node.addEventListener("click", function () { node.remove(); });
+          if (node.classList.contains("succeeded")) setTimeout(function () { node.remove(); }, 5000);
+        });
       });
-    });
-  }).observe(document.getElementById("toasts") || document.body, { childList: true });
+    }).observe(toasts, { childList: true });
+  }
+
+  // Reopening an action's form starts afresh: its previous result goes (issue 31).
+  document.addEventListener("toggle", function (e) {
+    var details = e.target;
+    if (details.classList && details.classList.contains("action") && details.open) {
+      var result = details.querySelector(":scope > .result");
+      if (result) result.innerHTML = "";
+    }
+  }, true);
 
   // <form data-confirm="..."> asks before destructive actions, with or without htmx.
   document.addEventListener("submit", function (e) {

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
 ]
 
 
@@ -76,6 +76,8 @@ def stack(tmp_path_factory):
     env.update(
         PORTAL_DATA_DIR=str(data_dir), TELNYX_PUBLIC_KEY=base64.b64encode(bytes(key.verify_key)).decode(),
         TELNYX_BASE_URL="http://127.0.0.1:9/v2", DJANGO_DEBUG="true", PYTHONUNBUFFERED="1",
+        # Telnyx is unreachable here: a command fails at its first attempt instead of backing off for minutes.
+        COMMAND_MAX_ATTEMPTS="1",
     )
     stack = Stack(f"http://127.0.0.1:{port}", key, env)
     stack.manage("migrate", "--no-input")
@@ -118,10 +120,24 @@ def browser():
         browser.close()
 
 
+def watch_console(page) -> list[str]:
+    """Collect console errors and uncaught exceptions of `page` (htmx logs its swap and target errors there)."""
+    errors = page.console_errors = []
+    page.on("console", lambda message: errors.append(f"{message.text} ({page.url})") if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(f"{error} ({page.url})"))
+    return errors
+
+
 @contextlib.contextmanager
-def logged_in(browser, base_url: str, username: str, password: str = "pass-word-123"):
-    """A browser page logged into the portal at `base_url`, closed afterwards."""
-    context = browser.new_context(base_url=base_url)
+def logged_in(browser, base_url: str, username: str, password: str = "pass-word-123", **context_options):
+    """A browser page logged into the portal at `base_url`, closed afterwards.
+
+    Every page it (or a tab opened in its context) visits must log no console error (issue 31): the test
+    fails at the end otherwise. A test expecting one (a 403 it provokes) removes it from `page.console_errors`.
+    """
+    context = browser.new_context(base_url=base_url, **context_options)
+    pages = []
+    context.on("page", lambda opened: pages.append(opened) or watch_console(opened))
     page = context.new_page()
     page.goto("/login/")
     page.fill("#id_username", username)
@@ -130,6 +146,8 @@ def logged_in(browser, base_url: str, username: str, password: str = "pass-word-
     page.wait_for_url(f"{base_url}/")
     try:
         yield page
+        errors = [e for p in pages for e in getattr(p, "console_errors", [])]
+        assert errors == [], f"console errors: {errors}"
     finally:
         context.close()
 

@@ -26,10 +26,11 @@ def test_participant_joining_appears_on_open_conference_page(page, stack):
     conference_id = f"conf-{uuid.uuid4().hex[:8]}"
     stack.post_webhook("conference.created", str(uuid.uuid4()), "2026-11-23T09:00:00Z", conference_id=conference_id)
     # The worker applies the event moments after Telnyx's delivery is answered.
-    for _ in range(100):
-        if page.goto(f"/conferences/{conference_id}/").status == 200:
+    for _ in range(100):  # polled aside: a 404 page would log a console error
+        if page.request.get(f"/conferences/{conference_id}/").status == 200:
             break
         page.wait_for_timeout(200)
+    page.goto(f"/conferences/{conference_id}/")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=15000)
     expect(page.locator("#roster")).to_have_count(0)
     page.evaluate("window.__marker = 'same page'")

@@ -35,10 +35,11 @@ def test_a_caller_entering_a_queue_appears_on_the_open_board(page, stack):
 def test_the_open_queue_page_follows_its_line(page, stack):
     queue = f"line-{uuid.uuid4().hex[:8]}"
     enqueue(stack, queue, f"v3:{queue}-a")
-    for _ in range(100):
-        if page.goto(f"/queues/{queue}/").status == 200:
+    for _ in range(100):  # polled aside: a 404 page would log a console error
+        if page.request.get(f"/queues/{queue}/").status == 200:
             break
         page.wait_for_timeout(200)
+    page.goto(f"/queues/{queue}/")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=15000)
     page.evaluate("window.__marker = 'same page'")
     enqueue(stack, queue, f"v3:{queue}-b", at="2026-11-23T09:00:05Z")

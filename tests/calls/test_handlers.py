@@ -321,3 +321,30 @@ def test_an_event_on_a_known_leg_writes_the_leg_once(event_type, post_webhook, e
     stored = call("v3:cc-alice")
     assert (stored.client_state, stored.client_state_at.isoformat()) == ("bmV3", at(5).replace("Z", "+00:00"))
     assert WebhookEvent.objects.get(event_id="second").status == WebhookEvent.Status.PROCESSED
+
+
+def test_an_ended_call_says_where_it_was(post_webhook, event_doc, client, viewer):
+    """Issue 31: after it left its queue and its conference, a call still names them (not "—")."""
+    post_webhook(event_doc("call.answered", id="a", occurred_at=at(0)))
+    post_webhook(event_doc("call.enqueued", id="q1", occurred_at=at(1)))
+    post_webhook(event_doc("call.dequeued", id="q3", occurred_at=at(3)))
+    post_webhook(event_doc("conference.participant.joined", id="j", occurred_at=at(4)))
+    post_webhook(event_doc("conference.participant.left", id="l", occurred_at=at(6)))
+    post_webhook(event_doc("call.hangup", id="h", occurred_at=at(7)))
+    c = call()
+    assert (c.queue_name, c.conference_id) == ("", "")
+    assert (c.was_in_queue, c.was_in_conference) == ("support", "conf-1")
+    client.force_login(viewer)
+    html = client.get("/calls/").content.decode()
+    assert 'href="/queues/support/">was in queue support</a>' in html
+    assert 'href="/conferences/conf-1/">was in a conference</a>' in html
+
+
+def test_hangup_asks_open_call_pages_to_drop_their_forms(post_webhook, event_doc, listen):
+    """Issue 26: an ended call shows no action forms, on pages already open too."""
+    post_webhook(event_doc("call.answered", id="a", occurred_at=at(0)))
+    listen(f"call.{call().pk}")
+    post_webhook(event_doc("call.answered", id="a2", occurred_at=at(1)))
+    assert not any('data-refresh="call-controls"' in html for html in listen.received(f"call.{call().pk}"))
+    post_webhook(event_doc("call.hangup", id="h", occurred_at=at(2)))
+    assert '<div data-refresh="call-controls" hidden></div>' in listen.received(f"call.{call().pk}")

@@ -113,7 +113,7 @@ def test_viewer_sees_no_controls_and_unknown_call_is_404(client, viewer):
     CallFactory(call_control_id=CC)
     client.force_login(viewer)
     page = client.get(f"/calls/{CC}/").content.decode()
-    assert "controls need the Operator role" in page and "Send DTMF" not in page
+    assert "Controls need the Operator, Supervisor or Administrator role" in page and "Send DTMF" not in page
     assert client.get("/calls/v3:nope/").status_code == 404
 
 

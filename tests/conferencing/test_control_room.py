@@ -254,7 +254,7 @@ def test_viewer_gets_no_controls_region_content(client, viewer):
     ConferenceFactory(conference_id="conf-1")
     client.force_login(viewer)
     html = client.get("/conferences/conf-1/controls/").content.decode()
-    assert "controls need the Operator role" in html and "<form" not in html
+    assert "Controls need the Operator, Supervisor or Administrator role" in html and "<form" not in html
 
 
 # --- the conference's name ------------------------------------------------------------------------

@@ -185,3 +185,18 @@ def test_closed_stays_always_carry_a_wait_time():
     QueuedCallFactory(queue=queue, call_control_id="v3:x", enqueued_at=NOW - timedelta(seconds=42))
     services.queued_call_removed(queue_name="support", call_control_id="v3:x", at=NOW)
     assert QueuedCall.objects.get().wait_time_secs == 42
+
+
+def test_every_caller_who_entered_is_in_exactly_one_outcome(db):
+    """Issue 31: a caller taken out of the queue counts in the "today" line, as taken out, not nowhere."""
+    queue = QueueFactory(name="outcomes")
+    stay(queue, timedelta(minutes=50), 10, "bridged")
+    stay(queue, timedelta(minutes=45), 15, "hangup")
+    stay(queue, timedelta(minutes=40), 60, "timeout")
+    stay(queue, timedelta(minutes=35), 12, "leave")
+    stay(queue, timedelta(minutes=30), 12, "removed")
+    stay(queue, timedelta(minutes=25), 5, "queue_deleted")
+    stay(queue, timedelta(minutes=5))  # still waiting
+    m = queue_figures.queue_metrics(window="hour", queues=[queue], now=NOW)[queue.pk]
+    assert (m.offered, m.answered, m.abandoned, m.timed_out, m.taken_out, m.still_waiting, m.other_outcome) == (7, 1, 1, 1, 2, 1, 1)
+    assert m.answered + m.abandoned + m.timed_out + m.taken_out + m.still_waiting + m.other_outcome == m.offered

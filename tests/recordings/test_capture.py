@@ -208,3 +208,19 @@ def test_conference_recordings_are_the_recordings_apps_rows(post_webhook, event_
     recording = Recording.objects.get(conference_id="conf-1")
     assert recording.provisional_id and recording.recording_id.startswith("conf-1.")
     assert Conference.objects.get(conference_id="conf-1").recording_state == Conference.RecordingState.IDLE
+
+
+def test_a_saved_call_recording_asks_the_call_page_to_refresh_its_recordings(post_webhook, event_doc, telnyx, listen,
+                                                                            recording_storage_dir):
+    """Issue 31: the call page's Recordings section is live, not stale until a reload."""
+    from tests.calls.factories import CallFactory
+
+    call = CallFactory(call_control_id="v3:alice", call_session_id="session-1")
+    listen(f"call.{call.pk}")
+    telnyx.get(f"{FILES}/call.mp3").respond(200, content=AUDIO, headers={"content-type": "audio/mpeg"})
+    telnyx.get("/recordings").respond(200, json=page([api_recording("rec-call-2")]))
+
+    post_webhook(event_doc("call.recording.saved", call_control_id="v3:alice", recording_urls={"mp3": f"{FILES}/call.mp3"}))
+
+    assert Recording.objects.get().call_control_id == "v3:alice"
+    assert '<div data-refresh="call-recordings" hidden></div>' in listen.received(f"call.{call.pk}")
