@@ -316,13 +316,16 @@ WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=120
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 # Events are applied by drains in batches (issue 13): the intake only inserts and flags that a drain is due.
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=200)
+# Events are applied in this many partitions (a hash of the call session, webhooks/store.py): one drain holds a
+# partition at a time, so N events workers apply N partitions at once (issue 25). At most 256.
+WEBHOOK_PARTITIONS = max(1, min(256, env.int("WEBHOOK_PARTITIONS", default=16)))
 WEBHOOK_DRAIN_SECONDS = env.float("WEBHOOK_DRAIN_SECONDS", default=10.0)
 WEBHOOK_NUDGE_TTL_SECONDS = env.int("WEBHOOK_NUDGE_TTL_SECONDS", default=5)
 # A drain stays this long after its last event, claiming every WEBHOOK_DRAIN_POLL_SECONDS, so a steady
 # trickle is applied without a task per event. Off on SQLite, where every claim takes the write lock.
 WEBHOOK_DRAIN_LINGER_SECONDS = env.float("WEBHOOK_DRAIN_LINGER_SECONDS", default=0.0 if USING_SQLITE else 0.25)
 WEBHOOK_DRAIN_POLL_SECONDS = env.float("WEBHOOK_DRAIN_POLL_SECONDS", default=0.01)
-# A web process that saw the drain flag set this recently skips the Redis round trip (webhooks/services.py).
+# A web process that saw the drain flag set this recently skips the Redis round trip (webhooks/drain_flag.py).
 WEBHOOK_NUDGE_SKIP_SECONDS = env.float("WEBHOOK_NUDGE_SKIP_SECONDS", default=0.02 if env.str("REDIS_URL", default="") else 0.0)
 # A drain sends what its batches published at most this often, one message per group (0: after every batch).
 # 20 ms (leading edge): at 100 events/s and 50 open pages it halved the POST-to-page p95 against both

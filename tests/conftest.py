@@ -33,9 +33,9 @@ def portal_settings(settings, request):
     # Drains end as soon as nothing is pending (the PostgreSQL profile would linger 0.25 s per drain).
     settings.WEBHOOK_DRAIN_LINGER_SECONDS = 0
     # A previous test's nudge (one whose drain a test swallowed) must not make this test's nudge skip.
-    from webhooks import services as webhook_services
+    from webhooks import drain_flag
 
-    webhook_services._flag_seen_at = float("-inf")
+    drain_flag.forget_seen_flag()
     # Recording capture downloads Telnyx's links: off unless a test serves them (tests/recordings does).
     settings.RECORDING_CAPTURE = False
     if "live_layer" not in request.keywords:

@@ -3,8 +3,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
-from webhooks import services
 from webhooks.models import WebhookEvent
+from webhooks.retries import events_reprocess
 
 
 @admin.register(WebhookEvent)
@@ -34,7 +34,7 @@ class WebhookEventAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     @admin.action(description="Re-process selected events", permissions=["reprocess"])
     def reprocess_selected(self, request, queryset):
         try:
-            count = services.events_reprocess(queryset=queryset, user=request.user)
+            count = events_reprocess(queryset=queryset, user=request.user)
         except PermissionDenied as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return

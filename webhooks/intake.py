@@ -20,7 +20,7 @@ from django.db import DatabaseError, connection, connections
 from django.http.request import split_domain_port, validate_host
 
 from portal import metrics
-from webhooks import services
+from webhooks import store
 from webhooks.rejections import count_rejection
 from webhooks.verification import (
     SIGNATURE_HEADER,
@@ -49,7 +49,7 @@ def receive(body: bytes | None, headers: Mapping[str, str], *, content_length: i
         log.warning("webhook rejected: %s from %s", rejection.reason, remote_addr)
         return rejection.status, {"message": rejection.message, "reason": rejection.reason}
     try:
-        event_id, created = services.event_store(data=data, raw_body=body)
+        event_id, created = store.event_store(data=data, raw_body=body)
     except DatabaseError:
         # Telnyx redelivers on a 5xx, so an outage of the database loses nothing.
         log.exception("webhook could not be stored")

@@ -29,6 +29,9 @@ class WebhookEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0, help_text="Times the handlers ran.")
     last_error = models.TextField(blank=True, help_text="Traceback of the last handler failure.")
     processed_at = models.DateTimeField(null=True, blank=True)
+    partition = models.PositiveSmallIntegerField(
+        default=0, help_text="Drain partition (webhooks/store.py partition_of): one drain applies a partition at a time, in order."
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -39,6 +42,8 @@ class WebhookEvent(models.Model):
             # update to "processed" then writes no entry here, and the status filters stay indexed
             # ("processed" is nearly every row, read in the newest-first index's order).
             SparseIndex(fields=["status", "received_at"], name="event_unprocessed", condition=~Q(status="processed")),
+            # A drain's claim: the oldest pending events of the partitions it holds (issue 25).
+            SparseIndex(fields=["partition", "received_at", "id"], name="event_pending_partition", condition=Q(status="pending")),
             models.Index(fields=["event_type", "received_at"], name="event_type_received"),
             models.Index(fields=["call_control_id"], name="event_call_control"),
             # Partial: most events name no conference, queue or recording, and every index entry is

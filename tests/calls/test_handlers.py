@@ -263,13 +263,13 @@ def test_no_call_siprec_or_streaming_fixture_is_left_ignored(post_webhook, event
 
 
 def test_applying_an_event_twice_changes_nothing(post_webhook, event_doc):
-    from webhooks import services
+    from webhooks.apply import event_process
 
     for event_type in ["call.answered", "call.playback.started", "call.dtmf.received", "call.transcription", "call.enqueued"]:
         post_webhook(event_doc(event_type))
     before = (list(Call.objects.values()), DtmfDigit.objects.count(), TranscriptFragment.objects.count())
     for event in WebhookEvent.objects.all():
-        services.event_process(event_pk=event.pk)
+        event_process(event_pk=event.pk)
     assert (list(Call.objects.values()), DtmfDigit.objects.count(), TranscriptFragment.objects.count()) == before
 
 
@@ -307,14 +307,15 @@ def test_an_event_on_a_known_leg_writes_the_leg_once(event_type, post_webhook, e
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from webhooks import services as webhook_services
+    from webhooks.apply import event_process
+    from webhooks.store import event_store
 
     post_webhook(event_doc("call.initiated", id="first", occurred_at=at(0)))
     doc = event_doc(event_type, id="second", occurred_at=at(5), client_state="bmV3")
-    webhook_services.event_store(data=doc.get("data", doc), raw_body=json.dumps(doc).encode())  # stored, not applied
+    event_store(data=doc.get("data", doc), raw_body=json.dumps(doc).encode())  # stored, not applied
     pending = WebhookEvent.objects.get(event_id="second")
     with CaptureQueriesContext(connection) as queries:
-        webhook_services.event_process(event_pk=pending.pk)
+        event_process(event_pk=pending.pk)
     updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "calls_call"')]
     assert len(updates) == 1, updates
     stored = call("v3:cc-alice")

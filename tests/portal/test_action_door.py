@@ -91,11 +91,11 @@ def test_every_kind_refuses_a_viewer_in_page_api_and_admin(room, viewer, client,
 def test_admin_reprocess_and_retry_are_checked_by_the_service(viewer):
     from django.core.exceptions import PermissionDenied
 
-    from webhooks import services as webhook_services
     from webhooks.models import WebhookEvent
+    from webhooks.retries import events_reprocess
 
     with pytest.raises(PermissionDenied):
-        webhook_services.events_reprocess(queryset=WebhookEvent.objects.all(), user=viewer)
+        events_reprocess(queryset=WebhookEvent.objects.all(), user=viewer)
     with pytest.raises(PermissionDenied):
         services.commands_retry(queryset=Command.objects.all(), user=viewer, door=Command.Door.ADMIN)
 

@@ -18,7 +18,7 @@ from redis.retry import Retry
 
 from portal.celery import app as celery_app
 from tests.resilience.proxy import FaultProxy
-from webhooks import nudger, services
+from webhooks import drain, nudger
 from webhooks.models import WebhookEvent
 from webhooks.tasks import process_pending
 
@@ -58,7 +58,7 @@ def broker(monkeypatch):
             applied = 0
             while sent:
                 sent.pop()
-                applied += services.events_drain()
+                applied += drain.events_drain()
             return applied
 
     Broker.sent = sent
@@ -124,7 +124,7 @@ def test_a_drain_under_a_hung_redis_ends_in_bounded_time_and_applies_what_is_pen
     redis_behind_proxy.hang()
 
     started = time.monotonic()
-    applied = services.events_drain()
+    applied = drain.events_drain()
     elapsed = time.monotonic() - started
 
     events = WebhookEvent.objects.filter(event_id__startswith="hung-drain-")

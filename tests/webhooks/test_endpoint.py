@@ -158,12 +158,12 @@ def test_only_post_is_allowed(client):
 def test_database_outage_answers_503_so_telnyx_redelivers(client, monkeypatch):
     from django.db import OperationalError
 
-    from webhooks import services
+    from webhooks import store
 
     def broken(**kwargs):
         raise OperationalError("database is down")
 
-    monkeypatch.setattr(services, "event_store", broken)
+    monkeypatch.setattr(store, "event_store", broken)
     assert _post_raw(client, BODY, sign(BODY)).status_code == 503
 
 

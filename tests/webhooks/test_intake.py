@@ -9,7 +9,7 @@ from django.db import close_old_connections, transaction
 
 from calls.models import Call
 from tests.conftest import load_event, sign
-from webhooks import registry, services
+from webhooks import drain, registry, store
 from webhooks.intake import WebhookDispatch
 from webhooks.models import WebhookEvent
 from webhooks.rejections import rejection_counts
@@ -123,7 +123,7 @@ def test_one_drain_is_queued_per_burst(post_webhook, event_doc, lost_nudges):
     for i in range(3):
         assert post_webhook(event_doc("call.initiated", id=f"burst-{i}", call_control_id=f"v3:b{i}")).status_code == 200
     assert len(lost_nudges) == 1
-    assert services.events_drain() == 3
+    assert drain.events_drain() == 3
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 3
     post_webhook(event_doc("call.initiated", id="after", call_control_id="v3:after"))
     assert len(lost_nudges) == 2  # the drain cleared the flag before claiming
@@ -151,7 +151,7 @@ def test_a_batch_is_applied_in_occurred_at_order(post_webhook, event_doc, lost_n
     post_webhook(event_doc("call.hangup", id="late", occurred_at="2026-11-23T09:05:00Z"))
     post_webhook(event_doc("call.answered", id="early", occurred_at="2026-11-23T09:01:00Z"))
     post_webhook(event_doc("call.initiated", id="first", occurred_at="2026-11-23T09:00:00Z"))
-    assert services.events_drain() == 3
+    assert drain.events_drain() == 3
     assert applied == ["first", "early", "late"]
     assert Call.objects.get().state == Call.State.HANGUP
 
@@ -171,7 +171,7 @@ def test_a_failing_event_does_not_undo_its_batch(post_webhook, event_doc, lost_n
     unknown = event_doc("call.initiated", id="unknown")
     unknown["data"]["event_type"] = "call.something.new"
     post_webhook(unknown)
-    assert services.events_drain() == 3
+    assert drain.events_drain() == 3
     statuses = dict(WebhookEvent.objects.values_list("event_id", "status"))
     assert statuses == {"bad": "failed", "good": "processed", "unknown": "ignored"}
     assert "RuntimeError: handler bug" in WebhookEvent.objects.get(event_id="bad").last_error
@@ -183,13 +183,13 @@ def test_a_batch_without_failures_costs_no_savepoint_per_event(post_webhook, eve
     from django.test.utils import CaptureQueriesContext
 
     post_webhook(event_doc("call.initiated", id="start", call_control_id="v3:known"))
-    services.events_drain()
+    drain.events_drain()
 
     def savepoints_to_drain(count: int, tag: str) -> int:
         for i in range(count):
             post_webhook(event_doc("call.speak.started", id=f"{tag}-{i}", call_control_id="v3:known"))
         with CaptureQueriesContext(connection) as queries:
-            assert services.events_drain() == count
+            assert drain.events_drain() == count
         return sum(q["sql"].startswith("SAVEPOINT") for q in queries)
 
     assert savepoints_to_drain(4, "four") == savepoints_to_drain(1, "one")  # per batch, not per event
@@ -218,7 +218,7 @@ def test_a_batch_commits_without_waiting_for_disk_while_the_intake_stays_durable
                         lambda event_type: [lambda event: seen.append(setting()), *original(event_type)])
     post_webhook(event_doc("call.initiated", id="durable", call_control_id="v3:sync"))
     with CaptureQueriesContext(connection) as queries:
-        assert services.events_drain() == 1
+        assert drain.events_drain() == 1
 
     assert Call.objects.get(call_control_id="v3:sync").state == Call.State.INITIATED
     asked = [q["sql"] for q in queries if "synchronous_commit" in q["sql"] and not q["sql"].startswith("SHOW")]
@@ -235,7 +235,7 @@ def test_a_batch_commits_without_waiting_for_disk_while_the_intake_stays_durable
     post_webhook(event_doc("call.speak.started", id="bad", call_control_id="v3:sync"))
     post_webhook(event_doc("call.speak.ended", id="fine", call_control_id="v3:sync"))
     with CaptureQueriesContext(connection) as queries:
-        assert services.events_drain() == 2
+        assert drain.events_drain() == 2
     redo = [q["sql"] for q in queries if q["sql"].startswith("SET LOCAL")]
     assert redo == (["SET LOCAL synchronous_commit TO off"] * 2 if postgres else [])
     assert dict(WebhookEvent.objects.filter(event_id__in=["bad", "fine"]).values_list("event_id", "status")) == {
@@ -245,7 +245,7 @@ def test_a_batch_commits_without_waiting_for_disk_while_the_intake_stays_durable
                         lambda event_type: [lambda event: seen.append(setting()), *original(event_type)])
     post_webhook(event_doc("call.hangup", id="inside", call_control_id="v3:sync"))
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:  # a caller's transaction: left alone
-        assert services.events_drain() == 1
+        assert drain.events_drain() == 1
     assert not [q for q in queries if q["sql"].startswith("SET LOCAL")]
     assert seen[-1] == ("on" if postgres else None)
 
@@ -269,7 +269,7 @@ def test_a_batch_that_fails_midway_is_redone_event_by_event_and_published_once(c
         body = body_of("call.initiated", id=event_id, occurred_at=f"2026-11-23T09:0{i}:00Z")
         body = body.replace(b"v3:cc-alice", f"v3:{event_id}".encode())
         assert client.post("/webhooks/telnyx/", data=body, content_type="application/json", **sign(body)).status_code == 200
-    assert services.events_drain() == 3
+    assert drain.events_drain() == 3
 
     # The optimistic pass stopped at "mid" and was rolled back; the isolated pass applied all three.
     assert applied == ["before", "mid", "before", "mid", "after"]
@@ -283,9 +283,9 @@ def test_a_batch_that_fails_midway_is_redone_event_by_event_and_published_once(c
 
 def test_claimed_events_are_applied_once(post_webhook, event_doc, lost_nudges):
     post_webhook(event_doc("call.initiated"))
-    assert services.events_drain() == 1
-    assert services.events_drain() == 0
-    assert services.events_process_batch(limit=10) == 0
+    assert drain.events_drain() == 1
+    assert drain.events_drain() == 0
+    assert drain.events_process_batch(limit=10) == 0
     assert WebhookEvent.objects.get().attempts == 1
 
 
@@ -294,7 +294,7 @@ def test_drains_stop_at_their_deadline_and_queue_the_rest(post_webhook, event_do
         post_webhook(event_doc("call.initiated", id=f"e{i}", call_control_id=f"v3:d{i}"))
     sent = len(lost_nudges)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.events_drain(batch_size=2, max_seconds=0) == 2
+        assert drain.events_drain(batch_size=2, max_seconds=0) == 2
     assert len(lost_nudges) == sent + 1
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).count() == 3
 
@@ -320,7 +320,7 @@ def late_delivery(post_webhook, event_doc, lost_nudges, settings, monkeypatch):
                 post_webhook(event_doc("call.initiated", id="late", call_control_id="v3:l2"))
             time.sleep(seconds)
 
-        monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=time.monotonic, sleep=nap))
+        monkeypatch.setattr(drain, "time", SimpleNamespace(monotonic=time.monotonic, sleep=nap))
         return naps
 
     return arrange
@@ -329,7 +329,7 @@ def late_delivery(post_webhook, event_doc, lost_nudges, settings, monkeypatch):
 def test_a_drain_lingers_after_its_last_event_and_applies_a_late_one_itself(late_delivery):
     """A steady trickle is applied by the running drain: no new task per event (WEBHOOK_DRAIN_LINGER_SECONDS)."""
     naps = late_delivery(after_naps=1)
-    assert services.events_drain() == 2
+    assert drain.events_drain() == 2
     assert max(naps) <= 0.005 and len(naps) >= 3  # short polls until 50 ms after the last event
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 2
 
@@ -337,11 +337,11 @@ def test_a_drain_lingers_after_its_last_event_and_applies_a_late_one_itself(late
 def test_a_lingering_drain_polls_with_a_read_and_claims_only_when_something_waits(late_delivery, monkeypatch):
     """Polls cost one read each; a claiming transaction opens only for the poll that finds the late event."""
     claims, polls = [], []
-    real_claim, real_poll = services.events_process_batch, services._any_pending
-    monkeypatch.setattr(services, "events_process_batch", lambda **kw: claims.append(real_claim(**kw)) or claims[-1])
-    monkeypatch.setattr(services, "_any_pending", lambda: polls.append(real_poll()) or polls[-1])
+    real_claim, real_poll = drain.events_process_batch, drain._any_pending
+    monkeypatch.setattr(drain, "events_process_batch", lambda **kw: claims.append(real_claim(**kw)) or claims[-1])
+    monkeypatch.setattr(drain, "_any_pending", lambda: polls.append(real_poll()) or polls[-1])
     late_delivery(after_naps=3)
-    assert services.events_drain() == 2
+    assert drain.events_drain() == 2
     # first, empty, late, empty: the polls in between found nothing and opened no transaction.
     assert claims == [1, 0, 1, 0]
     assert polls.count(True) == 1 and polls.count(False) >= 3
@@ -357,7 +357,7 @@ def test_a_drain_publishes_one_message_per_group(client, listen, lost_nudges):
         body = body.replace(b"v3:cc-alice", f"v3:live-{i}".encode())
         assert client.post("/webhooks/telnyx/", data=body, content_type="application/json", **sign(body)).status_code == 200
     assert listen.received("events") == []  # nothing is published on the request path
-    assert services.events_drain() == 3
+    assert drain.events_drain() == 3
     events = listen.received("events")
     assert len(events) == 1
     assert all(f"v3%3Alive-{i}" in events[0] for i in range(3))
@@ -370,9 +370,9 @@ def test_a_drain_that_finds_another_running_leaves_a_note_and_the_holder_drains_
     from django.core.cache import cache
 
     post_webhook(event_doc("call.initiated", id="first"))
-    monkeypatch.setattr(services, "_drain_lock", lambda acquire: not acquire)  # another drain holds it
-    assert services.events_drain() == 0
-    assert cache.get(services.AGAIN_KEY)
+    monkeypatch.setattr(drain, "_drain_lock", lambda acquire: not acquire)  # another drain holds it
+    assert drain.events_drain() == 0
+    assert cache.get(drain.AGAIN_KEY)
     monkeypatch.undo()
 
     original = registry.handlers_for
@@ -382,12 +382,12 @@ def test_a_drain_that_finds_another_running_leaves_a_note_and_the_holder_drains_
         def meanwhile(event):
             # While the holder applies "first", a delivery is stored and its drain finds the lock taken.
             if not arrived:
-                arrived.append(services.event_store(data=json.loads(body_of("call.hangup", id="late"))["data"],
+                arrived.append(store.event_store(data=json.loads(body_of("call.hangup", id="late"))["data"],
                                                     raw_body=body_of("call.hangup", id="late")))
-                cache.set(services.AGAIN_KEY, 1)
+                cache.set(drain.AGAIN_KEY, 1)
         return [meanwhile, *original(event_type)]
 
     monkeypatch.setattr(registry, "handlers_for", handlers_for)
-    assert services.events_drain(batch_size=10) == 2
+    assert drain.events_drain(batch_size=10) == 2
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
-    assert not cache.get(services.AGAIN_KEY)
+    assert not cache.get(drain.AGAIN_KEY)

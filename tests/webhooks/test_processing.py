@@ -4,7 +4,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from calls.models import Call
-from webhooks import registry, services
+from webhooks import drain_flag, registry
+from webhooks.apply import event_process
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,7 @@ def test_applying_twice_changes_nothing(post_webhook, event_doc):
     post_webhook(event_doc("call.hangup"))
     event = WebhookEvent.objects.get()
     before = Call.objects.values().get()
-    services.event_process(event_pk=event.pk)
+    event_process(event_pk=event.pk)
     assert Call.objects.values().get() == before
 
 
@@ -92,7 +93,7 @@ def test_sweeper_queues_events_whose_task_was_lost(post_webhook, event_doc, monk
     post_webhook(event_doc("call.initiated"))
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.PENDING
     monkeypatch.setattr(process_pending, "delay", original_delay)
-    assert cache.get(services.NUDGE_KEY)  # later deliveries do not nudge until the flag expires
+    assert cache.get(drain_flag.NUDGE_KEY)  # later deliveries do not nudge until the flag expires
     settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
     assert sweep_unprocessed_events() == 0  # too young to be called lost
     WebhookEvent.objects.update(received_at=timezone.now() - timezone.timedelta(minutes=5))

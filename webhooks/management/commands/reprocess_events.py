@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from portal.filters import TIME_ERROR, parse_moment, start_of
-from webhooks import services
 from webhooks.models import WebhookEvent
+from webhooks.retries import events_reprocess
 
 
 class Command(BaseCommand):
@@ -32,5 +32,5 @@ class Command(BaseCommand):
                 moment = start_of(moment)
             events = events.filter(received_at__gte=moment)
         with transaction.atomic():
-            count = services.events_reprocess(queryset=events, user=None)
+            count = events_reprocess(queryset=events, user=None)
         self.stdout.write(self.style.SUCCESS(f"Queued {count} event(s) for processing."))
