@@ -1,10 +1,15 @@
-"""The portal's own tasks: the reconciliation run once when beat starts."""
+"""The portal's own tasks: the reconciliation run once when beat starts; retention of what grows (issue 32)."""
+import dataclasses
 import logging
 
 from celery import shared_task
 
 from portal import gateway
+from portal.audit.retention import access_log_purge
+from portal.commands.retention import commands_purge
 from portal.sync import record_sync, start_syncs
+from webhooks import partitions
+from webhooks.retention import events_purge
 
 log = logging.getLogger(__name__)
 # Under `make run` beat can start before the sandbox listens: a sync that could not connect is tried
@@ -34,3 +39,28 @@ def sync_on_start(self, only: list[str] | None = None) -> dict:
         log.info("start sync: Telnyx not reachable yet for %s; trying again in %s s", ", ".join(unreachable), START_RETRY_SECONDS)
         raise self.retry(kwargs={"only": unreachable}, countdown=START_RETRY_SECONDS)
     return outcomes
+
+
+# Retention runs on the `celery` queue, never beside the drains on `events` or the sends on `commands`.
+@shared_task
+def purge_old_commands() -> int:
+    """Finished commands older than COMMAND_RETENTION_DAYS."""
+    return commands_purge()
+
+
+@shared_task
+def purge_old_access_log() -> int:
+    """Recording plays and downloads older than ACCESS_LOG_RETENTION_DAYS."""
+    return access_log_purge()
+
+
+@shared_task
+def purge_old_events() -> dict:
+    """Stored webhooks older than EVENT_RETENTION_DAYS (archived first), never pending or failed ones."""
+    return dataclasses.asdict(events_purge())
+
+
+@shared_task
+def create_event_partitions() -> list[str]:
+    """PostgreSQL: the events table's partitions for now and EVENT_PARTITIONS_AHEAD spans ahead."""
+    return partitions.ensure_ahead()

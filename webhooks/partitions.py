@@ -28,6 +28,7 @@ class Partition:
     name: str
     start: datetime
     end: datetime
+    detaching: bool = False  # a DETACH ... CONCURRENTLY was interrupted: FINALIZE completes it
 
 
 def is_partitioned(using: str = "default") -> bool:
@@ -65,17 +66,17 @@ def partitions(using: str = "default") -> list[Partition]:
         return []
     with db.cursor() as cursor:
         cursor.execute(
-            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), i.inhdetachpending FROM pg_inherits i "
             "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
             [TABLE],
         )
         rows = cursor.fetchall()
     found = []
-    for name, bound in rows:
+    for name, bound, detaching in rows:
         match = _BOUND.search(bound or "")
         if match:
             start, end = (datetime.fromisoformat(value).astimezone(UTC) for value in match.groups())
-            found.append(Partition(name, start, end))
+            found.append(Partition(name, start, end, detaching))
     return sorted(found, key=lambda p: p.start)
 
 
@@ -133,10 +134,15 @@ def is_missing_partition(error: BaseException) -> bool:
 
 
 def detach_and_drop(partition: Partition, using: str = "default") -> None:
-    """Detach a partition without blocking inserts (CONCURRENTLY, outside any transaction), then drop it."""
+    """Detach a partition without blocking inserts (CONCURRENTLY, outside any transaction), then drop it.
+
+    Inside a caller's transaction (tests) CONCURRENTLY is not allowed: a plain DETACH, which waits for
+    the table's other users, is the same change.
+    """
     db = connections[using]
     quote = db.ops.quote_name
+    concurrently = " FINALIZE" if partition.detaching else "" if db.in_atomic_block else " CONCURRENTLY"
     with db.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {quote(TABLE)} DETACH PARTITION {quote(partition.name)} CONCURRENTLY")
+        cursor.execute(f"ALTER TABLE {quote(TABLE)} DETACH PARTITION {quote(partition.name)}{concurrently}")
         cursor.execute(f"DROP TABLE {quote(partition.name)}")
     log.info("events partition %s dropped (%s to %s)", partition.name, partition.start.isoformat(), partition.end.isoformat())
