@@ -1,0 +1,81 @@
+"""Time partitions of the events table on PostgreSQL (issue 32): ahead, on demand, dedupe across them."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from portal import tasks
+from webhooks import partitions
+from webhooks.models import EventKey, WebhookEvent
+from webhooks.retention import events_purge
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite keeps one table); .ci/run's PostgreSQL + Redis pass runs it")
+
+
+def names():
+    return [p.name for p in partitions.partitions()]
+
+
+def test_the_table_is_partitioned_by_month_with_partitions_ahead(settings):
+    assert partitions.is_partitioned()
+    now = timezone.now()
+    start, end = partitions.span_of(now)
+    assert (start.day, start.hour, end.day) == (1, 0, 1) and start <= now < end
+    for moment in (now, end, partitions.span_of(end)[1]):  # this month and EVENT_PARTITIONS_AHEAD=2 more
+        assert partitions.partition_name(*partitions.span_of(moment)) in names()
+
+
+def test_beat_creates_partitions_ahead_daily_spans_too(settings):
+    settings.EVENT_PARTITION_SPAN = "day"
+    settings.EVENT_PARTITIONS_AHEAD = 3
+    far = timezone.now() + timedelta(days=400)  # beyond every monthly partition made so far
+    created = partitions.ensure_ahead(now=far)
+    day = far.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    expected = [partitions.partition_name(day + timedelta(days=n), day + timedelta(days=n + 1)) for n in range(4)]
+    assert created == expected and all(name in names() for name in expected)
+    assert partitions.ensure_ahead(now=far) == []  # idempotent
+    assert tasks.create_event_partitions.delay().get() == []  # the current ones exist already
+
+
+def test_a_missing_partition_is_created_by_the_insert_instead_of_failing(post_webhook, event_doc):
+    current = next(p for p in partitions.partitions() if p.start <= timezone.now() < p.end)
+    with connection.cursor() as cursor:  # as if beat had not run this month (rolled back with the test)
+        cursor.execute(f'DROP TABLE "{current.name}"')
+    assert current.name not in names()
+    response = post_webhook(event_doc("call.answered", id="first-of-the-month"))
+    assert response.status_code == 200 and response.json()["stored"] is True
+    assert current.name in names()
+    assert WebhookEvent.objects.filter(event_id="first-of-the-month").count() == 1
+
+
+def test_a_redelivery_is_deduplicated_across_partitions(post_webhook, event_doc):
+    assert post_webhook(event_doc("call.hangup", id="redelivered")).json()["stored"] is True
+    # The first delivery sits in last month's partition (a redelivery just after midnight of the 1st).
+    last_month = partitions.span_of(timezone.now())[0] - timedelta(hours=1)
+    WebhookEvent.objects.filter(event_id="redelivered").update(received_at=last_month)
+    assert post_webhook(event_doc("call.hangup", id="redelivered")).json()["stored"] is False
+    assert WebhookEvent.objects.filter(event_id="redelivered").count() == 1
+    assert EventKey.objects.filter(event_id="redelivered").count() == 1
+
+
+def test_retention_forgets_ids_past_the_dedupe_window(settings):
+    settings.EVENT_DEDUPE_DAYS = 7
+    settings.EVENT_RETENTION_DAYS = 0
+    EventKey.objects.create(event_id="old", received_at=timezone.now() - timedelta(days=8))
+    EventKey.objects.create(event_id="new", received_at=timezone.now() - timedelta(days=6))
+    assert events_purge().keys_pruned == 1
+    assert list(EventKey.objects.values_list("event_id", flat=True)) == ["new"]
+
+
+def test_span_of_a_month_and_partition_names():
+    moment = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
+    start, end = partitions.span_of(moment, "month")
+    assert (start, end) == (datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    assert partitions.partition_name(start, end) == "webhooks_webhookevent_p2026_12"
+    day = partitions.span_of(moment, "day")
+    assert partitions.partition_name(*day) == "webhooks_webhookevent_p2026_12_31"
