@@ -124,13 +124,16 @@ def call_recordings(call: Call) -> list:
 
 def _call_events(call: Call):
     from webhooks.models import WebhookEvent
+    from webhooks.selectors import received_since
 
     # call.recording.saved carries no call_control_id: match it by the leg.
     condition = Q(call_control_id=call.call_control_id)
     if call.call_session_id and call.call_leg_id:
         condition |= Q(call_control_id="", call_session_id=call.call_session_id, payload__call_leg_id=call.call_leg_id)
     # Speaker changes come every few seconds and belong to the conference page's speaker highlight.
-    return WebhookEvent.objects.filter(condition).exclude(event_type="conference.floor.changed").defer("raw_body")
+    events = WebhookEvent.objects.filter(condition).exclude(event_type="conference.floor.changed").defer("raw_body")
+    # Nothing of this leg arrived before it started: PostgreSQL reads only the partitions since (issue 32).
+    return received_since(events, call.started_at)
 
 
 def call_timeline(call: Call, limit: int = TIMELINE_LIMIT, *, masked: bool = False) -> dict:

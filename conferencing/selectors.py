@@ -131,8 +131,10 @@ def conference_timeline(conference: Conference, limit: int = TIMELINE_LIMIT) -> 
     Returns {"items": [...], "truncated": bool}; each item has "kind" (event, command, floor) and "at".
     """
     from webhooks.models import WebhookEvent
+    from webhooks.selectors import received_since
 
-    events = WebhookEvent.objects.filter(conference_id=conference.conference_id).order_by(
+    # Nothing of it arrived before it was created: PostgreSQL reads only the partitions since (issue 32).
+    events = received_since(WebhookEvent.objects.filter(conference_id=conference.conference_id), conference.created_at).order_by(
         F("occurred_at").desc(nulls_last=True), "-received_at", "-id"
     )
     others = list(events.exclude(event_type=FLOOR_CHANGED).defer("raw_body")[:limit])

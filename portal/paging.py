@@ -32,7 +32,13 @@ def table_estimate(queryset) -> int | None:
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table])
+        # A partitioned table (the events, issue 32) has no statistics of its own: its partitions' sum.
+        cursor.execute(
+            "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0) FROM pg_inherits i "
+            "JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = c.oid) ELSE c.reltuples END::bigint "
+            "FROM pg_class c WHERE c.oid = %s::regclass",
+            [queryset.model._meta.db_table],
+        )
         row = cursor.fetchone()
     return row[0] if row and row[0] >= 0 else None  # -1: never analyzed
 

@@ -39,11 +39,11 @@ class WebhookEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0, help_text="Times the handlers ran.")
     last_error = models.TextField(blank=True, help_text="Traceback of the last handler failure.")
     processed_at = models.DateTimeField(null=True, blank=True)
-
-    objects = EventQuerySet.as_manager()
     partition = models.PositiveSmallIntegerField(
         default=0, help_text="Drain partition (webhooks/store.py partition_of): one drain applies a partition at a time, in order."
     )
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -82,6 +82,9 @@ class EventKey(models.Model):
 
     event_id = models.CharField(max_length=100, primary_key=True)
     received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.event_id
 
 
 class ArchiveHold(models.Model):

@@ -79,3 +79,52 @@ def test_span_of_a_month_and_partition_names():
     assert partitions.partition_name(start, end) == "webhooks_webhookevent_p2026_12"
     day = partitions.span_of(moment, "day")
     assert partitions.partition_name(*day) == "webhooks_webhookevent_p2026_12_31"
+
+
+def _scanned(queryset) -> set[str]:
+    """The partitions PostgreSQL's plan reads for `queryset`."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    return {name for name in names() if f" {name} " in plan or f" {name}\n" in plan or plan.endswith(f" {name}")}
+
+
+@pytest.fixture
+def old_partitions():
+    """Partitions a year back (as a year of kept events would have), so pruning has something to skip."""
+    moment = timezone.now() - timedelta(days=365)
+    while moment < timezone.now():
+        partitions.ensure_partition(moment)
+        moment = partitions.span_of(moment)[1]
+    assert len(names()) >= 14
+
+
+def test_lists_read_only_the_partitions_they_need(old_partitions, settings):
+    from calls.models import Call
+    from calls.selectors import _call_events
+    from conferencing.models import Conference
+    from webhooks.selectors import EventFilter, event_queryset, received_since
+
+    current = partitions.partition_name(*partitions.span_of(timezone.now()))
+    # Every partition without a bound (the planner cannot know)...
+    assert len(_scanned(WebhookEvent.objects.filter(call_control_id="v3:x"))) == len(names())
+    # ...a call's timeline: from its start on (this month and the ones ahead, which are empty).
+    call = Call.objects.create(call_control_id="v3:x", started_at=timezone.now())
+    scanned = _scanned(_call_events(call))
+    assert current in scanned and len(scanned) <= 1 + settings.EVENT_PARTITIONS_AHEAD + 1
+    # ...a conference's timeline, and the Events page / API filtered by `since`.
+    conference = Conference.objects.create(conference_id="conf-x", created_at=timezone.now())
+    scanned = _scanned(received_since(WebhookEvent.objects.filter(conference_id="conf-x"), conference.created_at))
+    assert current in scanned and len(scanned) < len(names()) - 10
+    filtered = EventFilter({"since": timezone.now().date().isoformat()}, queryset=event_queryset()).qs
+    scanned = _scanned(filtered)
+    assert current in scanned and len(scanned) < len(names()) - 10
+
+
+def test_the_events_count_is_estimated_from_the_partitions(old_partitions):
+    from portal import paging
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE pg_class SET reltuples = 1500000 WHERE relname = %s", [names()[-1]])
+    assert paging.table_estimate(WebhookEvent.objects.all()) == 1_500_000
