@@ -175,6 +175,8 @@ def _samples(*, month_count: int, first: datetime, now: datetime) -> dict:
         ("api events type prefix", "/api/v1/events/?event_type=conference."),
         ("call page", f"/calls/{call_id}/"), ("call timeline", f"/calls/{call_id}/timeline/"),
         ("api call", f"/api/v1/calls/{call_id}/"), ("conference page", f"/conferences/{conference_id}/"),
+        ("admin events", "/admin/webhooks/webhookevent/"),
+        ("admin events of a type", "/admin/webhooks/webhookevent/?event_type=call.hangup"),
     ]
     if event is not None:
         urls += [("event page", f"/events/{event.pk}/"), ("api event", f"/api/v1/events/{event.event_id}/")]

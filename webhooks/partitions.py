@@ -114,6 +114,16 @@ def ensure_partition(moment: datetime, using: str = "default") -> bool:
     return True
 
 
+def ensure_between(start: datetime, end: datetime, using: str = "default") -> list[str]:
+    """Make every partition from `start` to `end` (bulk loads of old rows: the benchmarks, migration 0006)."""
+    created, moment = [], start
+    while moment <= end:
+        if ensure_partition(moment, using):
+            created.append(partition_name(*span_of(moment)))
+        moment = span_of(moment)[1]
+    return created
+
+
 def ensure_ahead(*, now: datetime | None = None, ahead: int | None = None, using: str = "default") -> list[str]:
     """Make the partitions of now and the next `ahead` spans (EVENT_PARTITIONS_AHEAD); names of those created."""
     if not is_partitioned(using):

@@ -117,3 +117,12 @@ def test_without_an_archive_storage_nothing_is_written(settings, tmp_path):
     stored("unarchived", days_ago=70)
     result = events_purge()
     assert result.deleted == 1 and result.archived == 0 and archive.archive_storage() is None
+
+
+def test_the_admin_lists_and_filters_events_without_reading_every_row(client, administrator):
+    stored("admin-a", event_type="call.answered")
+    stored("admin-b", event_type="call.hangup")
+    client.force_login(administrator)
+    page = client.get("/admin/webhooks/webhookevent/", {"event_type": "call.hangup"}).content.decode()
+    assert page.count('class="field-event_type"') == 1 and "call.hangup" in page
+    assert client.get("/admin/webhooks/webhookevent/").content.decode().count('class="field-event_type"') == 2

@@ -54,10 +54,7 @@ def partition_events_table(apps, schema_editor):
         run(re.sub(r" ON (public\.)?\S+ USING ", f" ON {TABLE} USING ", definition, count=1))
     run(f"CREATE INDEX event_event_id ON {TABLE} (event_id)")
     now = timezone.now()
-    moment = min(oldest, now) if oldest else now
-    while moment <= now:
-        partitions.ensure_partition(moment, using=db.alias)
-        moment = partitions.span_of(moment)[1]
+    partitions.ensure_between(min(oldest, now) if oldest else now, now, using=db.alias)
     partitions.ensure_ahead(now=now, using=db.alias)
     run(f"INSERT INTO {TABLE} SELECT * FROM {OLD}")
     if last_id:
