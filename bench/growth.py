@@ -19,6 +19,7 @@ import statistics
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.db import close_old_connections, connection
 from django.test import override_settings
@@ -290,21 +291,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.growth", description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="1 = 2x10^7 events and a dropped day of 10^6")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--existing", action="store_true",
+                        help="use the database as a previous --keep left it (migrated): neither create nor drop it")
     args = parser.parse_args(argv)
     os.environ.setdefault("BENCH_DB_NAME", "portal_bench_growth")
     from bench.stack import Stack
 
     stack = Stack()
-    stack.create_database()
+    if not args.existing:
+        stack.create_database()
     stack.use_in_process()
+    out = Path(__file__).parent / "results"
     try:
-        results = {"growth": growth(scale=args.scale, log=lambda m: print(m, file=sys.stderr, flush=True))}
+        result = growth(scale=args.scale, log=lambda m: print(m, file=sys.stderr, flush=True))
+        # Written before the database is dropped: a DROP DATABASE can wait on the server's other sessions.
+        (out / "growth.json").write_text(json.dumps(result, indent=1, default=str))
+        (out / "growth.txt").write_text("\n".join([f"scale {args.scale}", *growth_lines(result)]) + "\n")
+        print("\n".join(growth_lines(result)), flush=True)
     finally:
-        if not args.keep:
+        if not (args.keep or args.existing):
             connection.close()
             stack.drop_database()
-    print("\n".join(growth_lines(results["growth"])))
-    print(json.dumps(results, indent=1, default=str))
     return 0
 
 
