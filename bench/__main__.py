@@ -16,12 +16,12 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import alerts, apply, parts, report, scale, throughput
+from bench import alerts, apply, growth, parts, report, scale, throughput
 from bench.stack import PORTS, Stack
 
 # Sync before pages: the page data (2,000 local queues Telnyx does not list, ...) would turn the sync
 # benchmark into a benchmark of mass deletion.
-ALL = ["ceilings", "servers", "ingest", "apply", "live", "commands", "sync", "pages", "alerts"]
+ALL = ["ceilings", "servers", "ingest", "apply", "live", "commands", "sync", "pages", "alerts", "growth"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--live-seconds", type=float, default=6)
     parser.add_argument("--web-workers", type=int, default=2, help="granian workers (two threads each)")
     parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--growth-scale", type=float, default=1.0,
+                        help="events of the growth part (1 = 2x10^7 and a dropped day of 10^6, issue 32)")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
@@ -116,6 +118,8 @@ def run_part(part: str, stack: Stack, args, results: dict) -> None:
                 urllib.request.urlopen(request, timeout=60).read()
             except Exception:  # noqa: BLE001, S110 - only memory is wanted here
                 pass
+    elif part == "growth":
+        results["growth"] = growth.growth(scale=args.growth_scale, log=say)
     elif part == "sync":
         full = scale.sizes(args.scale)
         stack.stop("telnyx")

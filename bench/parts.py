@@ -143,7 +143,7 @@ def servers(stack: Stack, *, seconds: float = 5) -> dict:
 
 def _truncate(connection) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE webhooks_webhookevent")
+        cursor.execute("TRUNCATE webhooks_webhookevent, webhooks_eventkey")  # the dedupe ids too (issue 32)
 
 
 def _wait_processed(since: float, timeout: float) -> float | None:

@@ -94,6 +94,10 @@ def lines(results: dict) -> list[str]:
     memory = results.get("memory")
     if memory:
         out.append("6 peak RSS (MiB): " + ", ".join(f"{k} {v / 1024:.0f}" for k, v in memory.items() if k.endswith("kib")))
+    if results.get("growth"):
+        from bench.growth import growth_lines  # the growth part's own summary (issue 32)
+
+        out += growth_lines(results["growth"])
     stolen = {k: v for k, v in (results.get("stolen") or {}).items() if v is not None}
     if stolen:
         out.append("CPU time taken by the hypervisor (steal) during each part: "

@@ -167,6 +167,9 @@ def _events(count: int, *, start: int = 0, log=print) -> None:
                "call_session_id", "conference_id", "queue_name", "recording_id", "status", "attempts", "last_error",
                "processed_at")
     if connection.vendor == "postgresql":
+        from webhooks import time_partitions
+
+        time_partitions.ensure_between(now - timedelta(seconds=start + count), now)  # the events table is partitioned
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY webhooks_webhookevent ({', '.join(columns)}) FROM STDIN") as copy:
                 for i in range(count):

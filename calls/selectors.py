@@ -10,6 +10,7 @@ from portal import voice_content
 from portal.filters import MomentFilter, TimeRangeFilterSet
 from portal.models import Command
 from webhooks.models import WebhookEvent
+from webhooks.selectors import received_since
 
 RECENT_PAGE_SIZE = 50
 ACTIVE_LIMIT = 200
@@ -117,7 +118,9 @@ def _call_events(call: Call):
     if call.call_session_id and call.call_leg_id:
         condition |= Q(call_control_id="", call_session_id=call.call_session_id, payload__call_leg_id=call.call_leg_id)
     # Speaker changes come every few seconds and belong to the conference page's speaker highlight.
-    return WebhookEvent.objects.filter(condition).exclude(event_type="conference.floor.changed").defer("raw_body")
+    events = WebhookEvent.objects.filter(condition).exclude(event_type="conference.floor.changed").defer("raw_body")
+    # Nothing of this leg arrived before it started: PostgreSQL reads only the partitions since (issue 32).
+    return received_since(events, call.started_at)
 
 
 def call_timeline(call: Call, limit: int = TIMELINE_LIMIT, *, masked: bool = False) -> dict:

@@ -26,6 +26,7 @@ from portal.filters import TimeRangeFilterSet
 from portal.models import Command
 from recordings.models import Recording
 from webhooks.models import WebhookEvent
+from webhooks.selectors import received_since
 
 PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
 PAGE_SIZE = 50
@@ -128,7 +129,8 @@ def conference_timeline(conference: Conference, limit: int = TIMELINE_LIMIT) -> 
     fold into one line ("speaker changed ×N, now Alice"): the roster's speaker highlight says the rest.
     Returns {"items": [...], "truncated": bool}; each item has "kind" (event, command, floor) and "at".
     """
-    events = WebhookEvent.objects.filter(conference_id=conference.conference_id).order_by(
+    # Nothing of it arrived before it was created: PostgreSQL reads only the partitions since (issue 32).
+    events = received_since(WebhookEvent.objects.filter(conference_id=conference.conference_id), conference.created_at).order_by(
         F("occurred_at").desc(nulls_last=True), "-received_at", "-id"
     )
     others = list(events.exclude(event_type=FLOOR_CHANGED).defer("raw_body")[:limit])

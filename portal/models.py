@@ -8,7 +8,8 @@ from knox.models import AbstractAuthToken
 
 
 class Command(models.Model):
-    """A Telnyx command: queued by a service, sent by a task, never deleted (it is the audit trail)."""
+    """A Telnyx command: queued by a service, sent by a task; finished ones go after COMMAND_RETENTION_DAYS
+    (portal/commands/retention.py), the audit trail keeping who issued what for longer."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -232,6 +232,9 @@ CELERY_TASK_QUEUES = {name: {"routing_key": name} for name in PORTAL_TASK_QUEUES
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "*.sync_*": {"queue": "sync"},
+    # Exact names win over the patterns: retention never waits behind (or holds up) a backlog of events.
+    "webhooks.tasks.purge_old_events": {"queue": "celery"},
+    "webhooks.tasks.create_event_partitions": {"queue": "celery"},
     "webhooks.tasks.*": {"queue": "events"},
     "portal.commands.tasks.*": {"queue": "commands"},
     "recordings.tasks.*": {"queue": "downloads"},
@@ -262,12 +265,34 @@ CELERY_BEAT_SCHEDULE = {
     "audit-retention": {"task": "portal.audit.tasks.purge_audit_entries", "schedule": 86400.0},
     # Alert rules (issue 26): evaluated every few seconds, and soon after events that move a queue.
     "alerts-evaluate": {"task": "alerts.tasks.evaluate_alerts", "schedule": env.float("ALERTS_EVALUATE_SECONDS", default=5.0)},
+    # Growth over time (issue 32): old commands, recording plays and downloads, and stored webhooks go
+    # (webhooks after their archive, if any); on PostgreSQL the events table's partitions are made ahead.
+    "commands-retention": {"task": "portal.tasks.purge_old_commands", "schedule": 3600.0},
+    "access-log-retention": {"task": "portal.tasks.purge_old_access_log", "schedule": 3600.0},
+    "events-retention": {"task": "webhooks.tasks.purge_old_events", "schedule": 3600.0},
+    "events-partitions-ahead": {"task": "webhooks.tasks.create_event_partitions", "schedule": 3600.0},
 }
 # A leg with no lifecycle event for this long is asked about; at most CALL_SYNC_MAX_LEGS a run (0: all).
 CALL_SYNC_QUIET_SECONDS = env.float("CALL_SYNC_QUIET_SECONDS", default=120.0)
 CALL_SYNC_MAX_LEGS = env.int("CALL_SYNC_MAX_LEGS", default=200)
 # The audit trail (portal/audit/) keeps entries this many days; 0 keeps them forever.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+# Growth over time (issue 32); 0 keeps for ever. Stored webhooks only: the state derived from them (calls,
+# conferences, queue stays, recordings) is kept; a pending or failed event is never deleted.
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
+# Finished commands (queued and running ones are never deleted); the audit trail keeps who issued what.
+COMMAND_RETENTION_DAYS = env.int("COMMAND_RETENTION_DAYS", default=90)
+# Recording plays and downloads in the audit trail (the rest of the trail follows AUDIT_RETENTION_DAYS).
+ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=180)
+# Event ids remembered for deduplicating Telnyx's redeliveries (they come within days) on PostgreSQL,
+# where the partitioned events table cannot hold a unique index on the id alone (webhooks/time_partitions.py).
+EVENT_DEDUPE_DAYS = env.int("EVENT_DEDUPE_DAYS", default=7)
+# PostgreSQL: the events table's partitions span a month, or a day at high rates ("day"), and this many
+# are created ahead of time by beat (a missing one is created by the insert that needs it).
+EVENT_PARTITION_SPAN = env.str("EVENT_PARTITION_SPAN", default="month")
+if EVENT_PARTITION_SPAN not in ("month", "day"):
+    raise ImproperlyConfigured("EVENT_PARTITION_SPAN must be month or day.")
+EVENT_PARTITIONS_AHEAD = env.int("EVENT_PARTITIONS_AHEAD", default=2)
 
 # --- Telnyx -----------------------------------------------------------------
 TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")
@@ -507,6 +532,12 @@ STORAGES = {
         "BACKEND": env.str("RECORDING_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
         "OPTIONS": env.json("RECORDING_STORAGE_OPTIONS", default={"location": str(Path(MEDIA_ROOT) / "recordings")}),
     },
+    # Events leaving the database by retention are first archived here (compressed JSON Lines per day
+    # and a manifest, webhooks/archive.py) when EVENT_ARCHIVE_STORAGE names a storage class.
+    **({"event_archive": {
+        "BACKEND": env.str("EVENT_ARCHIVE_STORAGE"),
+        "OPTIONS": env.json("EVENT_ARCHIVE_STORAGE_OPTIONS", default={"location": str(Path(MEDIA_ROOT) / "event-archive")}),
+    }} if env.str("EVENT_ARCHIVE_STORAGE", default="") else {}),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

@@ -1,8 +1,10 @@
-"""The portal's own tasks: the reconciliation run once when beat starts."""
+"""The portal's own tasks: the reconciliation run once when beat starts; retention of what grows (issue 32)."""
 import logging
 
 from celery import shared_task
 
+from portal.audit.retention import access_log_purge
+from portal.commands.retention import commands_purge
 from portal.sync import run_sync, start_syncs
 
 log = logging.getLogger(__name__)
@@ -27,3 +29,16 @@ def sync_on_start(self, only: list[str] | None = None) -> dict:
         log.info("start sync: Telnyx not reachable yet for %s; trying again in %s s", ", ".join(unreachable), START_RETRY_SECONDS)
         raise self.retry(kwargs={"only": unreachable}, countdown=START_RETRY_SECONDS)
     return outcomes
+
+
+# Retention runs on the `celery` queue, never beside the drains on `events` or the sends on `commands`.
+@shared_task
+def purge_old_commands() -> int:
+    """Finished commands older than COMMAND_RETENTION_DAYS."""
+    return commands_purge()
+
+
+@shared_task
+def purge_old_access_log() -> int:
+    """Recording plays and downloads older than ACCESS_LOG_RETENTION_DAYS."""
+    return access_log_purge()

@@ -3,18 +3,35 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
+from portal.paging import EstimatingPaginator
 from webhooks.models import WebhookEvent
+from webhooks.registry import handled_types
 from webhooks.retries import events_reprocess
+
+
+class EventTypeFilter(admin.SimpleListFilter):
+    """The types some app applies, listed without reading the table (a DISTINCT over 10^7 rows took seconds)."""
+
+    title = "event type"
+    parameter_name = "event_type"
+
+    def lookups(self, request, model_admin):
+        return [(t, t) for t in handled_types()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(event_type=self.value()) if self.value() else queryset
 
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["event_type", "status", "occurred_at", "received_at", "attempts", "call_control_id", "conference_id"]
-    list_filter = ["status", "event_type", "received_at"]
+    list_filter = ["status", EventTypeFilter, "received_at"]
     search_fields = ["event_id", "event_type", "call_control_id", "call_session_id", "conference_id", "queue_name", "recording_id"]
-    date_hierarchy = "received_at"
     actions = ["reprocess_selected"]
+    # At a month of traffic (issue 32): the count is estimated from the partitions' statistics, and there is
+    # no date hierarchy (its year/month links are a DISTINCT over every row); the received_at filter stays.
     show_full_result_count = False
+    paginator = EstimatingPaginator
     # The raw body and payload may carry recording links: shown masked, per user, like every other door.
     exclude = ["raw_body", "payload"]
 

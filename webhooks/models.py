@@ -3,6 +3,16 @@ from django.db import models
 from django.db.models import Q
 
 from portal.indexes import SparseIndex
+from webhooks import time_partitions
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """An update that moves rows to another time (tests, investigations) first makes sure its partition exists."""
+        moment = kwargs.get("received_at")
+        if moment is not None and hasattr(moment, "tzinfo") and time_partitions.is_partitioned(self.db):
+            time_partitions.ensure_partition(moment, using=self.db)
+        return super().update(**kwargs)
 
 
 class WebhookEvent(models.Model):
@@ -33,6 +43,8 @@ class WebhookEvent(models.Model):
         default=0, help_text="Drain partition (webhooks/store.py partition_of): one drain applies a partition at a time, in order."
     )
 
+    objects = EventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [
@@ -56,3 +68,30 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class EventKey(models.Model):
+    """A Telnyx event id seen in the last EVENT_DEDUPE_DAYS (PostgreSQL, issue 32).
+
+    The partitioned events table cannot hold a unique index on event_id alone (a partitioned table's
+    unique indexes must include received_at), so the intake inserts the id here and the event in the
+    same statement (webhooks/store.py): a redelivery conflicts here and stores nothing. Retention prunes
+    ids older than the window (Telnyx redelivers within days). Unused on SQLite, whose one events table
+    keeps its unique event_id.
+    """
+
+    event_id = models.CharField(max_length=100, primary_key=True)
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.event_id
+
+
+class ArchiveHold(models.Model):
+    """A UTC day loaded back from the events archive (load_event_archive): retention leaves it until `until`."""
+
+    day = models.DateField(unique=True)
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day} (held until {self.until:%Y-%m-%d})"

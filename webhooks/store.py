@@ -1,17 +1,19 @@
 """Storing a verified event: one prepared insert, the payload's keys, and the partition it is applied in."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from webhooks import time_partitions
 from webhooks.drain_flag import processing_nudge
-from webhooks.models import WebhookEvent
+from webhooks.models import EventKey, WebhookEvent
 from webhooks.prepared import execute_returning
 
 # Pending columns the processor reads; the raw body is for people, handlers use the parsed payload.
@@ -79,18 +81,27 @@ def event_store(*, data: dict, raw_body: bytes) -> tuple[str, bool]:
     payload = data.get("payload") or {}
     keys = resource_keys(payload)
     ops = db.ops
+    now = timezone.now()
+    received_at = ops.adapt_datetimefield_value(now)
     values = (
         data["id"], data["event_type"], ops.adapt_datetimefield_value(occurred_at(data)),
-        ops.adapt_datetimefield_value(timezone.now()), raw_body.decode("utf-8"), ops.adapt_json_value(payload, None),
+        received_at, raw_body.decode("utf-8"), ops.adapt_json_value(payload, None),
         keys["call_control_id"], keys["call_session_id"], keys["conference_id"], keys["queue_name"],
         keys["recording_id"], WebhookEvent.Status.PENDING, 0, "", partition_of(payload, keys, data["id"]),
     )
-    if execute_returning(db, _insert_sql(), values):
+    if db.vendor == "postgresql":
+        # The event id goes into the dedupe table in the same statement (issue 32, webhooks/time_partitions.py).
+        values = (data["id"], received_at, *values)
+    if _insert(db, values, now):
         transaction.on_commit(processing_nudge)
         return data["id"], True
     # A redelivery. Pending: make sure a drain comes. Failed: pending again, unless a drain holds it
     # right now (SKIP LOCKED: never wait for a batch to finish while Telnyx waits for the answer).
-    status = WebhookEvent.objects.filter(event_id=data["id"]).values_list("status", flat=True).first()
+    # On PostgreSQL its id was remembered within EVENT_DEDUPE_DAYS: only those partitions are read.
+    stored = WebhookEvent.objects.filter(event_id=data["id"])
+    if db.vendor == "postgresql":
+        stored = stored.filter(received_at__gte=now - timedelta(days=settings.EVENT_DEDUPE_DAYS + 1))
+    status = stored.values_list("status", flat=True).first()
     if status == WebhookEvent.Status.PENDING or (
         status == WebhookEvent.Status.FAILED and execute_returning(db, _requeue_sql(db.vendor), (data["id"],))
     ):
@@ -98,13 +109,42 @@ def event_store(*, data: dict, raw_body: bytes) -> tuple[str, bool]:
     return data["id"], False
 
 
+def _insert(db, values: tuple, now: datetime) -> bool:
+    """The insert; True if the event is new. A row no partition takes creates its partition, then is inserted.
+
+    Beat makes partitions ahead (webhooks/time_partitions.py); if it has not run, the first delivery of a
+    new month (or day) creates it here rather than failing. The intake runs in autocommit; inside a
+    caller's transaction a savepoint keeps that transaction usable after the refused row.
+    """
+    sql = _insert_sql(db.vendor)
+    if db.vendor != "postgresql":
+        return execute_returning(db, sql, values)
+    try:
+        with transaction.atomic(using=db.alias) if db.in_atomic_block else contextlib.nullcontext():
+            return execute_returning(db, sql, values)
+    except IntegrityError as error:
+        if not time_partitions.is_missing_partition(error):
+            raise
+    time_partitions.ensure_partition(now)
+    return execute_returning(db, sql, values)
+
+
 @functools.cache
-def _insert_sql() -> str:
-    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
+def _insert_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    table = quote(WebhookEvent._meta.db_table)
+    columns = ", ".join(quote(c) for c in _INSERT_COLUMNS)
     placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-    # ON CONFLICT ... DO NOTHING RETURNING: PostgreSQL and SQLite >= 3.35 alike; no IntegrityError,
-    # no savepoint, one round trip.
+    if vendor == "postgresql":
+        # One statement, one round trip: the id into the dedupe table, and the event only if the id was
+        # new there (a partitioned table's unique indexes must include received_at: issue 32).
+        keys = quote(EventKey._meta.db_table)
+        return (
+            f"WITH new_key AS (INSERT INTO {keys} (event_id, received_at) VALUES (%s, %s) "
+            f"ON CONFLICT (event_id) DO NOTHING RETURNING 1) "
+            f"INSERT INTO {table} ({columns}) SELECT {placeholders} FROM new_key RETURNING id"
+        )
+    # ON CONFLICT ... DO NOTHING RETURNING (SQLite >= 3.35): no IntegrityError, no savepoint, one round trip.
     return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
 
 

@@ -28,7 +28,13 @@ def test_a_conference_timeline_reads_the_sparse_index():
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL enable_seqscan = off")  # an empty table: the plan a large one gets
             cursor.execute(f"EXPLAIN {sql}", params)
+            plan = " ".join(str(row) for row in cursor.fetchall())
+            # The events table is partitioned (issue 32): each partition reads its own copy of the index.
+            cursor.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                           "WHERE i.inhparent = 'event_conference'::regclass")
+            copies = [row[0] for row in cursor.fetchall()]
+            assert copies and all(copy in plan for copy in copies)
         else:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        plan = " ".join(str(row) for row in cursor.fetchall())
-    assert "event_conference" in plan
+            plan = " ".join(str(row) for row in cursor.fetchall())
+            assert "event_conference" in plan

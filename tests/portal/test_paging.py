@@ -32,3 +32,20 @@ def test_a_small_estimate_is_checked_by_counting(monkeypatch):
     monkeypatch.setattr(paging, "table_estimate", lambda queryset: 10)
     paginator = paging.EstimatingPaginator(WebhookEvent.objects.all(), 50)
     assert paginator.count == 0 and paginator.estimated is False
+
+
+def test_a_filtered_count_on_postgresql_stops_at_the_cap(monkeypatch):
+    """Issue 32: a filter matching millions of events is counted up to COUNT_CAP, then "more than"."""
+    from django.utils import timezone
+
+    monkeypatch.setattr(paging, "COUNT_CAP", 3)
+    for n in range(5):
+        WebhookEvent.objects.create(event_id=f"cap-{n}", event_type="call.answered", raw_body="{}", payload={},
+                                    received_at=timezone.now())
+    filtered = WebhookEvent.objects.filter(event_type="call.answered").order_by("-received_at")
+    paginator = paging.EstimatingPaginator(filtered, 2)
+    if connection.vendor == "postgresql":
+        assert (paginator.count, paginator.capped, paginator.num_pages) == (3, True, 2)
+    else:
+        assert (paginator.count, paginator.capped) == (5, False)
+    assert paging.EstimatingPaginator(filtered.filter(event_id="cap-1"), 2).count == 1
