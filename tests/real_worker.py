@@ -16,6 +16,7 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.worker import state as worker_state
+from kombu import pools as kombu_pools
 
 from portal import gc_freeze, ops_celery
 from portal.celery import app as celery_app
@@ -70,9 +71,24 @@ def _worker_thread(tmp_path_factory):
         _drop_connections()
 
 
+def _forget_closed_pool() -> None:
+    """An earlier test may have closed the app's broker pool (a process's fork hooks do): start a new one.
+
+    kombu keeps pools in a process-wide group, from which the app takes its pool again: drop closed ones there.
+    """
+    for group in (kombu_pools.connections, kombu_pools.producers):
+        for hashed, pool in list(dict.items(group)):  # keys are already eq-hashed: plain dict access
+            if getattr(pool, "_closed", False) or getattr(getattr(pool, "connections", None), "_closed", False):
+                dict.__delitem__(group, hashed)
+    if celery_app._pool is not None and celery_app._pool._closed:
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def real_worker(transactional_db, _worker_thread):
     """The session's worker, with tasks no longer run eagerly until the test ends; its queues start empty."""
+    _forget_closed_pool()
     celery_app.control.purge()
     celery_app.conf.task_always_eager = False
     try:

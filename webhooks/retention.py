@@ -61,14 +61,14 @@ def events_purge(*, now: datetime | None = None) -> Purge:
     return result
 
 
-def _purge_partition(partition: partitions.Partition, result: Purge) -> None:
+def _purge_partition(partition: time_partitions.Partition, result: Purge) -> None:
     rows = WebhookEvent.objects.filter(received_at__gte=partition.start, received_at__lt=partition.end)
     if rows.filter(status__in=KEPT).exists():
         _delete_old(rows, [], result)  # keep the partition for the events that still wait
         return
     result.archived += archive.archive_events(rows)
     result.deleted += rows.count()
-    partitions.detach_and_drop(partition)
+    time_partitions.detach_and_drop(partition)
     result.dropped.append(partition.name)
 
 
