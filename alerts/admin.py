@@ -1,6 +1,7 @@
 """Admin for alerts: rules and channels saved through the services; alerts read-only with an acknowledge action."""
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from rest_framework import serializers
 
@@ -75,6 +76,11 @@ class AlertChannelAdmin(admin.ModelAdmin):
         return request.user.has_perm("alerts.test_alertchannel")
 
 
+class AcknowledgeActionForm(ActionForm):
+    note = forms.CharField(required=False, max_length=2000, label="Note",
+                           help_text="Optional note kept with the acknowledgement (and in the audit trail).")
+
+
 @admin.register(Alert)
 class AlertAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["rule_name", "severity", "status", "scope", "value", "opened_at", "acknowledged_by", "resolved_at"]
@@ -82,13 +88,14 @@ class AlertAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["rule_name", "scope", "note"]
     date_hierarchy = "opened_at"
     actions = ["acknowledge"]
+    action_form = AcknowledgeActionForm
 
     @admin.action(description="Acknowledge the selected open alerts", permissions=["acknowledge"])
     def acknowledge(self, request, queryset):
-        done = 0
+        done, note = 0, request.POST.get("note", "")
         for alert in queryset.filter(status=Alert.Status.OPEN):
             try:
-                services.alert_acknowledge(alert=alert, user=request.user)
+                services.alert_acknowledge(alert=alert, user=request.user, note=note)
                 done += 1
             except (serializers.ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"{alert}: {exc}", messages.ERROR)
