@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from rest_framework import serializers
 
 from alerts import services
+from alerts.forms import AlertChannelForm, AlertRuleForm
 from alerts.models import Alert, AlertChannel, AlertDelivery, AlertRule
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
 
@@ -14,11 +15,11 @@ from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
 class AlertRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "metric", "operator", "threshold", "for_secs", "queue", "severity", "enabled", "is_default"]
     list_filter = ["enabled", "severity", "metric", "is_default"]
+    form = AlertRuleForm
     fields = ["name", "metric", "queue", "operator", "threshold", "for_secs", "severity", "channels", "enabled"]
-    filter_horizontal = ["channels"]
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in services.RULE_FIELDS if name in form.cleaned_data}
+        data = form.service_fields()
         channels = form.cleaned_data.get("channels", [])
         if change:
             services.alert_rule_update(rule=obj, user=request.user, channels=channels, **data)
@@ -36,15 +37,6 @@ class AlertRuleAdmin(admin.ModelAdmin):
             services.alert_rule_delete(rule=rule, user=request.user)
 
 
-class AlertChannelForm(forms.ModelForm):
-    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
-                             help_text="Webhook signing secret: stored encrypted, never shown. Leave empty to keep it.")
-
-    class Meta:
-        model = AlertChannel
-        fields = ["name", "kind", "target", "send_on_acknowledge"]
-
-
 @admin.register(AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
     form = AlertChannelForm
@@ -52,8 +44,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
     actions = ["send_test"]
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in services.CHANNEL_FIELDS}
-        secret = form.cleaned_data.get("secret") or None
+        data, secret = form.service_fields(), form.secret_change()
         if change:
             services.alert_channel_update(channel=obj, user=request.user, secret=secret, **data)
         else:
