@@ -1,10 +1,12 @@
 """Admin for alerts: rules and channels saved through the services; alerts read-only with an acknowledge action."""
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from rest_framework import serializers
 
 from alerts import services
+from alerts.forms import AlertChannelForm, AlertRuleForm
 from alerts.models import Alert, AlertChannel, AlertDelivery, AlertRule
 from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
 
@@ -13,11 +15,11 @@ from portal.admin_mixins import LiveChangeListMixin, ReadOnlyAdminMixin
 class AlertRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "metric", "operator", "threshold", "for_secs", "queue", "severity", "enabled", "is_default"]
     list_filter = ["enabled", "severity", "metric", "is_default"]
+    form = AlertRuleForm
     fields = ["name", "metric", "queue", "operator", "threshold", "for_secs", "severity", "channels", "enabled"]
-    filter_horizontal = ["channels"]
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in services.RULE_FIELDS if name in form.cleaned_data}
+        data = form.service_fields()
         channels = form.cleaned_data.get("channels", [])
         if change:
             services.alert_rule_update(rule=obj, user=request.user, channels=channels, **data)
@@ -35,15 +37,6 @@ class AlertRuleAdmin(admin.ModelAdmin):
             services.alert_rule_delete(rule=rule, user=request.user)
 
 
-class AlertChannelForm(forms.ModelForm):
-    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
-                             help_text="Webhook signing secret: stored encrypted, never shown. Leave empty to keep it.")
-
-    class Meta:
-        model = AlertChannel
-        fields = ["name", "kind", "target", "send_on_acknowledge"]
-
-
 @admin.register(AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
     form = AlertChannelForm
@@ -51,8 +44,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
     actions = ["send_test"]
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in services.CHANNEL_FIELDS}
-        secret = form.cleaned_data.get("secret") or None
+        data, secret = form.service_fields(), form.secret_change()
         if change:
             services.alert_channel_update(channel=obj, user=request.user, secret=secret, **data)
         else:
@@ -75,6 +67,11 @@ class AlertChannelAdmin(admin.ModelAdmin):
         return request.user.has_perm("alerts.test_alertchannel")
 
 
+class AcknowledgeActionForm(ActionForm):
+    note = forms.CharField(required=False, max_length=2000, label="Note",
+                           help_text="Optional note kept with the acknowledgement (and in the audit trail).")
+
+
 @admin.register(Alert)
 class AlertAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["rule_name", "severity", "status", "scope", "value", "opened_at", "acknowledged_by", "resolved_at"]
@@ -82,13 +79,14 @@ class AlertAdmin(LiveChangeListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["rule_name", "scope", "note"]
     date_hierarchy = "opened_at"
     actions = ["acknowledge"]
+    action_form = AcknowledgeActionForm
 
     @admin.action(description="Acknowledge the selected open alerts", permissions=["acknowledge"])
     def acknowledge(self, request, queryset):
-        done = 0
+        done, note = 0, request.POST.get("note", "")
         for alert in queryset.filter(status=Alert.Status.OPEN):
             try:
-                services.alert_acknowledge(alert=alert, user=request.user)
+                services.alert_acknowledge(alert=alert, user=request.user, note=note)
                 done += 1
             except (serializers.ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"{alert}: {exc}", messages.ERROR)

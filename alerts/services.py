@@ -139,6 +139,10 @@ def alert_acknowledge(*, alert: Alert, user, note: str = "") -> Alert:
         alert.status, alert.acknowledged_at, alert.acknowledged_by = Alert.Status.ACKNOWLEDGED, timezone.now(), user
         alert.note = note.replace("\x00", "").strip()[:2000]  # PostgreSQL refuses NUL in text (a 500, issue 23)
         alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "note"])
+        audit_record(kind=AuditEntry.Kind.ALERT_ACKNOWLEDGED, user=user, target=f"alert {alert.pk}",
+                     summary=f"Alert acknowledged: {alert.rule_name} ({alert.where})"
+                             + (f": {alert.note}" if alert.note else ""),
+                     detail={"alert": alert.pk, "note": alert.note, "acknowledged_at": alert.acknowledged_at.isoformat()})
         if alert.rule_id:
             channels = [c for c in alert.rule.channels.all() if c.send_on_acknowledge]
             deliveries_queue(plan_deliveries(alert, channels, AlertDelivery.Event.ACKNOWLEDGED))

@@ -84,6 +84,11 @@ def rule_list(request):
         "channels": [(c, selectors.recent_deliveries(channel=c, limit=5)) for c in channels],
         "can_channels": can_channels, "can_test": request.user.has_perm("alerts.test_alertchannel"),
         "can_manage": request.user.has_perm("alerts.change_alertrule"),
+        "can_add_rule": request.user.has_perm("alerts.add_alertrule"),
+        "can_delete_rule": request.user.has_perm("alerts.delete_alertrule"),
+        "can_add_channel": request.user.has_perm("alerts.add_alertchannel"),
+        "can_change_channel": request.user.has_perm("alerts.change_alertchannel"),
+        "can_delete_channel": request.user.has_perm("alerts.delete_alertchannel"),
     }
     return render(request, "alerts/rule_list.html", context)
 

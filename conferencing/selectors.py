@@ -32,6 +32,7 @@ PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 100
 FLOOR_CHANGED = "conference.floor.changed"
+ACTIVE = "active"  # the status filter's value for conferences not completed, as the dashboard counts them
 
 
 def conference_queryset():
@@ -58,12 +59,19 @@ class ConferenceFilter(TimeRangeFilterSet):
 
     time_field = "created_at"
 
-    status = django_filters.ChoiceFilter(choices=Conference.Status.choices)
+    # "active" is what the dashboard counts as active: starting or in progress, i.e. not completed (issue 26).
+    status = django_filters.ChoiceFilter(choices=[(ACTIVE, "Active (starting or in progress)"), *Conference.Status.choices],
+                                         method="filter_status")
     q = django_filters.CharFilter(method="search", label="Name")
 
     class Meta:
         model = Conference
         fields = ["status", "q", "since", "until"]
+
+    def filter_status(self, queryset, name, value):
+        if value == ACTIVE:
+            return queryset.exclude(status=Conference.Status.COMPLETED)
+        return queryset.filter(status=value)
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(conference_id__icontains=value))

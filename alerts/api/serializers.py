@@ -1,7 +1,8 @@
 """Serializers for alert rules, channels and alerts: explicit input and output, the secret write-only."""
 from rest_framework import serializers
 
-from alerts.models import QUEUE_METRICS, Alert, AlertChannel, AlertRule
+from alerts.models import Alert, AlertChannel, AlertRule
+from alerts.validation import scope_error, target_error
 from portal.commands.actions import UNKNOWN_PARAMETER, undeclared_params
 from queues.models import Queue
 
@@ -40,8 +41,8 @@ class AlertRuleSerializer(StrictSerializer):
         attrs = super().validate(attrs)
         metric = attrs.get("metric", getattr(self.instance, "metric", None))
         queue = attrs.get("queue", getattr(self.instance, "queue", None))
-        if queue is not None and metric not in QUEUE_METRICS:
-            raise serializers.ValidationError({"queue": [f"{metric} is a system metric: leave the queue empty."]})
+        if error := scope_error(metric, queue):
+            raise serializers.ValidationError({"queue": [error]})
         return attrs
 
 
@@ -60,18 +61,8 @@ class AlertChannelSerializer(StrictSerializer):
         attrs = super().validate(attrs)
         kind = attrs.get("kind", getattr(self.instance, "kind", None))
         target = attrs.get("target", getattr(self.instance, "target", ""))
-        if "target" in attrs or "kind" in attrs:
-            if kind == AlertChannel.Kind.WEBHOOK:
-                serializers.URLField().run_validation(target.strip())
-            else:
-                addresses = [a.strip() for a in target.replace(";", ",").split(",") if a.strip()]
-                if not addresses:
-                    raise serializers.ValidationError({"target": ["Give one or more e-mail addresses."]})
-                for address in addresses:
-                    try:
-                        serializers.EmailField().run_validation(address)
-                    except serializers.ValidationError:
-                        raise serializers.ValidationError({"target": [f"{address!r} is not an e-mail address."]}) from None
+        if ("target" in attrs or "kind" in attrs) and (error := target_error(kind, target)):
+            raise serializers.ValidationError({"target": [error]})
         return attrs
 
 

@@ -48,6 +48,7 @@ class AuditEntry(models.Model):
         USER_DELETED = "user_deleted", "User deleted"
         TOKEN_CREATED = "token_created", "API token created"
         TOKEN_REVOKED = "token_revoked", "API token revoked"
+        ALERT_ACKNOWLEDGED = "alert_acknowledged", "Alert acknowledged"
 
     class Door(models.TextChoices):
         PAGE = "page", "Portal page"

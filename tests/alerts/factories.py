@@ -1,7 +1,9 @@
-"""factory_boy factories for alert rules and channels."""
+"""factory_boy factories for alert rules and channels, and a client signed in as a role."""
 import factory
+from django.test import Client
 
 from alerts.models import AlertChannel, AlertRule
+from tests.factories import UserFactory
 
 
 class AlertRuleFactory(factory.django.DjangoModelFactory):
@@ -30,3 +32,10 @@ class AlertChannelFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"channel-{n}")
     kind = "webhook"
     target = "https://hooks.example.test/alerts"
+
+
+def client_as(role: str, **user_fields) -> Client:
+    """A test client signed in as a new user named after its role."""
+    client = Client()
+    client.force_login(UserFactory(username=role.lower(), role=role, **user_fields))
+    return client

@@ -5,35 +5,19 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from alerts.evaluation import evaluate
 from alerts.models import Alert, AlertChannel, AlertRule
-from tests.alerts.factories import AlertChannelFactory, AlertRuleFactory
+from tests.alerts.factories import AlertChannelFactory, AlertRuleFactory, client_as
 from tests.factories import UserFactory
 from tests.queues.factories import QueuedCallFactory, QueueFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def client_as(role: str) -> Client:
-    client = Client()
-    client.force_login(UserFactory(username=role.lower(), role=role))
-    return client
-
-
 def api(client, method, path, body=None):
     return getattr(client, method)(path, json.dumps(body) if body is not None else None, content_type="application/json")
-
-
-@pytest.fixture
-def open_alert():
-    queue = QueueFactory(name="support")
-    QueuedCallFactory(queue=queue, enqueued_at=timezone.now() - timedelta(seconds=200))
-    AlertRuleFactory(name="Long wait here", metric="longest_wait_secs", threshold=60, for_secs=0, severity="critical")
-    evaluate()
-    return Alert.objects.get()
 
 
 def test_rules_are_created_with_a_queue_name_and_channel_ids_and_validated():

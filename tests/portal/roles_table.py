@@ -83,6 +83,28 @@ ROUTES: dict[str, dict[str, tuple]] = {
     "alerts/": {"GET": ("read", "/alerts/", None)},
     "alerts/banner/": {"GET": ("read", "/alerts/banner/", None)},
     "alerts/rules/": {"GET": ("read", "/alerts/rules/", None)},
+    "alerts/rules/new/": {"GET": ("alerting", "/alerts/rules/new/", None), "POST": ("alerting", "/alerts/rules/new/", {})},
+    "alerts/rules/<int:pk>/edit/": {
+        "GET": ("alerting", "/alerts/rules/{alert_rule}/edit/", None),
+        "POST": ("alerting", "/alerts/rules/{alert_rule}/edit/", {}),
+    },
+    "alerts/rules/<int:pk>/enabled/": {"POST": ("alerting", "/alerts/rules/{alert_rule}/enabled/", {"enabled": "false"})},
+    # GET asks for confirmation; POST (last, by the Administrator) deletes.
+    "alerts/rules/<int:pk>/delete/": {
+        "GET": ("alerting", "/alerts/rules/{alert_rule}/delete/", None),
+        "POST": ("alerting", "/alerts/rules/{alert_rule}/delete/", {}),
+    },
+    "alerts/channels/new/": {
+        "GET": ("alerting", "/alerts/channels/new/", None), "POST": ("alerting", "/alerts/channels/new/", {}),
+    },
+    "alerts/channels/<int:pk>/edit/": {
+        "GET": ("alerting", "/alerts/channels/{alert_channel}/edit/", None),
+        "POST": ("alerting", "/alerts/channels/{alert_channel}/edit/", {}),
+    },
+    "alerts/channels/<int:pk>/delete/": {
+        "GET": ("alerting", "/alerts/channels/{alert_channel}/delete/", None),
+        "POST": ("alerting", "/alerts/channels/{alert_channel}/delete/", {}),
+    },
     "alerts/channels/<int:pk>/test/": {"POST": ("alerting", "/alerts/channels/{alert_channel}/test/", {})},
     "alerts/<int:pk>/": {"GET": ("read", "/alerts/{alert}/", None)},
     "alerts/<int:pk>/acknowledge/": {"POST": ("acknowledge", "/alerts/{alert}/acknowledge/", {"note": "seen"})},

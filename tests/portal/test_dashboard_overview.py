@@ -80,6 +80,21 @@ def test_every_counter_links_to_its_list_filtered_to_what_it_counts(client, view
     assert "Escalations" in conferences and "Old" not in conferences
 
 
+def test_the_active_conferences_link_lists_exactly_the_conferences_it_counts_in_page_and_api(client, viewer, busy):
+    ConferenceFactory(conference_id="conf-starting", name="Starting", status="init")
+    client.force_login(viewer)
+    html = client.get("/").content.decode()
+    number = int(re.search(r'data-counter="active_conferences"><span class="value">(\d+)<', html).group(1))
+    assert number == 2  # conf-live (in progress) and conf-starting (init); conf-done is not counted
+    href = link_of(html, 'data-counter="active_conferences"')
+    assert parse_qs(urlparse(href).query)["status"] == ["active"]
+    listed = re.findall(r'<tr id="conference-\d+"', follow(client, href))
+    assert len(listed) == number
+    api = client.get("/api/v1/conferences/?status=active").json()
+    assert sorted(c["id"] for c in api["results"]) == ["conf-live", "conf-starting"]
+    assert client.get("/api/v1/conferences/?status=sometimes").status_code == 400
+
+
 def test_the_overview_shows_alerts_first_then_queues_against_their_goals(client, viewer, busy):
     client.force_login(viewer)
     html = client.get("/").content.decode()
