@@ -147,6 +147,7 @@ def _events(count: int, *, start: int = 0, log=print) -> None:
     """Webhook events: COPY on PostgreSQL (a million rows in a couple of minutes), bulk_create elsewhere."""
     from bench.events import fixture_types
     from webhooks.models import WebhookEvent
+    from webhooks.store import partition_of, resource_keys
 
     types = fixture_types()
     statuses = ["processed"] * 18 + ["ignored", "failed"]
@@ -161,11 +162,12 @@ def _events(count: int, *, start: int = 0, log=print) -> None:
         received = now - timedelta(seconds=start + count - i)
         return (f"sev-{i}", event_type, received, received, body, json.dumps(payload), payload["call_control_id"],
                 "", payload["conference_id"] if event_type.startswith("conference") else "", "", "",
-                statuses[rng.randrange(len(statuses))], 1, "", received)
+                statuses[rng.randrange(len(statuses))], 1, "", received,
+                partition_of(payload, resource_keys(payload), f"sev-{i}"))  # the drains' partition (issue 25)
 
     columns = ("event_id", "event_type", "occurred_at", "received_at", "raw_body", "payload", "call_control_id",
                "call_session_id", "conference_id", "queue_name", "recording_id", "status", "attempts", "last_error",
-               "processed_at")
+               "processed_at", "partition")
     if connection.vendor == "postgresql":
         from webhooks import time_partitions
 

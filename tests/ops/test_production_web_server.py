@@ -130,7 +130,7 @@ def _granian_sessions() -> int | None:
         return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND query LIKE 'INSERT INTO \"webhooks_webhookevent\"%%'")
+                       "AND query LIKE '%%INSERT INTO \"webhooks_webhookevent\"%%'")
         return cursor.fetchone()[0]
 
 
