@@ -1,0 +1,52 @@
+"""The call legs a batch of webhooks names: loaded (and locked) in one query, shared by its handlers (issue 25).
+
+Before, each event looked its leg up on its own (one SELECT per event, ~1.8 of the ~4.3 statements an
+event cost). Legs created during the batch are remembered too, so later events of the batch find them.
+"""
+from __future__ import annotations
+
+from django.db import connection
+
+from calls.models import Call
+from webhooks import batch_cache
+
+KIND = "calls"
+
+
+def preload_calls(events) -> None:
+    """Load every leg the batch's events name by call_control_id, locked in id order inside a transaction.
+
+    Locked, the objects stay what the database holds until the batch commits: a command worker's
+    write to one of these legs waits for the batch instead of being overwritten by its later saves.
+    """
+    cache = batch_cache.rows(KIND)
+    ids = {e.call_control_id for e in events} - {""}
+    if cache is None or not ids:
+        return
+    legs = Call.objects.filter(call_control_id__in=ids).order_by("pk")
+    if connection.in_atomic_block:
+        legs = legs.select_for_update()
+    cache.update((call.call_control_id, call) for call in legs)
+
+
+def call_cached(call_control_id: str) -> Call | None:
+    """The batch's object for this leg, if the batch loaded or created it."""
+    cache = batch_cache.rows(KIND)
+    return cache.get(call_control_id) if cache else None
+
+
+def call_remember(call: Call) -> None:
+    """Later events of the batch use this object (no-op outside a batch)."""
+    cache = batch_cache.rows(KIND)
+    if cache is not None:
+        cache[call.call_control_id] = call
+
+
+def call_by_control_id(call_control_id: str) -> Call | None:
+    """The leg with this control id: the batch's object, else one query; None if unknown."""
+    call = call_cached(call_control_id)
+    if call is None:
+        call = Call.objects.filter(call_control_id=call_control_id).first()
+        if call is not None:
+            call_remember(call)
+    return call
