@@ -2,6 +2,7 @@
 from calls import links
 from calls.models import Call
 from conferencing import dial_in, labels, services
+from conferencing.batch import preload_conferences
 from conferencing.models import Conference
 from webhooks.payloads import text
 
@@ -150,3 +151,4 @@ def lock_conferences(events) -> None:
 
 
 BATCH_LOCKS = [lock_conferences]
+BATCH_PRELOADS = [preload_conferences]  # the conferences a batch names, in one query (issue 25)
