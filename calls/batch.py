@@ -26,6 +26,7 @@ def preload_calls(events) -> None:
     legs = Call.objects.filter(call_control_id__in=ids).order_by("pk")
     if connection.in_atomic_block:
         legs = legs.select_for_update()
+    cache.update(dict.fromkeys(ids))  # None: not there when the batch began (see call_create_new)
     cache.update((call.call_control_id, call) for call in legs)
 
 
@@ -33,6 +34,22 @@ def call_cached(call_control_id: str) -> Call | None:
     """The batch's object for this leg, if the batch loaded or created it."""
     cache = batch_cache.rows(KIND)
     return cache.get(call_control_id) if cache else None
+
+
+def call_create_new(call_control_id: str, defaults: dict) -> tuple[Call, bool]:
+    """get_or_create, without its SELECT and savepoint for a leg the batch found missing.
+
+    The batch saw no such row; if another process (a dial's answer, calls/links.py) inserted it since,
+    the INSERT fails and the drain applies the batch again event by event, where get_or_create finds it.
+    """
+    cache = batch_cache.rows(KIND)
+    if cache and call_control_id in cache and cache[call_control_id] is None:
+        call = Call.objects.create(call_control_id=call_control_id, **defaults)
+        created = True
+    else:
+        call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults=defaults)
+    call_remember(call)
+    return call, created
 
 
 def call_remember(call: Call) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from calls.batch import call_by_control_id, call_cached, call_remember
+from calls.batch import call_by_control_id, call_cached, call_create_new
 from calls.live import publish_call
 from calls.models import Call, DtmfDigit, TranscriptFragment
 from webhooks.payloads import text
@@ -72,8 +72,7 @@ def _call_seen_unsaved(
         defaults.update(client_state=client_state, client_state_at=occurred_at)
     call = call_cached(call_control_id)  # a batch's legs are loaded in one query (calls/batch.py)
     if call is None:
-        call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults=defaults)
-        call_remember(call)
+        call, created = call_create_new(call_control_id, defaults)
         if created:
             return call, []  # born with its facts: no second write
     changed = []
