@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from conferencing.models import Conference
+from conferencing.models import Conference, Participant
 from webhooks import batch_cache
 
 KIND = "conferences"
@@ -37,3 +37,33 @@ def conference_remember(conference: Conference) -> None:
     cache = batch_cache.rows(KIND)
     if cache is not None:
         cache[conference.conference_id] = conference
+
+
+# Which of a batch's legs are on some conference's roster: call.initiated / answered / hangup asked
+# the participants one leg at a time (most legs are in no conference). A leg that joins, leaves or is
+# rung in during the batch is added, so the answer only errs on the side of looking.
+ROSTER, ASKED, LISTED = "roster", "asked", "listed"
+LEG_EVENTS = ("call.initiated", "call.answered", "call.hangup")
+
+
+def preload_rostered_legs(events) -> None:
+    """Note which of the batch's legs have a participant row, in one query."""
+    cache = batch_cache.rows(ROSTER)
+    ids = {e.call_control_id for e in events if e.event_type in LEG_EVENTS} - {""}
+    if cache is None or not ids:
+        return
+    cache[ASKED] = ids
+    cache[LISTED] = set(Participant.objects.filter(call_control_id__in=ids).values_list("call_control_id", flat=True))
+
+
+def leg_rostered(call_control_id: str) -> None:
+    """A participant row of this leg was written in the batch."""
+    cache = batch_cache.rows(ROSTER)
+    if cache and LISTED in cache:
+        cache[LISTED].add(call_control_id)
+
+
+def surely_not_rostered(call_control_id: str) -> bool:
+    """True if the batch knows this leg is on no roster (no query needed)."""
+    cache = batch_cache.rows(ROSTER)
+    return bool(cache) and call_control_id in cache.get(ASKED, ()) and call_control_id not in cache[LISTED]
