@@ -5,8 +5,6 @@ event cost). Legs created during the batch are remembered too, so later events o
 """
 from __future__ import annotations
 
-from django.db import connection
-
 from calls.models import Call
 from webhooks import batch_cache
 
@@ -14,26 +12,13 @@ KIND = "calls"
 
 
 def preload_calls(events) -> None:
-    """Load every leg the batch's events name by call_control_id, locked in id order inside a transaction.
-
-    Locked, the objects stay what the database holds until the batch commits: a command worker's
-    write to one of these legs waits for the batch instead of being overwritten by its later saves.
-    """
-    cache = batch_cache.rows(KIND)
-    ids = {e.call_control_id for e in events} - {""}
-    if cache is None or not ids:
-        return
-    legs = Call.objects.filter(call_control_id__in=ids).order_by("pk")
-    if connection.in_atomic_block:
-        legs = legs.select_for_update()
-    cache.update(dict.fromkeys(ids))  # None: not there when the batch began (see call_create_new)
-    cache.update((call.call_control_id, call) for call in legs)
+    """Load every leg the batch's events name by call_control_id, locked in id order inside a transaction."""
+    batch_cache.preload(KIND, Call.objects.all(), "call_control_id", {e.call_control_id for e in events} - {""})
 
 
 def call_cached(call_control_id: str) -> Call | None:
     """The batch's object for this leg, if the batch loaded or created it."""
-    cache = batch_cache.rows(KIND)
-    return cache.get(call_control_id) if cache else None
+    return batch_cache.cached(KIND, call_control_id)
 
 
 def call_create_new(call_control_id: str, defaults: dict) -> tuple[Call, bool]:
@@ -44,19 +29,11 @@ def call_create_new(call_control_id: str, defaults: dict) -> tuple[Call, bool]:
     """
     cache = batch_cache.rows(KIND)
     if cache and call_control_id in cache and cache[call_control_id] is None:
-        call = Call.objects.create(call_control_id=call_control_id, **defaults)
-        created = True
+        call, created = Call.objects.create(call_control_id=call_control_id, **defaults), True
     else:
         call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults=defaults)
-    call_remember(call)
+    batch_cache.remember(KIND, call_control_id, call)
     return call, created
-
-
-def call_remember(call: Call) -> None:
-    """Later events of the batch use this object (no-op outside a batch)."""
-    cache = batch_cache.rows(KIND)
-    if cache is not None:
-        cache[call.call_control_id] = call
 
 
 def call_by_control_id(call_control_id: str) -> Call | None:
@@ -65,5 +42,5 @@ def call_by_control_id(call_control_id: str) -> Call | None:
     if call is None:
         call = Call.objects.filter(call_control_id=call_control_id).first()
         if call is not None:
-            call_remember(call)
+            batch_cache.remember(KIND, call_control_id, call)
     return call

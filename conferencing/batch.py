@@ -1,69 +1,49 @@
-"""The conferences a batch of webhooks names: loaded (and locked) in one query, shared by its handlers (issue 25).
+"""What a batch of webhooks needs of conferences, in one query each (issue 25): the conferences it names,
+and which of its legs are on a roster.
 
-Every conference and participant event looked its conference up on its own before. Services that
-change a conference with an UPDATE statement set the same values on the object, so the batch's
-object stays what the database holds.
+Every conference and participant event looked its conference up on its own before, and every
+call.initiated / answered / hangup asked the participants about its leg (most legs are in no
+conference). Services that change a conference with an UPDATE statement set the same values on the
+object, so the batch's object stays what the database holds; a leg that joins, leaves or is rung in
+during the batch is marked, so the roster answer only errs on the side of looking.
 """
 from __future__ import annotations
-
-from django.db import connection
 
 from conferencing.models import Conference, Participant
 from webhooks import batch_cache
 
-KIND = "conferences"
+KIND, ROSTER = "conferences", "roster"
+LEG_EVENTS = ("call.initiated", "call.answered", "call.hangup")
 
 
 def preload_conferences(events) -> None:
     """Load every conference the batch's events name, locked in id order inside a transaction (as lock_conferences)."""
-    cache = batch_cache.rows(KIND)
-    ids = {e.conference_id for e in events} - {""}
-    if cache is None or not ids:
-        return
-    conferences = Conference.objects.filter(conference_id__in=ids).order_by("pk")
-    if connection.in_atomic_block:
-        conferences = conferences.select_for_update()
-    cache.update((conference.conference_id, conference) for conference in conferences)
+    batch_cache.preload(KIND, Conference.objects.all(), "conference_id", {e.conference_id for e in events} - {""})
 
 
 def conference_cached(conference_id: str) -> Conference | None:
     """The batch's object for this conference, if the batch loaded or created it."""
-    cache = batch_cache.rows(KIND)
-    return cache.get(conference_id) if cache else None
+    return batch_cache.cached(KIND, conference_id)
 
 
 def conference_remember(conference: Conference) -> None:
     """Later events of the batch use this object (no-op outside a batch)."""
-    cache = batch_cache.rows(KIND)
-    if cache is not None:
-        cache[conference.conference_id] = conference
-
-
-# Which of a batch's legs are on some conference's roster: call.initiated / answered / hangup asked
-# the participants one leg at a time (most legs are in no conference). A leg that joins, leaves or is
-# rung in during the batch is added, so the answer only errs on the side of looking.
-ROSTER, ASKED, LISTED = "roster", "asked", "listed"
-LEG_EVENTS = ("call.initiated", "call.answered", "call.hangup")
+    batch_cache.remember(KIND, conference.conference_id, conference)
 
 
 def preload_rostered_legs(events) -> None:
     """Note which of the batch's legs have a participant row, in one query."""
-    cache = batch_cache.rows(ROSTER)
     ids = {e.call_control_id for e in events if e.event_type in LEG_EVENTS} - {""}
-    if cache is None or not ids:
-        return
-    cache[ASKED] = ids
-    cache[LISTED] = set(Participant.objects.filter(call_control_id__in=ids).values_list("call_control_id", flat=True))
+    if ids and batch_cache.rows(ROSTER) is not None:
+        listed = Participant.objects.filter(call_control_id__in=ids).values_list("call_control_id", flat=True)
+        batch_cache.note_present(ROSTER, ids, listed)
 
 
 def leg_rostered(call_control_id: str) -> None:
     """A participant row of this leg was written in the batch."""
-    cache = batch_cache.rows(ROSTER)
-    if cache and LISTED in cache:
-        cache[LISTED].add(call_control_id)
+    batch_cache.mark_present(ROSTER, call_control_id)
 
 
 def surely_not_rostered(call_control_id: str) -> bool:
     """True if the batch knows this leg is on no roster (no query needed)."""
-    cache = batch_cache.rows(ROSTER)
-    return bool(cache) and call_control_id in cache.get(ASKED, ()) and call_control_id not in cache[LISTED]
+    return batch_cache.surely_absent(ROSTER, call_control_id)
