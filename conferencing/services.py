@@ -112,7 +112,10 @@ def conference_ended(*, conference_id: str, occurred_at: datetime | None, reason
     conference.playing_media = ""
     if occurred_at and (conference.last_event_at is None or occurred_at > conference.last_event_at):
         conference.last_event_at = occurred_at
-    conference.save()
+    # Only what ending changes: a name the fetch task filled meanwhile is not written back blank.
+    conference.save(update_fields=[
+        "status", "ended_at", "end_reason", "ended_by", "recording_state", "speaking", "playing_media", "last_event_at",
+    ])
     conference.participants.filter(status__in=PRESENT).update(
         status=Participant.Status.LEFT, left_at=conference.ended_at, speaking=False
     )
