@@ -4,6 +4,7 @@ The recordings app keeps the recordings and transcriptions; the queues app the q
 conferencing app the participants. Here the same events only update the call itself.
 """
 from calls import links, services
+from calls.batch import preload_calls
 from calls.models import Call
 from webhooks.payloads import number, text, when
 
@@ -162,3 +163,6 @@ HANDLERS = {
         only_if=lambda p: {"conference_id": ("", text(p, "conference_id"))},
     ),
 }
+
+
+BATCH_PRELOADS = [preload_calls]  # the legs a batch names, in one query (issue 25)

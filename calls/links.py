@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from calls.batch import call_by_control_id
 from calls.live import call_group, publish_call
 from calls.models import Call
 from portal import dialing, live
@@ -87,7 +88,7 @@ def call_lifecycle_seen(*, call: Call, client_state: str, bridged: bool) -> None
 def call_bridged_link(*, call: Call) -> Call | None:
     """call.bridged names no partner: the portal's bridge command between them says, else the session's other bridged leg."""
     partner_id = _bridge_partner(call)
-    partner = Call.objects.filter(call_control_id=partner_id).first() if partner_id else None
+    partner = call_by_control_id(partner_id) if partner_id else None
     if partner is None:
         return None
     for leg, other in ((call, partner), (partner, call)):

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from calls.batch import call_by_control_id, call_cached, call_create_new
 from calls.live import publish_call
 from calls.models import Call, DtmfDigit, TranscriptFragment
 from webhooks.payloads import text
@@ -30,7 +31,7 @@ SYNC_HANGUP_CAUSES = (HANGUP_NOT_FOUND, HANGUP_ENDED)
 def call_find(*, call_control_id: str = "", call_leg_id: str = "", call_session_id: str = "") -> Call | None:
     """The leg by its control id, else by leg id, else the only leg of a session; None if unknown."""
     if call_control_id:
-        return Call.objects.filter(call_control_id=call_control_id).first()
+        return call_by_control_id(call_control_id)
     if call_leg_id:
         found = Call.objects.filter(call_leg_id=call_leg_id).first()
         if found:
@@ -69,9 +70,11 @@ def _call_seen_unsaved(
     defaults = {"state": create_state, **{name: facts[name] for name in FACT_FIELDS if facts.get(name) not in (None, "")}}
     if client_state:
         defaults.update(client_state=client_state, client_state_at=occurred_at)
-    call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults=defaults)
-    if created:
-        return call, []  # born with its facts: no second write
+    call = call_cached(call_control_id)  # a batch's legs are loaded in one query (calls/batch.py)
+    if call is None:
+        call, created = call_create_new(call_control_id, defaults)
+        if created:
+            return call, []  # born with its facts: no second write
     changed = []
     for name in FACT_FIELDS:
         value = facts.get(name)
@@ -136,7 +139,7 @@ def call_closed_by_sync(*, call_control_id: str, ended_at: datetime | None, chec
 
     `ended_at`: Telnyx's end_time if it still had the leg, else the check's time. Returns the leg if closed.
     """
-    call = Call.objects.filter(call_control_id=call_control_id).first()
+    call = call_by_control_id(call_control_id)
     if call is None or call.state == Call.State.HANGUP or (call.last_event_at and call.last_event_at > checked_at):
         return None
     ended_at = ended_at or checked_at
@@ -275,7 +278,7 @@ def call_insights_add(*, event, insight_group_id: str, results: list) -> Call | 
 def call_command_applied(*, call_control_id: str, feature: str, changes: dict | None = None,
                          details: dict | None = None, merge_details: bool = False) -> Call | None:
     """Mirror a command Telnyx accepted but reports by no webhook (recording paused, suppression on...)."""
-    call = Call.objects.filter(call_control_id=call_control_id).first()
+    call = call_by_control_id(call_control_id)
     if call is None:
         return None
     if call_apply(call=call, feature=feature, occurred_at=timezone.now(), changes=changes, details=details,
@@ -286,7 +289,7 @@ def call_command_applied(*, call_control_id: str, feature: str, changes: dict | 
 
 def call_client_state_set(*, call_control_id: str, client_state: str) -> Call | None:
     """client_state_update succeeded: Telnyx echoes the new state from now on."""
-    call = Call.objects.filter(call_control_id=call_control_id).first()
+    call = call_by_control_id(call_control_id)
     if call is None:
         return None
     call.client_state, call.client_state_at = client_state, timezone.now()

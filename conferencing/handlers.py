@@ -2,6 +2,7 @@
 from calls import links
 from calls.models import Call
 from conferencing import dial_in, labels, services
+from conferencing.batch import leg_rostered, preload_conferences, preload_rostered_legs, surely_not_rostered
 from conferencing.models import Conference
 from webhooks.payloads import text
 
@@ -22,6 +23,8 @@ def on_call_leg(event):
     """call.initiated / call.answered: a leg became known, so participants on it get a name."""
     p = event.payload
     call_control_id = text(p, "call_control_id")
+    if surely_not_rostered(call_control_id):  # the batch asked for all its legs at once
+        return
 
     def label() -> str:
         direction = text(p, "direction", 16)
@@ -40,9 +43,12 @@ def on_dialed_leg(event):
     command = links.dial_command_for(text(event.payload, "client_state", 10_000))
     if command is not None and command.action == "conference.dial_in":
         dial_in.participant_dialed(command=command, call_control_id=text(event.payload, "call_control_id"))
+        leg_rostered(text(event.payload, "call_control_id"))
 
 
 def on_call_hangup(event):
+    if surely_not_rostered(text(event.payload, "call_control_id")):
+        return
     dial_in.participant_dial_ended(call_control_id=text(event.payload, "call_control_id"), occurred_at=event.occurred_at)
 
 
@@ -64,6 +70,7 @@ def on_participant_joined(event):
         conference_id=conference_id, call_control_id=call_control_id, occurred_at=event.occurred_at,
         call_leg_id=text(event.payload, "call_leg_id"), call_session_id=text(event.payload, "call_session_id"),
     )
+    leg_rostered(call_control_id)
 
 
 def on_participant_left(event):
@@ -72,6 +79,7 @@ def on_participant_left(event):
         conference_id=conference_id, call_control_id=call_control_id, occurred_at=event.occurred_at,
         call_leg_id=text(event.payload, "call_leg_id"), call_session_id=text(event.payload, "call_session_id"),
     )
+    leg_rostered(call_control_id)
 
 
 def _media_name(payload) -> str:
@@ -150,3 +158,5 @@ def lock_conferences(events) -> None:
 
 
 BATCH_LOCKS = [lock_conferences]
+# The conferences a batch names, and which of its legs are on a roster: one query each (issue 25).
+BATCH_PRELOADS = [preload_conferences, preload_rostered_legs]

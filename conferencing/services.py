@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from conferencing.batch import conference_cached, conference_remember
 from conferencing.labels import call_label, call_labels
 from conferencing.live import publish_conference, publish_conferences_synced
 from conferencing.models import Conference, Participant
@@ -22,7 +23,10 @@ PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
 
 def conference_get_or_create(*, conference_id: str, **facts) -> Conference:
     """The conference row for a Telnyx id, created on first sight; blank facts are filled in."""
-    conference, created = Conference.objects.get_or_create(conference_id=conference_id, defaults=_clean(facts))
+    conference, created = conference_cached(conference_id), False  # a batch's, loaded at once (conferencing/batch.py)
+    if conference is None:
+        conference, created = Conference.objects.get_or_create(conference_id=conference_id, defaults=_clean(facts))
+        conference_remember(conference)
     if not created:
         missing = {k: v for k, v in _clean(facts).items() if not getattr(conference, k)}
         if missing:
@@ -108,7 +112,10 @@ def conference_ended(*, conference_id: str, occurred_at: datetime | None, reason
     conference.playing_media = ""
     if occurred_at and (conference.last_event_at is None or occurred_at > conference.last_event_at):
         conference.last_event_at = occurred_at
-    conference.save()
+    # Only what ending changes: a name the fetch task filled meanwhile is not written back blank.
+    conference.save(update_fields=[
+        "status", "ended_at", "end_reason", "ended_by", "recording_state", "speaking", "playing_media", "last_event_at",
+    ])
     conference.participants.filter(status__in=PRESENT).update(
         status=Participant.Status.LEFT, left_at=conference.ended_at, speaking=False
     )
@@ -194,6 +201,7 @@ def floor_changed(*, conference_id: str, call_control_id: str, occurred_at: date
         conference.participants.exclude(call_control_id=call_control_id).update(speaking=False)
         conference.participants.filter(call_control_id=call_control_id, status__in=PRESENT).update(speaking=True)
         Conference.objects.filter(pk=conference.pk).update(floor_changed_at=occurred_at)
+    conference.floor_changed_at = occurred_at  # the batch's object stays what the row holds
     publish_conference(conference)
     return conference
 
@@ -207,6 +215,8 @@ def conference_media(*, conference_id: str, playing_media: str | None = None, sp
     if speaking is not None:
         changes["speaking"] = speaking
     Conference.objects.filter(pk=conference.pk).update(**changes)
+    for name, value in changes.items():  # the batch's object stays what the row holds
+        setattr(conference, name, value)
     publish_conference(conference)
     return conference
 
@@ -229,9 +239,10 @@ def recording_saved(*, conference_id: str, recording_id: str) -> None:
     """conference.recording.saved: recording state back to idle (the recordings app lists the recording)."""
     conference = conference_get_or_create(conference_id=conference_id)
     if not conference.active_recording_id or conference.active_recording_id == recording_id:
-        Conference.objects.filter(pk=conference.pk).update(
-            recording_state=Conference.RecordingState.IDLE, active_recording_id=""
-        )
+        changes = {"recording_state": Conference.RecordingState.IDLE, "active_recording_id": ""}
+        Conference.objects.filter(pk=conference.pk).update(**changes)
+        for name, value in changes.items():  # the batch's object stays what the row holds
+            setattr(conference, name, value)
     publish_conference(conference)
 
 

@@ -1,4 +1,5 @@
 """Queue webhooks → stays of callers in queues (call.enqueued, call.dequeued, and call.hangup for kept calls)."""
+from queues.batch import preload_waiting_calls, stays_touched, surely_not_waiting
 from queues.models import Queue, QueuedCall
 from queues.services import queued_call_enter, queued_call_hung_up, queued_call_leave
 from webhooks.payloads import number, text
@@ -14,6 +15,7 @@ def on_enqueued(event):
         average_wait_secs=number(p, "queue_avg_wait_time_secs"), call_leg_id=text(p, "call_leg_id"),
         call_session_id=text(p, "call_session_id"), from_number=text(p, "from"), to_number=text(p, "to"),
     )
+    stays_touched(text(p, "call_control_id"))  # its hangup in this batch looks at the stays
 
 
 def on_dequeued(event):
@@ -26,12 +28,14 @@ def on_dequeued(event):
         wait_time_secs=number(p, "wait_time_secs"), position=number(p, "queue_position"),
         call_leg_id=text(p, "call_leg_id"), call_session_id=text(p, "call_session_id"),
     )
+    stays_touched(text(p, "call_control_id"))
 
 
 def on_hangup(event):
     # With keep_after_hangup the caller stays in line after hanging up (no call.dequeued): mark it not alive.
-    if text(event.payload, "call_control_id"):
-        queued_call_hung_up(call_control_id=text(event.payload, "call_control_id"), occurred_at=event.occurred_at or event.received_at)
+    call_control_id = text(event.payload, "call_control_id")
+    if call_control_id and not surely_not_waiting(call_control_id):  # the batch asked for all its calls at once
+        queued_call_hung_up(call_control_id=call_control_id, occurred_at=event.occurred_at or event.received_at)
 
 
 HANDLERS = {"call.enqueued": on_enqueued, "call.dequeued": on_dequeued, "call.hangup": on_hangup}
@@ -54,3 +58,4 @@ def lock_queues(events) -> None:
 
 
 BATCH_LOCKS = [lock_queues]
+BATCH_PRELOADS = [preload_waiting_calls]  # which hung-up calls wait in a queue, in one query (issue 25)

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from portal import live, metrics
-from webhooks import registry
+from webhooks import batch_cache, registry
 from webhooks.live import publish_event
 from webhooks.models import WebhookEvent
 from webhooks.prepared import fetch_prepared
@@ -62,7 +62,10 @@ def apply_events(events: list[WebhookEvent], *, schedule_retries: bool = True, o
     if optimistic and connection.vendor == "postgresql":
         for lock in registry.batch_locks():  # shared rows in a fixed order: drains in parallel, no deadlock
             lock(ordered)
-    done, ignored, failed = _run_handlers(ordered, isolated=not optimistic)
+    with batch_cache.batch_scope():
+        for preload in registry.batch_preloads():  # one query per kind of row, not one per event
+            preload(ordered)
+        done, ignored, failed = _run_handlers(ordered, isolated=not optimistic)
     _record(ordered, done, ignored, failed, now, schedule_retries=schedule_retries)
 
 
@@ -99,6 +102,7 @@ def _run_handlers(ordered: list[WebhookEvent], *, isolated: bool) -> tuple[list,
             if not isolated:
                 raise HandlerFailed([e.pk for e in ordered]) from exc  # redone event by event, where it is recorded
             log.exception("handler failed for webhook event %s (%s)", event.event_id, event.event_type)
+            batch_cache.forget()  # its savepoint rolled back: cached rows may hold what it undid
             event.last_error = traceback.format_exc()
             failed.append(event)
         else:

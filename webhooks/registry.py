@@ -25,9 +25,8 @@ def _registry() -> dict[str, list[Handler]]:
     return registry
 
 
-@functools.cache
-def batch_locks() -> list[Callable[[list], None]]:
-    """Each app's BATCH_LOCKS (handlers module), in app order: rows shared across partitions, locked first."""
+def _module_hooks(name: str) -> list[Callable[[list], None]]:
+    """Each app's handlers-module list called `name`, concatenated in app order."""
     found = []
     for config in apps.get_app_configs():
         try:
@@ -36,8 +35,20 @@ def batch_locks() -> list[Callable[[list], None]]:
             if exc.name != f"{config.name}.handlers":
                 raise
             continue
-        found.extend(getattr(module, "BATCH_LOCKS", ()))
+        found.extend(getattr(module, name, ()))
     return found
+
+
+@functools.cache
+def batch_locks() -> list[Callable[[list], None]]:
+    """Each app's BATCH_LOCKS (handlers module), in app order: rows shared across partitions, locked first."""
+    return _module_hooks("BATCH_LOCKS")
+
+
+@functools.cache
+def batch_preloads() -> list[Callable[[list], None]]:
+    """Each app's BATCH_PRELOADS: load the rows a batch names into webhooks.batch_cache, one query each."""
+    return _module_hooks("BATCH_PRELOADS")
 
 
 def handlers_for(event_type: str) -> list[Handler]:

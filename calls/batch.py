@@ -1,0 +1,46 @@
+"""The call legs a batch of webhooks names: loaded (and locked) in one query, shared by its handlers (issue 25).
+
+Before, each event looked its leg up on its own (one SELECT per event, ~1.8 of the ~4.3 statements an
+event cost). Legs created during the batch are remembered too, so later events of the batch find them.
+"""
+from __future__ import annotations
+
+from calls.models import Call
+from webhooks import batch_cache
+
+KIND = "calls"
+
+
+def preload_calls(events) -> None:
+    """Load every leg the batch's events name by call_control_id, locked in id order inside a transaction."""
+    batch_cache.preload(KIND, Call.objects.all(), "call_control_id", {e.call_control_id for e in events} - {""})
+
+
+def call_cached(call_control_id: str) -> Call | None:
+    """The batch's object for this leg, if the batch loaded or created it."""
+    return batch_cache.cached(KIND, call_control_id)
+
+
+def call_create_new(call_control_id: str, defaults: dict) -> tuple[Call, bool]:
+    """get_or_create, without its SELECT and savepoint for a leg the batch found missing.
+
+    The batch saw no such row; if another process (a dial's answer, calls/links.py) inserted it since,
+    the INSERT fails and the drain applies the batch again event by event, where get_or_create finds it.
+    """
+    cache = batch_cache.rows(KIND)
+    if cache and call_control_id in cache and cache[call_control_id] is None:
+        call, created = Call.objects.create(call_control_id=call_control_id, **defaults), True
+    else:
+        call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults=defaults)
+    batch_cache.remember(KIND, call_control_id, call)
+    return call, created
+
+
+def call_by_control_id(call_control_id: str) -> Call | None:
+    """The leg with this control id: the batch's object, else one query; None if unknown."""
+    call = call_cached(call_control_id)
+    if call is None:
+        call = Call.objects.filter(call_control_id=call_control_id).first()
+        if call is not None:
+            batch_cache.remember(KIND, call_control_id, call)
+    return call

@@ -1,0 +1,30 @@
+"""Which calls of a batch of webhooks may be waiting in a queue: found in one query (issue 25).
+
+Every call.hangup asked the queue stays whether its call waited in line (most never did): one SELECT
+per hangup. The batch asks once for all its calls; a call that enters or leaves a queue during the
+batch is marked, so the answer only errs on the side of looking.
+"""
+from __future__ import annotations
+
+from queues.models import QueuedCall
+from webhooks import batch_cache
+
+KIND = "queue_stays"
+
+
+def preload_waiting_calls(events) -> None:
+    """Note which of the batch's hung-up calls have an open, alive stay somewhere."""
+    ids = {e.call_control_id for e in events if e.event_type == "call.hangup"} - {""}
+    if ids and batch_cache.rows(KIND) is not None:
+        waiting = QueuedCall.objects.filter(call_control_id__in=ids, left_at__isnull=True, is_alive=True)
+        batch_cache.note_present(KIND, ids, waiting.values_list("call_control_id", flat=True))
+
+
+def stays_touched(call_control_id: str) -> None:
+    """A stay of this call was written in the batch: its hangup looks at the stays again."""
+    batch_cache.mark_present(KIND, call_control_id)
+
+
+def surely_not_waiting(call_control_id: str) -> bool:
+    """True if the batch knows this call has no open, alive stay (no query needed)."""
+    return batch_cache.surely_absent(KIND, call_control_id)
