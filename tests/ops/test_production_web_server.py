@@ -129,8 +129,10 @@ def _granian_sessions() -> int | None:
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
+        # The intake's statement: the insert, or on a partitioned table the insert behind its dedupe key.
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND query LIKE '%%INSERT INTO \"webhooks_webhookevent\"%%'")
+                       "AND pid <> pg_backend_pid() AND (query LIKE 'INSERT INTO \"webhooks_webhookevent\"%%' "
+                       "OR query LIKE 'WITH new_key AS (INSERT INTO%%')")
         return cursor.fetchone()[0]
 
 
