@@ -26,8 +26,10 @@
         var region = document.getElementById(id);
         if (html !== null && region) {
           var typed = typedValues(region);
+          var opened = openParts(region);
           htmx.swap("#" + id, html, { swapStyle: "outerHTML", ignoreTitle: true }, { select: "#" + id });
           restoreValues(typed);
+          restoreOpenParts(opened);
         }
       })
       .catch(function () { /* offline for a moment: the next message or reconnect refreshes it */ })
@@ -52,6 +54,36 @@
       }
     });
     return typed;
+  }
+  // Panels and forms a person opened stay open, and a form's answer stays, across the region's refresh (the
+  // refresh on (re)connect can land just after a click: it must not fold the panel the person is using).
+  function detailsKey(d) {
+    if (d.id) return "#" + d.id;
+    return d.parentElement && d.parentElement.id ? "#" + d.parentElement.id + " > details" : null;
+  }
+  function openParts(region) {
+    var parts = { open: [], results: {} };
+    region.querySelectorAll("details").forEach(function (d) {
+      var key = detailsKey(d);
+      if (!key || !d.open) return;
+      parts.open.push(key);
+      var result = d.id ? d.querySelector(":scope > .result") : null;
+      if (result && result.innerHTML.trim()) parts.results[d.id] = result.innerHTML;
+    });
+    return parts;
+  }
+  function restoreOpenParts(parts) {
+    parts.open.forEach(function (key) {
+      var d = document.querySelector(key);
+      if (!d || d.open) return;
+      d.dataset.restoring = "";  // reopened by the refresh, not by the person: its answer is kept
+      d.open = true;
+    });
+    Object.keys(parts.results).forEach(function (detailsId) {
+      var d = document.getElementById(detailsId);
+      var result = d ? d.querySelector(":scope > .result") : null;
+      if (result && !result.innerHTML.trim()) result.innerHTML = parts.results[detailsId];
+    });
   }
   function restoreValues(typed) {
     Object.keys(typed).forEach(function (fieldId) {
@@ -98,6 +130,12 @@
     document.querySelectorAll("[data-issued]").forEach(function (el) { issued[el.dataset.issued] = true; });
   }
   document.addEventListener("htmx:afterSettle", noteIssued);
+  // Read from the answer itself too: a row's result can be redrawn away by a live refresh before it settles.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var text = e.detail && e.detail.xhr ? e.detail.xhr.responseText || "" : "";
+    var found, pattern = /data-issued="(\d+)"/g;
+    while ((found = pattern.exec(text)) !== null) issued[found[1]] = true;
+  });
   // A command form's answer carries a fresh one-time token: it goes into the form that posted.
   document.addEventListener("htmx:afterSwap", function (e) {
     var target = e.detail.target;
@@ -211,6 +249,10 @@
   // Reopening an action's form starts afresh: its previous result goes (issue 31).
   document.addEventListener("toggle", function (e) {
     var details = e.target;
+    if (details.dataset && details.dataset.restoring !== undefined) {
+      delete details.dataset.restoring;
+      return;
+    }
     if (details.classList && details.classList.contains("action") && details.open) {
       var result = details.querySelector(":scope > .result");
       if (result) result.innerHTML = "";
