@@ -131,10 +131,19 @@
   }
   document.addEventListener("htmx:afterSettle", noteIssued);
   // Read from the answer itself too: a row's result can be redrawn away by a live refresh before it settles.
+  // A fast outcome's toast can come over the socket before this page's answer: held until the answer is in.
+  var inFlight = 0, heldToasts = [];
+  document.addEventListener("htmx:beforeRequest", function () { inFlight += 1; });
   document.addEventListener("htmx:afterRequest", function (e) {
+    inFlight = Math.max(0, inFlight - 1);
     var text = e.detail && e.detail.xhr ? e.detail.xhr.responseText || "" : "";
     var found, pattern = /data-issued="(\d+)"/g;
     while ((found = pattern.exec(text)) !== null) issued[found[1]] = true;
+    var box = document.getElementById("toasts");
+    heldToasts.forEach(function (held) {
+      if (box && issued[held.command]) box.insertAdjacentHTML("beforeend", held.html);
+    });
+    if (!inFlight) heldToasts = [];
   });
   // A command form's answer carries a fresh one-time token: it goes into the form that posted.
   document.addEventListener("htmx:afterSwap", function (e) {
@@ -182,7 +191,12 @@
           child.remove();
           return;
         }
-        if (isForeignToast(child)) { child.remove(); return; }
+        if (isForeignToast(child)) {
+          var toast = child.querySelector(".toast[data-command]");
+          if (inFlight && document.getElementById("toasts")) heldToasts.push({ command: toast.dataset.command, html: toast.outerHTML });
+          child.remove();
+          return;
+        }
         var spec = child.getAttribute("hx-swap-oob") || "true";
         var colon = spec.indexOf(":");
         var selector = colon > 0 ? spec.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
