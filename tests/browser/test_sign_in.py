@@ -80,14 +80,15 @@ def test_an_administrator_enrols_then_gives_a_recovery_code(browser, signin_stac
         page.click("button[type=submit]")
         page.wait_for_url(re.compile(r"/account/two-factor/enrol/"))
         expect(page.locator("nav.mainnav")).to_have_count(0)
-        assert page.locator(".qr svg").count() == 1
+        expect(page.locator(".qr svg")).to_have_count(1)
         page.screenshot(path=str(tmp_path / "enrol.png"), full_page=True)
         page.goto("/system/")  # nothing else opens
         page.wait_for_url(re.compile(r"/account/two-factor/enrol/"))
         page.fill("#id_code", totp(page.locator("#totp-secret").inner_text()))
         page.click("text=Confirm")
+        # The codes page is a new document: wait for it rather than read the old one mid-navigation.
+        expect(page.locator("#recovery-codes code")).to_have_count(10)
         codes = page.locator("#recovery-codes code").all_inner_texts()
-        assert len(codes) == 10
         page.click("text=Continue")
         page.wait_for_url(f"{base_url}/system/")  # where they were going
         expect(page.locator("nav.mainnav >> text=System")).to_be_visible()
