@@ -15,6 +15,14 @@
   // Re-fetch one region (data-live-refresh: its URL, or empty for this page's own URL) and swap it in by
   // id at arrival, one request at a time per region: overlapping swaps of one element would race.
   var fetching = {};
+  // A live message is about to change `el`: a region being re-fetched around it may have been rendered before
+  // that change, so it is fetched once more after this copy arrives (the page converges, never goes back).
+  function refetchingAround(el) {
+    Object.keys(fetching).forEach(function (id) {
+      var region = document.getElementById(id);
+      if (region && region.contains(el)) fetching[id].again = true;
+    });
+  }
   function refreshRegion(id) {
     if (fetching[id]) { fetching[id].again = true; return; }
     var el = document.getElementById(id);
@@ -24,6 +32,8 @@
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         var region = document.getElementById(id);
+        // A live message changed this region while its copy was being rendered: that copy may predate the
+        // change, so it is fetched once more (below) rather than trusted to hold it.
         if (html !== null && region) {
           var typed = typedValues(region);
           var opened = openParts(region);
@@ -62,13 +72,17 @@
     return d.parentElement && d.parentElement.id ? "#" + d.parentElement.id + " > details" : null;
   }
   function openParts(region) {
-    var parts = { open: [], results: {} };
+    var parts = { open: [], results: {}, answers: {} };
     region.querySelectorAll("details").forEach(function (d) {
       var key = detailsKey(d);
       if (!key || !d.open) return;
       parts.open.push(key);
       var result = d.id ? d.querySelector(":scope > .result") : null;
       if (result && result.innerHTML.trim()) parts.results[d.id] = result.innerHTML;
+    });
+    // A row's answer (<span id="result-…" data-answer>) stays too: the rows are redrawn, the answer is the person's.
+    region.querySelectorAll("[data-answer][id]").forEach(function (el) {
+      if (el.innerHTML.trim()) parts.answers[el.id] = el.innerHTML;
     });
     return parts;
   }
@@ -84,6 +98,19 @@
       var result = d ? d.querySelector(":scope > .result") : null;
       if (result && !result.innerHTML.trim()) result.innerHTML = parts.results[detailsId];
     });
+    Object.keys(parts.answers).forEach(function (answerId) {
+      var el = document.getElementById(answerId);
+      if (el && !el.innerHTML.trim()) el.innerHTML = parts.answers[answerId];
+    });
+  }
+  // Where an answer goes when the element it was meant for was redrawn meanwhile: the same place in the new
+  // copy (found by id, or as the result of the same details), if there is one.
+  function samePlaceNow(target) {
+    if (!target || document.body.contains(target)) return null;
+    if (target.id) return document.getElementById(target.id);
+    var details = target.parentElement && target.parentElement.closest("details[id]");
+    var now = details ? document.getElementById(details.id) : null;
+    return now && target.classList.contains("result") ? now.querySelector(":scope > .result") : null;
   }
   function restoreValues(typed) {
     Object.keys(typed).forEach(function (fieldId) {
@@ -132,18 +159,31 @@
   document.addEventListener("htmx:afterSettle", noteIssued);
   // Read from the answer itself too: a row's result can be redrawn away by a live refresh before it settles.
   // A fast outcome's toast can come over the socket before this page's answer: held until the answer is in.
+  // Followed on the request itself, not through htmx's events: a form redrawn by a live refresh while its
+  // request was out is no longer in the page, and htmx's events on it reach no listener here.
   var inFlight = 0, heldToasts = [];
-  document.addEventListener("htmx:beforeRequest", function () { inFlight += 1; });
-  document.addEventListener("htmx:afterRequest", function (e) {
-    inFlight = Math.max(0, inFlight - 1);
-    var text = e.detail && e.detail.xhr ? e.detail.xhr.responseText || "" : "";
-    var found, pattern = /data-issued="(\d+)"/g;
-    while ((found = pattern.exec(text)) !== null) issued[found[1]] = true;
-    var box = document.getElementById("toasts");
-    heldToasts.forEach(function (held) {
-      if (box && issued[held.command]) box.insertAdjacentHTML("beforeend", held.html);
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    if (!xhr) return;
+    var target = e.detail.target;
+    inFlight += 1;
+    xhr.addEventListener("loadend", function () {
+      inFlight = Math.max(0, inFlight - 1);
+      var text = xhr.status >= 200 && xhr.status < 300 ? xhr.responseText || "" : "";
+      var found, pattern = /data-issued="(\d+)"/g;
+      while ((found = pattern.exec(text)) !== null) issued[found[1]] = true;
+      var box = document.getElementById("toasts");
+      var shown = heldToasts.filter(function (held) { return box && issued[held.command]; });
+      heldToasts = inFlight ? heldToasts.filter(function (held) { return shown.indexOf(held) < 0; }) : [];
+      shown.forEach(function (held) { box.insertAdjacentHTML("afterbegin", held.html); });
+      if (text && text.indexOf("data-issued") >= 0) {
+        // After htmx's own handling of the answer (this event comes first): if its target was redrawn away, the answer goes to the new copy.
+        setTimeout(function () {
+          var now = samePlaceNow(target);
+          if (now && !now.innerHTML.trim()) htmx.swap(now, text, { swapStyle: "innerHTML" });
+        }, 0);
+      }
     });
-    if (!inFlight) heldToasts = [];
   });
   // A command form's answer carries a fresh one-time token: it goes into the form that posted.
   document.addEventListener("htmx:afterSwap", function (e) {
@@ -202,6 +242,7 @@
         var selector = colon > 0 ? spec.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
         var target = null;
         try { target = selector ? document.querySelector(selector) : null; } catch (e) { /* not a CSS selector */ }
+        if (target) refetchingAround(target);
         var filtered = document.querySelector("[data-live-refetch]");
         if (target && !target.closest("[data-live-refetch]")) return;
         if (filtered) refetchSoon();
