@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import statistics
-import threading
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from nacl.signing import SigningKey
@@ -198,51 +200,78 @@ def _measure(sample: dict, *, repeat: int) -> list[dict]:
 
 
 def _intake_beside_retention(key: SigningKey, pairs: int, log) -> dict:
-    """Intake and bare insert alternating, before and while a retention run drops the oldest day."""
-    from webhooks.retention import events_purge
+    """Intake and bare insert alternating, before and while a retention run drops the oldest day.
 
-    deliveries = [d.signed(key) for d in mix(pairs * 4, prefix="gi", duplicates=0, reorder=0)]
+    The run is `events_purge` in a process of its own, as the events worker runs it in production:
+    niced, its database session niced with it (DATABASE_SESSION_NICE, bench/stack.py's worker). Only
+    the pairs that began between the run's own start and end count as "during" it.
+    """
+    deliveries = [d.signed(key) for d in mix(pairs * 8, prefix="gi", duplicates=0, reorder=0)]
     before = _pairs(deliveries[:pairs], "b")
-    outcome: dict = {}
-
-    def retention() -> None:
-        began = time.monotonic()
-        try:
-            result = events_purge()
-            outcome.update(dropped=result.dropped, deleted=result.deleted)
-        finally:
-            outcome["seconds"] = round(time.monotonic() - began, 3)
-            close_old_connections()
-            connection.close()
-
-    runner = threading.Thread(target=retention)
-    runner.start()
-    during = _pairs(deliveries[pairs:], "d", until=runner)
-    runner.join()
+    runner = subprocess.Popen(
+        ["nice", "-n", "10", sys.executable, "-m", "bench.growth", "--retention-run"],
+        env={**os.environ, "EVENT_PARTITION_SPAN": "day", "EVENT_RETENTION_DAYS": str(DAYS),
+             "DATABASE_SESSION_NICE": "true", "EVENT_ARCHIVE_STORAGE": ""},
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, text=True,
+    )
+    samples = _pairs(deliveries[pairs:], "d", until=runner, timed=True)
+    out, _ = runner.communicate(timeout=600)
+    outcome = json.loads(out.strip().splitlines()[-1])
+    during = _window(samples, outcome["began"], outcome["ended"])
     log(f"  growth: retention dropped {outcome.get('dropped')} in {outcome.get('seconds')} s")
     return {"before": before, "during": during, "retention": outcome,
             "ratio_before": before["ratio"], "ratio_during": during["ratio"]}
 
 
-def _pairs(deliveries, tag: str, until: threading.Thread | None = None) -> dict:
-    """Alternate one intake and one bare insert per delivery; stop early once `until` has finished."""
+def _retention_run() -> None:
+    """`python -m bench.growth --retention-run`: one events_purge in this process; prints its times as JSON."""
+    import django
+
+    django.setup()
+    from webhooks.retention import events_purge
+
+    began = time.time()
+    result = events_purge()
+    ended = time.time()
+    print(json.dumps({"began": began, "ended": ended, "seconds": round(ended - began, 3),
+                      "dropped": result.dropped, "deleted": result.deleted}), flush=True)
+
+
+def _window(samples: dict, began: float, ended: float) -> dict:
+    """The pairs of `samples` that began within [began, ended]."""
+    inside = [(i, b) for at, i, b in samples["timed"] if began <= at <= ended]
+    intake_times, bare_times = [i for i, _ in inside], [b for _, b in inside]
+    if not inside:
+        return {"pairs": 0, "ratio": 0.0, "intake": {}, "bare": {}}
+    ratio = statistics.median(intake_times) / statistics.median(bare_times)
+    return {"pairs": len(inside), "ratio": round(ratio, 3), "intake": load.percentiles(intake_times),
+            "bare": load.percentiles(bare_times), "intake_max_ms": round(max(intake_times) * 1000, 2)}
+
+
+def _pairs(deliveries, tag: str, until=None, timed: bool = False) -> dict:
+    """Alternate one intake and one bare insert per delivery; stop once `until` (a process) has ended."""
     from webhooks import intake
 
-    intake_times, bare_times = [], []
-    for n, delivery in enumerate(deliveries):
-        if until is not None and not until.is_alive() and n >= 50:
+    intake_times, bare_times, stamps = [], [], []
+    for delivery in deliveries:
+        if until is not None and until.poll() is not None:
             break
         headers = delivery.headers
+        at = time.time()
         began = time.perf_counter()
         status, _ = intake.receive(delivery.body, headers, content_length=len(delivery.body))
         intake_times.append(time.perf_counter() - began)
         began = time.perf_counter()
         _bare(delivery.body, headers, tag)
         bare_times.append(time.perf_counter() - began)
+        stamps.append(at)
         assert status == 200, status
     ratio = statistics.median(intake_times) / statistics.median(bare_times)
-    return {"pairs": len(intake_times), "ratio": round(ratio, 3),
-            "intake": load.percentiles(intake_times), "bare": load.percentiles(bare_times)}
+    result = {"pairs": len(intake_times), "ratio": round(ratio, 3),
+              "intake": load.percentiles(intake_times), "bare": load.percentiles(bare_times)}
+    if timed:
+        result["timed"] = list(zip(stamps, intake_times, bare_times, strict=True))
+    return result
 
 
 def _bare(body: bytes, headers: dict, tag: str) -> None:
@@ -274,9 +303,13 @@ def growth_lines(result: dict) -> list[str]:
                    f"queries {row['queries']} (at 1 %: {row['queries_small']})")
     for when in ("before", "during"):
         row = intake[when]
+        if not row["pairs"]:
+            out.append(f"    intake vs bare insert {when} the retention run: no pairs")
+            continue
         out.append(f"    intake vs bare insert {when} the retention run: {row['ratio']:.2f}x the bare time "
                    f"({row['pairs']} pairs); intake p50 {row['intake']['p50_ms']} p99 {row['intake']['p99_ms']} ms, "
-                   f"bare p50 {row['bare']['p50_ms']} p99 {row['bare']['p99_ms']} ms")
+                   f"bare p50 {row['bare']['p50_ms']} p99 {row['bare']['p99_ms']} ms"
+                   + (f"; intake's slowest {row['intake_max_ms']} ms" if "intake_max_ms" in row else ""))
     out.append(f"    retention run: dropped {', '.join(retention.get('dropped') or []) or 'nothing'} "
                f"({retention.get('deleted', 0):,} events) in {retention.get('seconds')} s (target < 10 s)")
     return out
@@ -285,15 +318,17 @@ def growth_lines(result: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """`python -m bench.growth --scale 0.05`: this part alone, in its own throw-away database, no servers."""
     import argparse
-    import os
-    import sys
 
     parser = argparse.ArgumentParser(prog="python -m bench.growth", description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="1 = 2x10^7 events and a dropped day of 10^6")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--existing", action="store_true",
                         help="use the database as a previous --keep left it (migrated): neither create nor drop it")
+    parser.add_argument("--retention-run", action="store_true", help=argparse.SUPPRESS)  # the measured run's own process
     args = parser.parse_args(argv)
+    if args.retention_run:
+        _retention_run()
+        return 0
     os.environ.setdefault("BENCH_DB_NAME", "portal_bench_growth")
     from bench.stack import Stack
 
