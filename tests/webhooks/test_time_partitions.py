@@ -127,3 +127,47 @@ def test_the_events_count_is_estimated_from_the_partitions(old_partitions):
     with connection.cursor() as cursor:
         cursor.execute("UPDATE pg_class SET reltuples = 1500000 WHERE relname = %s", [names()[-1]])
     assert paging.table_estimate(WebhookEvent.objects.all()) == 1_500_000
+
+
+def _stored_in(event_id: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM webhooks_webhookevent WHERE event_id = %s", [event_id])
+        return cursor.fetchone()[0]
+
+
+def test_the_intake_inserts_straight_into_the_partition_holding_now(post_webhook, event_doc, monkeypatch):
+    from webhooks import store
+
+    current = next(p for p in time_partitions.partitions() if p.start <= timezone.now() < p.end)
+    executed, execute = [], store.execute_returning  # the intake's statement goes past Django's cursor (prepared)
+    monkeypatch.setattr(store, "execute_returning", lambda db, sql, values: executed.append(sql) or execute(db, sql, values))
+    assert post_webhook(event_doc("call.answered", id="straight-in")).json()["stored"] is True
+    inserts = [sql for sql in executed if "webhooks_eventkey" in sql]
+    # Not through the parent table: dropping an old partition changes the parent's catalog entry (issue 32).
+    assert len(inserts) == 1 and f'INSERT INTO "{current.name}"' in inserts[0]
+    assert _stored_in("straight-in") == current.name
+    assert WebhookEvent.objects.filter(event_id="straight-in").count() == 1  # seen through the parent as ever
+    assert post_webhook(event_doc("call.answered", id="straight-in")).json()["stored"] is False  # still deduplicated
+
+
+def test_a_remembered_partition_that_is_gone_sends_the_row_through_the_parent(post_webhook, event_doc):
+    assert post_webhook(event_doc("call.answered", id="before-the-drop")).json()["stored"] is True  # remembered now
+    current = next(p for p in time_partitions.partitions() if p.start <= timezone.now() < p.end)
+    with connection.cursor() as cursor:  # gone behind the intake's back (rolled back with the test)
+        cursor.execute(f'DROP TABLE "{current.name}"')
+    response = post_webhook(event_doc("call.answered", id="after-the-drop"))
+    assert response.status_code == 200 and response.json()["stored"] is True
+    assert current.name in names() and _stored_in("after-the-drop") == current.name
+    assert post_webhook(event_doc("call.answered", id="then-straight-in")).json()["stored"] is True
+    assert _stored_in("then-straight-in") == current.name
+    assert set(WebhookEvent.objects.values_list("event_id", flat=True)) >= {"after-the-drop", "then-straight-in"}
+
+
+def test_a_remembered_partition_that_no_longer_holds_now_is_looked_up_again(post_webhook, event_doc, settings):
+    assert post_webhook(event_doc("call.answered", id="this-month")).json()["stored"] is True
+    settings.EVENT_PARTITION_SPAN = "day"
+    tomorrow = timezone.now() + timedelta(days=40)  # past this month's partition: another one holds it
+    time_partitions.ensure_partition(tomorrow)
+    holder = next(p for p in time_partitions.partitions() if p.start <= tomorrow < p.end)
+    assert time_partitions.holding(tomorrow) == holder.name
+    assert time_partitions.holding(timezone.now()) != holder.name
