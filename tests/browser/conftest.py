@@ -129,27 +129,33 @@ def watch_console(page) -> list[str]:
 
 
 @contextlib.contextmanager
-def logged_in(browser, base_url: str, username: str, password: str = "pass-word-123", **context_options):
-    """A browser page logged into the portal at `base_url`, closed afterwards.
+def watched_context(browser, base_url: str, **context_options):
+    """A browser context whose every page must log no console error (issue 31): the test fails at the end otherwise.
 
-    Every page it (or a tab opened in its context) visits must log no console error (issue 31): the test
-    fails at the end otherwise. A test expecting one (a 403 it provokes) removes it from `page.console_errors`.
+    A test expecting one (a 403 it provokes) removes it from `page.console_errors`.
     """
     context = browser.new_context(base_url=base_url, **context_options)
     pages = []
     context.on("page", lambda opened: pages.append(opened) or watch_console(opened))
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
     try:
-        yield page
+        yield context
         errors = [e for p in pages for e in getattr(p, "console_errors", [])]
         assert errors == [], f"console errors: {errors}"
     finally:
         context.close()
+
+
+@contextlib.contextmanager
+def logged_in(browser, base_url: str, username: str, password: str = "pass-word-123", **context_options):
+    """A browser page logged into the portal at `base_url`, closed afterwards; watched for console errors."""
+    with watched_context(browser, base_url, **context_options) as context:
+        page = context.new_page()
+        page.goto("/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base_url}/")
+        yield page
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.accounts.oidc_provider import FakeProvider
 from tests.accounts.totp import totp
-from tests.browser.conftest import ROOT, free_port, wait_until_up
+from tests.browser.conftest import ROOT, free_port, wait_until_up, watched_context
 
 pytestmark = pytest.mark.browser
 
@@ -56,24 +56,20 @@ def signin_stack(tmp_path_factory):
 def test_sign_in_with_the_company_provider(browser, signin_stack):
     base_url, provider = signin_stack
     provider.person = {"sub": "u-77", "preferred_username": "carol", "email": "carol@acme.test", "groups": ["portal-sup"]}
-    context = browser.new_context(base_url=base_url)
-    page = context.new_page()
-    try:
+    with watched_context(browser, base_url) as context:  # every page free of console errors (issue 31)
+        page = context.new_page()
         page.goto("/calls/")  # sent to sign in, and back here afterwards
         page.click("text=Sign in with Acme")
         page.wait_for_url(f"{base_url}/calls/")
         expect(page.locator("details.usermenu summary")).to_have_text("carol")
         expect(page.locator("details.usermenu .muted")).to_have_text("Supervisor")
         assert len(provider.requested("/token")) == 1
-    finally:
-        context.close()
 
 
 def test_an_administrator_enrols_then_gives_a_recovery_code(browser, signin_stack, tmp_path):
     base_url, _ = signin_stack
-    context = browser.new_context(base_url=base_url)
-    page = context.new_page()
-    try:
+    with watched_context(browser, base_url) as context:  # every page free of console errors (issue 31)
+        page = context.new_page()
         page.goto("/login/")
         page.fill("#id_username", "ada")
         page.fill("#id_password", "pass-word-123")
@@ -104,5 +100,3 @@ def test_an_administrator_enrols_then_gives_a_recovery_code(browser, signin_stac
         page.click("text=Verify")
         page.wait_for_url(f"{base_url}/")
         expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=15_000)
-    finally:
-        context.close()
