@@ -39,10 +39,6 @@ def event_queryset():
     return WebhookEvent.objects.defer("raw_body")
 
 
-def event_type_choices():
-    return [(t, t) for t in WebhookEvent.objects.order_by().values_list("event_type", flat=True).distinct()]
-
-
 class EventFilter(TimeRangeFilterSet):
     """Filters of the Events page and GET /api/v1/events/ (since / until: when it occurred, else arrived).
 
@@ -66,10 +62,6 @@ class EventFilter(TimeRangeFilterSet):
 
     def filter_event_type(self, queryset, name, value):
         return queryset.filter(event_type__startswith=value) if value.endswith(".") else queryset.filter(event_type=value)
-
-
-def status_counts() -> dict[str, int]:
-    return dict(WebhookEvent.objects.order_by().values_list("status").annotate(n=Count("id")))
 
 
 def payload_for(event, user) -> dict:
