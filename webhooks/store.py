@@ -7,7 +7,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, ProgrammingError, connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -112,38 +112,27 @@ def event_store(*, data: dict, raw_body: bytes) -> tuple[str, bool]:
 def _insert(db, values: tuple, now: datetime) -> bool:
     """The insert; True if the event is new. A row no partition takes creates its partition, then is inserted.
 
-    On PostgreSQL the row goes straight into the partition holding `now` (time_partitions.holding), the
-    parent table only when none is known. Beat makes partitions ahead (webhooks/time_partitions.py); if
-    it has not run, the first delivery of a new month (or day) creates it here rather than failing. The
-    intake runs in autocommit; inside a caller's transaction a savepoint keeps that transaction usable
-    after the refused row.
+    Beat makes partitions ahead (webhooks/time_partitions.py); if it has not run, the first delivery of a
+    new month (or day) creates it here rather than failing. The intake runs in autocommit; inside a
+    caller's transaction a savepoint keeps that transaction usable after the refused row.
     """
+    sql = _insert_sql(db.vendor)
     if db.vendor != "postgresql":
-        return execute_returning(db, _insert_sql(db.vendor), values)
-    partition = time_partitions.holding(now, db.alias)
+        return execute_returning(db, sql, values)
     try:
         with transaction.atomic(using=db.alias) if db.in_atomic_block else contextlib.nullcontext():
-            return execute_returning(db, _insert_sql(db.vendor, partition), values)
-    except (IntegrityError, ProgrammingError) as error:
-        if partition is not None and _partition_refused(error):
-            time_partitions.forget_holding(db.alias)  # gone or changed since it was remembered: the parent routes
-        elif not time_partitions.is_missing_partition(error):
+            return execute_returning(db, sql, values)
+    except IntegrityError as error:
+        if not time_partitions.is_missing_partition(error):
             raise
-    time_partitions.ensure_partition(now, db.alias)
-    return execute_returning(db, _insert_sql(db.vendor), values)
-
-
-def _partition_refused(error: Exception) -> bool:
-    """A remembered partition no longer takes the row: dropped (42P01) or not holding it (partition constraint)."""
-    cause = getattr(error, "__cause__", None)
-    return getattr(cause, "sqlstate", None) == "42P01" or "partition constraint" in str(error)
+    time_partitions.ensure_partition(now)
+    return execute_returning(db, sql, values)
 
 
 @functools.cache
-def _insert_sql(vendor: str, partition: str | None = None) -> str:
-    """The insert into the events table, or straight into one of its partitions (PostgreSQL)."""
+def _insert_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
-    table = quote(partition or WebhookEvent._meta.db_table)
+    table = quote(WebhookEvent._meta.db_table)
     columns = ", ".join(quote(c) for c in _INSERT_COLUMNS)
     placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
     if vendor == "postgresql":

@@ -80,36 +80,6 @@ def partitions(using: str = "default") -> list[Partition]:
     return sorted(found, key=lambda p: p.start)
 
 
-# Per database alias: the partition the intake last wrote to, so a delivery names it without a query.
-_holding: dict[str, Partition] = {}
-
-
-def holding(moment: datetime, using: str = "default") -> str | None:
-    """The name of the partition that holds `moment` (the intake inserts there directly); None if none does.
-
-    Why not the parent table: dropping an old partition changes the parent's catalog entry, and every
-    insert through the parent then waits for it and re-plans (measured: the slowest insert beside a
-    retention run 4.2 ms through the parent, 1.9 ms straight into the current partition). Remembered per
-    process until `moment` leaves it: one catalog read per span (a month, or a day). Retention only ever
-    drops partitions that ended EVENT_RETENTION_DAYS ago, never the one holding now; if a remembered
-    one is gone all the same, the insert fails and `forget_holding` sends the caller back to the parent.
-    """
-    known = _holding.get(using)
-    if known is not None and known.start <= moment < known.end:
-        return known.name
-    found = next((p for p in partitions(using) if p.start <= moment < p.end and not p.detaching), None)
-    if found is None:
-        _holding.pop(using, None)
-        return None
-    _holding[using] = found
-    return found.name
-
-
-def forget_holding(using: str = "default") -> None:
-    """The remembered partition refused a row (dropped, or not what it was): ask the catalog next time."""
-    _holding.pop(using, None)
-
-
 def ensure_partition(moment: datetime, using: str = "default") -> bool:
     """Create the partition that holds `moment` unless one does; True if this call created it.
 
