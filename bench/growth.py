@@ -218,6 +218,7 @@ def _intake_beside_retention(key: SigningKey, pairs: int, log) -> dict:
     out, _ = runner.communicate(timeout=600)
     outcome = json.loads(out.strip().splitlines()[-1])
     during = _window(samples, outcome["began"], outcome["ended"])
+    during["slow_by_phase"] = _slow_by_phase(samples, outcome, before["intake"]["p99_ms"] / 1000)
     log(f"  growth: retention dropped {outcome.get('dropped')} in {outcome.get('seconds')} s")
     return {"before": before, "during": during, "retention": outcome,
             "ratio_before": before["ratio"], "ratio_during": during["ratio"]}
@@ -228,13 +229,38 @@ def _retention_run() -> None:
     import django
 
     django.setup()
-    from webhooks.retention import events_purge
+    from webhooks import retention, time_partitions
 
+    phases = []
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            began = time.time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                phases.append((name, began, time.time()))
+        return wrapper
+
+    retention._prune_keys = timed("dedupe ids pruned", retention._prune_keys)
+    retention._partition_counts = timed("partition counted", retention._partition_counts)
+    time_partitions.detach_and_drop = timed("detached and dropped", time_partitions.detach_and_drop)
     began = time.time()
-    result = events_purge()
+    result = retention.events_purge()
     ended = time.time()
-    print(json.dumps({"began": began, "ended": ended, "seconds": round(ended - began, 3),
+    print(json.dumps({"began": began, "ended": ended, "seconds": round(ended - began, 3), "phases": phases,
                       "dropped": result.dropped, "deleted": result.deleted}), flush=True)
+
+
+def _slow_by_phase(samples: dict, outcome: dict, threshold: float) -> dict:
+    """Pairs during the run whose intake took longer than `threshold` (the p99 before), by the run's phase they began in."""
+    counts: dict[str, int] = {}
+    for at, intake_time, _ in samples["timed"]:
+        if not outcome["began"] <= at <= outcome["ended"] or intake_time <= threshold:
+            continue
+        phase = next((name for name, start, end in outcome.get("phases", []) if start <= at <= end), "between phases")
+        counts[phase] = counts.get(phase, 0) + 1
+    return counts
 
 
 def _window(samples: dict, began: float, ended: float) -> dict:
@@ -309,7 +335,11 @@ def growth_lines(result: dict) -> list[str]:
         out.append(f"    intake vs bare insert {when} the retention run: {row['ratio']:.2f}x the bare time "
                    f"({row['pairs']} pairs); intake p50 {row['intake']['p50_ms']} p99 {row['intake']['p99_ms']} ms, "
                    f"bare p50 {row['bare']['p50_ms']} p99 {row['bare']['p99_ms']} ms"
-                   + (f"; intake's slowest {row['intake_max_ms']} ms" if "intake_max_ms" in row else ""))
+                   + (f"; intake's slowest {row['intake_max_ms']} ms" if "intake_max_ms" in row else "")
+                   + (f"; slower than the p99 before, by phase: {row['slow_by_phase']}" if "slow_by_phase" in row else ""))
+    phases = retention.get("phases") or []
+    if phases:
+        out.append("    retention run's phases: " + ", ".join(f"{name} {1000 * (end - start):.0f} ms" for name, start, end in phases))
     out.append(f"    retention run: dropped {', '.join(retention.get('dropped') or []) or 'nothing'} "
                f"({retention.get('deleted', 0):,} events) in {retention.get('seconds')} s (target < 10 s)")
     return out
