@@ -41,13 +41,13 @@ def measure(metrics: set[str], *, now: datetime | None = None) -> Measurement:
     found: dict[str, dict[str, float | None]] = {}
     queue_ids: dict[str, int] = {}
     if metrics & {Metric.LONGEST_WAIT_SECS, Metric.CALLERS_WAITING, Metric.SERVICE_LEVEL_PERCENT}:
-        today = queue_metrics.queue_metrics(window="today", now=now)
+        today = queue_metrics.queue_metrics(window="today", now=now, p90=False)
         queue_ids.update({queue_scope(m.queue): pk for pk, m in today.items()})
         found[Metric.LONGEST_WAIT_SECS] = {queue_scope(m.queue): float(m.longest_wait_now_secs or 0) for m in today.values()}
         found[Metric.CALLERS_WAITING] = {queue_scope(m.queue): float(m.waiting_now) for m in today.values()}
         found[Metric.SERVICE_LEVEL_PERCENT] = {queue_scope(m.queue): m.service_level for m in today.values()}
     if Metric.ABANDON_RATE_PERCENT in metrics:
-        hour = queue_metrics.queue_metrics(window="hour", now=now)
+        hour = queue_metrics.queue_metrics(window="hour", now=now, p90=False)
         queue_ids.update({queue_scope(m.queue): pk for pk, m in hour.items()})
         found[Metric.ABANDON_RATE_PERCENT] = {queue_scope(m.queue): m.abandon_rate for m in hour.values()}
     if Metric.FAILED_COMMANDS in metrics:

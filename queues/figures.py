@@ -120,8 +120,12 @@ CSV_FIELDS = [
 ]
 
 
-def queue_metrics(*, window: str, queues=None, now: datetime | None = None) -> dict[int, QueueMetrics]:
-    """Metrics for each queue (all not deleted by default) over `window`, keyed by queue pk."""
+def queue_metrics(*, window: str, queues=None, now: datetime | None = None, p90: bool = True) -> dict[int, QueueMetrics]:
+    """Metrics for each queue (all not deleted by default) over `window`, keyed by queue pk.
+
+    `p90=False`: without the 90th percentile wait (its own window-function query over the window's stays),
+    for views of every queue that never show it (the board, the wallboard, the dashboard, alerts).
+    """
     now = now or timezone.now()
     start, end = window_bounds(window, now)
     if queues is None:
@@ -153,8 +157,8 @@ def queue_metrics(*, window: str, queues=None, now: datetime | None = None) -> d
         metrics = result[row.pop("queue_id")]
         for name, value in row.items():
             setattr(metrics, name, value)
-    for queue_id, p90 in p90_waits(offered.filter(finished)).items():
-        result[queue_id].p90_wait_secs = p90
+    for queue_id, wait in (p90_waits(offered.filter(finished)) if p90 else {}).items():
+        result[queue_id].p90_wait_secs = wait
     for queue_id, waiting, oldest in (
         QueuedCall.objects.filter(queue_id__in=result, left_at__isnull=True, is_alive=True)
         .values("queue_id").annotate(n=Count("id"), oldest=Min("enqueued_at")).order_by()

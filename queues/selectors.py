@@ -49,7 +49,7 @@ def board_context(*, page_number=1, search: str = "", names=None, now=None) -> d
     if names:
         queryset = queryset.filter(name__in=names)
     queues = list(queryset)
-    today = queue_metrics(window="today", queues=queues, now=now)
+    today = queue_metrics(window="today", queues=queues, now=now, p90=False)
     for queue in queues:
         queue.today = today[queue.pk]
     queues.sort(key=urgency)
@@ -64,8 +64,13 @@ def board_context(*, page_number=1, search: str = "", names=None, now=None) -> d
 
 def urgency(queue) -> tuple:
     """Sort key: below its service-level goal first, then the longest wait now, then by name."""
-    below_goal = queue.today.service_state in ("warn", "bad")
-    return (not below_goal, -(queue.today.longest_wait_now_secs or -1), queue.name)
+    return metrics_urgency(queue.today)
+
+
+def metrics_urgency(metrics) -> tuple:
+    """`urgency` of a queue's today's metrics (the dashboard sorts those, without the queue rows)."""
+    below_goal = metrics.service_state in ("warn", "bad")
+    return (not below_goal, -(metrics.longest_wait_now_secs or -1), metrics.queue)
 
 
 DELETED_SHOWN = 20

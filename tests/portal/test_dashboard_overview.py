@@ -164,3 +164,20 @@ def test_a_queue_change_redraws_the_overview_on_open_dashboards(listen, django_c
     assert len(messages) == 1
     assert 'id="dashboard-overview" hx-swap-oob="true"' in messages[0]
     assert re.search(r'<tr class="sl-none" data-queue="pushed">.*?data-figure="waiting">1<', messages[0], re.S)
+
+
+def test_with_many_queues_the_overview_shows_the_most_urgent_and_links_to_the_board(client, viewer, db):
+    from portal.selectors import OVERVIEW_QUEUES
+
+    now = timezone.now()
+    for n in range(OVERVIEW_QUEUES + 5):
+        QueueFactory(name=f"quiet-{n:02d}")
+    waiting = QueueFactory(name="zz-waiting")
+    QueuedCallFactory(queue=waiting, enqueued_at=now - timedelta(minutes=9), left_at=None)
+    client.force_login(viewer)
+    html = client.get("/").content.decode()
+    panel = html[html.index('id="dashboard-queues"'):html.index('id="dashboard-calls-chart"')]
+    rows = re.findall(r'<tr class="sl-\w+" data-queue="([^"]+)">', panel)
+    assert len(rows) == OVERVIEW_QUEUES
+    assert rows[0] == "zz-waiting"  # a caller waiting 9 minutes comes before every quiet queue, whatever its name
+    assert f"All {OVERVIEW_QUEUES + 6} queues on the board" in panel and 'href="/queues/"' in panel
