@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from calls.models import Call
+from portal.commands.words import remembered
 
 # Panels of controls on the call page, in this order (each action's `group` says where it goes): the most
 # used open, the rest folded.
@@ -23,6 +24,10 @@ FIELDS = {
 
 def leg_label(call_control_id: str) -> str:
     """A leg as a person knows it: the caller's number (or SIP name), else a short id."""
+    return remembered(("leg", call_control_id), lambda: _leg_label(call_control_id))
+
+
+def _leg_label(call_control_id: str) -> str:
     call = Call.objects.filter(call_control_id=call_control_id).only("from_number", "to_number", "direction").first()
     if call is None:
         return f"call {call_control_id[:12]}…" if len(call_control_id) > 12 else f"call {call_control_id}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from calls.words import leg_label, quoted
 from conferencing.models import Conference, Participant
+from portal.commands.words import remembered
 
 # The conference page's panels (issue 31): the most used controls open, End apart from the rest.
 FORM_GROUPS = (
@@ -31,16 +32,19 @@ FIELDS = {
 
 
 def conference_label(conference_id: str) -> str:
-    conference = Conference.objects.filter(conference_id=conference_id).only("name").first()
-    return (conference.name if conference else "") or f"conference {conference_id[:12]}"
+    def look_up() -> str:
+        conference = Conference.objects.filter(conference_id=conference_id).only("name").first()
+        return (conference.name if conference else "") or f"conference {conference_id[:12]}"
+
+    return remembered(("conference", conference_id), look_up)
 
 
 def _who(command, ids) -> str:
     """Participants by their label (caller number or SIP name), else by the calls app's leg label."""
-    labels = dict(
+    labels = remembered(("participants", command.target, tuple(ids)), lambda: dict(
         Participant.objects.filter(conference__conference_id=command.target, call_control_id__in=ids)
         .exclude(label="").values_list("call_control_id", "label")
-    )
+    ))
     return ", ".join(labels.get(i) or leg_label(i) for i in ids)
 
 

@@ -61,11 +61,14 @@ def dashboard_overview(now: datetime | None = None) -> dict:
     # and links to the board (rendering every row took ~0.5 s at 2,000 queues).
     queues = sorted(queue_metrics(window="today", now=now, p90=False).values(), key=metrics_urgency)
     joined = Participant.objects.filter(status=Participant.Status.JOINED).order_by("joined_at", "pk")
+    # The newest few first, then their counts: counting every active conference's roster before the limit
+    # cost ~30 ms at 10,000 conferences.
+    newest = Conference.objects.exclude(status=Conference.Status.COMPLETED).order_by("-created_at", "-pk")
     conferences = (
-        Conference.objects.exclude(status=Conference.Status.COMPLETED)
+        Conference.objects.filter(pk__in=list(newest.values_list("pk", flat=True)[:OVERVIEW_LIMIT]))
         .annotate(joined=Count("participants", filter=Q(participants__status=Participant.Status.JOINED)))
         .prefetch_related(Prefetch("participants", queryset=joined, to_attr="joined_participants"))
-        .order_by("-created_at", "-pk")[:OVERVIEW_LIMIT]
+        .order_by("-created_at", "-pk")
     )
     return {
         "alerts": list(unresolved_alerts()[:OVERVIEW_LIMIT]),

@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The names a page's commands are told with, looked up once per request (portal/commands/words.py).
+    "portal.commands.words.WordsScopeMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it answers a locked-out sign-in with the lockout page (429).
     "axes.middleware.AxesMiddleware",

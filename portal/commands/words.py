@@ -5,11 +5,47 @@ Target kinds name their targets (`TargetKind.label_of`).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+from contextvars import ContextVar
 
 from portal.commands import actions
 
 log = logging.getLogger(__name__)
+# Names looked up while one page renders: a timeline of a hundred commands on one conference asks its name
+# once, not a hundred times (the bench's pages part saw the query count grow with the data).
+_names: ContextVar[dict | None] = ContextVar("command_words_names", default=None)
+
+
+@contextlib.contextmanager
+def names_scope():
+    """Remember the names looked up from here to the end of the block (one request: WordsScopeMiddleware)."""
+    token = _names.set({})
+    try:
+        yield
+    finally:
+        _names.reset(token)
+
+
+def remembered(key: tuple, look_up):
+    """`look_up()`, once per key within a names scope; every time outside one (a toast rendered by a worker)."""
+    names = _names.get()
+    if names is None:
+        return look_up()
+    if key not in names:
+        names[key] = look_up()
+    return names[key]
+
+
+class WordsScopeMiddleware:
+    """One names scope per request, so the words of a page's commands cost a query per name, not per line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with names_scope():
+            return self.get_response(request)
 
 
 def target_label(kind_name: str, target: str) -> str:

@@ -149,6 +149,28 @@ def test_a_command_is_one_timeline_line_whatever_its_status(client, viewer):
     assert conference.conference_id in html
 
 
+def test_the_timeline_costs_the_same_queries_with_many_commands_told_in_words(client, viewer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ConferenceFactory(conference_id="conf-1", name="Support huddle")
+    ParticipantFactory(conference=Conference.objects.get(conference_id="conf-1"), call_control_id="v3:a", label="+1 555 0101")
+    client.force_login(viewer)
+
+    def timeline_queries(commands: int) -> int:
+        Command.objects.all().delete()
+        for _ in range(commands):
+            CommandFactory(action="conference.mute", target="conf-1", status=Command.Status.SUCCEEDED,
+                           params={"call_control_ids": ["v3:a"]})
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get("/conferences/conf-1/timeline/").content.decode()
+        assert html.count("Muted +1 555 0101 in Support huddle") == commands  # each line told in words
+        return len(captured.captured_queries)
+
+    # The conference's and the participant's names are looked up once per page, not once per line.
+    assert timeline_queries(2) == timeline_queries(20)
+
+
 def test_command_status_changes_replace_the_line_in_place(telnyx, operator, listen, django_capture_on_commit_callbacks):
     from portal.commands import services as commands
 
