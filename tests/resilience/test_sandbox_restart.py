@@ -56,7 +56,17 @@ def deliver_to_portal(app, receiver, client, capture) -> list[tuple[str, int]]:
     """Wait for the run's webhooks, then hand each to the portal byte for byte: (event id, status answered)."""
     dispatcher = app.state.dispatcher
     deadline = time.monotonic() + 10
-    while (dispatcher.pending or len(receiver.deliveries) < len(dispatcher.sent)) and time.monotonic() < deadline:
+    # Settled: nothing pending and everything sent received, for a while. A delivery in flight is in neither
+    # list (popped from `pending`, added to `sent` once answered): that moment looked settled (CI saw 11 of 12).
+    settled_since = None
+    while time.monotonic() < deadline:
+        settled = not dispatcher.pending and len(receiver.deliveries) >= len(dispatcher.sent)
+        if not settled:
+            settled_since = None
+        elif settled_since is None:
+            settled_since = time.monotonic()
+        elif time.monotonic() - settled_since >= 0.5:
+            break
         time.sleep(0.02)
     answered = []
     for delivery in list(receiver.deliveries):
