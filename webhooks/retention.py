@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from webhooks.models import EventKey, WebhookEvent
 log = logging.getLogger(__name__)
 KEPT = (WebhookEvent.Status.PENDING, WebhookEvent.Status.FAILED)
 BATCH = 10_000
+ESTIMATE_ABOVE = 100_000  # rows: a partition this big is reported by estimate (_partition_rows)
 
 
 @dataclass
@@ -64,31 +65,29 @@ def events_purge(*, now: datetime | None = None) -> Purge:
 
 def _purge_partition(partition: time_partitions.Partition, result: Purge) -> None:
     rows = WebhookEvent.objects.filter(received_at__gte=partition.start, received_at__lt=partition.end)
-    total, waiting = _partition_counts(partition)
-    if waiting:
+    if rows.filter(status__in=KEPT).exists():  # a probe of the event_unprocessed index, not a scan
         _delete_old(rows, [], result)  # keep the partition for the events that still wait
         return
     result.archived += archive.archive_events(rows)
-    result.deleted += total
+    result.deleted += _partition_rows(partition)
     time_partitions.detach_and_drop(partition)
     result.dropped.append(partition.name)
 
 
-def _partition_counts(partition: time_partitions.Partition) -> tuple[int, int]:
-    """(events, events still pending or failed) of one partition, in one scan on one core.
+def _partition_rows(partition: time_partitions.Partition) -> int:
+    """How many events a partition about to be dropped holds: PostgreSQL's estimate once it is large.
 
-    Retention is background work beside the intake: a parallel scan of a day's million rows would take
-    every core (its helper processes at full priority, whatever the worker's niceness) for its duration.
+    Counting a day of a million rows exactly reads all of it, beside the intake, for a number that
+    only goes to the log (growth bench: 168 ms of a 0.4 s run, and most of the intake's slow requests
+    during it). Analysed partitions above ESTIMATE_ABOVE rows report `reltuples`; small ones are counted.
     """
-    quote = connection.ops.quote_name
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cursor.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE status = ANY(%s)) FROM {quote(partition.name)}",
-            [[str(status) for status in KEPT]],
-        )
-        total, waiting = cursor.fetchone()
-    return total, waiting
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [partition.name])
+        row = cursor.fetchone()
+        if row and row[0] >= ESTIMATE_ABOVE:
+            return int(row[0])
+        cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(partition.name)}")
+        return cursor.fetchone()[0]
 
 
 def _delete_old(rows, held: list[tuple[datetime, datetime]], result: Purge) -> None:

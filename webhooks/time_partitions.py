@@ -144,15 +144,26 @@ def is_missing_partition(error: BaseException) -> bool:
 
 
 def detach_and_drop(partition: Partition, using: str = "default") -> None:
-    """Detach a partition without blocking inserts (CONCURRENTLY, outside any transaction), then drop it.
+    """Detach a partition without blocking inserts, then drop it (two steps: the benchmarks time each)."""
+    detach(partition, using)
+    drop(partition, using)
+
+
+def detach(partition: Partition, using: str = "default") -> None:
+    """Take a partition out of the events table without blocking inserts (CONCURRENTLY, outside any transaction).
 
     Inside a caller's transaction (tests) CONCURRENTLY is not allowed: a plain DETACH, which waits for
     the table's other users, is the same change.
     """
     db = connections[using]
-    quote = db.ops.quote_name
     concurrently = " FINALIZE" if partition.detaching else "" if db.in_atomic_block else " CONCURRENTLY"
     with db.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {quote(TABLE)} DETACH PARTITION {quote(partition.name)}{concurrently}")
-        cursor.execute(f"DROP TABLE {quote(partition.name)}")
+        cursor.execute(f"ALTER TABLE {db.ops.quote_name(TABLE)} DETACH PARTITION {db.ops.quote_name(partition.name)}{concurrently}")
+
+
+def drop(partition: Partition, using: str = "default") -> None:
+    """Drop a detached partition's table."""
+    db = connections[using]
+    with db.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {db.ops.quote_name(partition.name)}")
     log.info("events partition %s dropped (%s to %s)", partition.name, partition.start.isoformat(), partition.end.isoformat())

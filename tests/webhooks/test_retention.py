@@ -125,3 +125,21 @@ def test_the_admin_lists_and_filters_events_without_reading_every_row(client, ad
     page = client.get("/admin/webhooks/webhookevent/", {"event_type": "call.hangup"}).content.decode()
     assert page.count('class="field-event_type"') == 1 and "call.hangup" in page
     assert client.get("/admin/webhooks/webhookevent/").content.decode().count('class="field-event_type"') == 2
+
+
+@pytest.mark.skipif(not POSTGRES, reason="partitions are PostgreSQL's; SQLite deletes by date")
+def test_a_large_partition_is_dropped_without_counting_it_row_by_row(settings, monkeypatch):
+    """Above ESTIMATE_ABOVE rows the number dropped is PostgreSQL's estimate, not a scan beside the intake."""
+    from webhooks import retention
+
+    settings.EVENT_RETENTION_DAYS = 30
+    for n in range(3):
+        stored(f"old-{n}", days_ago=70)
+    old_partition = time_partitions.partition_name(*time_partitions.span_of(timezone.now() - timedelta(days=70)))
+    with connection.cursor() as cursor:
+        cursor.execute(f'ANALYZE "{old_partition}"')
+        cursor.execute("UPDATE pg_class SET reltuples = 250000 WHERE relname = %s", [old_partition])
+    monkeypatch.setattr(retention, "ESTIMATE_ABOVE", 100_000)
+    result = events_purge()
+    assert old_partition in result.dropped and result.deleted == 250_000
+    assert not WebhookEvent.objects.filter(event_id__startswith="old-").exists()
