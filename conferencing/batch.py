@@ -3,8 +3,8 @@ and which of its legs are on a roster.
 
 Every conference and participant event looked its conference up on its own before, and every
 call.initiated / answered / hangup asked the participants about its leg (most legs are in no
-conference). Services that change a conference with an UPDATE statement set the same values on the
-object, so the batch's object stays what the database holds; a leg that joins, leaves or is rung in
+conference). Services change a conference through webhooks.shared_rows, which sets the same values
+on the batch's object at once, so later events of the batch read what earlier ones wrote; a leg that joins, leaves or is rung in
 during the batch is marked, so the roster answer only errs on the side of looking.
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ LEG_EVENTS = ("call.initiated", "call.answered", "call.hangup")
 
 
 def preload_conferences(events) -> None:
-    """Load every conference the batch's events name, locked in id order inside a transaction (as lock_conferences)."""
-    batch_cache.preload(KIND, Conference.objects.all(), "conference_id", {e.conference_id for e in events} - {""})
+    """Load every conference the batch's events name, unlocked: a conference's participants are in every
+    partition, so its row is written at the end of the batch (webhooks/shared_rows.py)."""
+    batch_cache.preload(KIND, Conference.objects.all(), "conference_id", {e.conference_id for e in events} - {""}, lock=False)
 
 
 def conference_cached(conference_id: str) -> Conference | None:

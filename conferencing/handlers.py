@@ -3,7 +3,6 @@ from calls import links
 from calls.models import Call
 from conferencing import dial_in, labels, services
 from conferencing.batch import leg_rostered, preload_conferences, preload_rostered_legs, surely_not_rostered
-from conferencing.models import Conference
 from webhooks.payloads import text
 
 
@@ -149,14 +148,4 @@ HANDLERS = {
 }
 
 
-def lock_conferences(events) -> None:
-    """Lock, in id order, every conference a batch names before any handler (see queues.handlers.lock_queues):
-    a conference's row is written by its participants' calls, which are in different drain partitions."""
-    ids = {e.conference_id for e in events} - {""}
-    if ids:
-        list(Conference.objects.filter(conference_id__in=ids).order_by("pk").select_for_update().values_list("pk", flat=True))
-
-
-BATCH_LOCKS = [lock_conferences]
-# The conferences a batch names, and which of its legs are on a roster: one query each (issue 25).
 BATCH_PRELOADS = [preload_conferences, preload_rostered_legs]

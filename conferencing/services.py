@@ -14,8 +14,9 @@ from conferencing.labels import call_label, call_labels
 from conferencing.live import publish_conference, publish_conferences_synced
 from conferencing.models import Conference, Participant
 from portal.models import Command
-from webhooks.ordering import apply_if_newer, is_stale
+from webhooks.ordering import apply_if_newer, is_stale, set_if_newer
 from webhooks.payloads import when
+from webhooks.shared_rows import write_later
 
 log = logging.getLogger(__name__)
 PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
@@ -27,13 +28,18 @@ def conference_get_or_create(*, conference_id: str, **facts) -> Conference:
     if conference is None:
         conference, created = Conference.objects.get_or_create(conference_id=conference_id, defaults=_clean(facts))
         conference_remember(conference)
-    if not created:
-        missing = {k: v for k, v in _clean(facts).items() if not getattr(conference, k)}
-        if missing:
-            Conference.objects.filter(pk=conference.pk).update(**missing)
-            for k, v in missing.items():
-                setattr(conference, k, v)
+    facts = _clean(facts)
+    if not created and any(not getattr(conference, k) for k in facts):
+        write_later(conference, lambda row: _set_missing(row, facts))
     return conference
+
+
+def _set_missing(row, facts: dict) -> list[str]:
+    """Set the facts `row` lacks; the names set."""
+    missing = [k for k, v in facts.items() if not getattr(row, k)]
+    for k in missing:
+        setattr(row, k, facts[k])
+    return missing
 
 
 def _clean(facts: dict) -> dict:
@@ -50,8 +56,8 @@ def conference_started(*, conference_id: str, occurred_at: datetime | None, conn
         conference_id=conference_id, created_at=occurred_at, connection_id=connection_id,
         name=name or _name_from_create_command(conference_id),
     )
-    if conference.status != Conference.Status.COMPLETED:
-        apply_if_newer(conference, occurred_at, {"status": Conference.Status.IN_PROGRESS})
+    write_later(conference, lambda row: [] if row.status == Conference.Status.COMPLETED
+                else set_if_newer(row, occurred_at, {"status": Conference.Status.IN_PROGRESS}))
     if not conference.name:
         transaction.on_commit(lambda: _queue_name_fetch(conference_id))
     publish_conference(conference)
@@ -102,23 +108,24 @@ def conference_ended(*, conference_id: str, occurred_at: datetime | None, reason
         .values_list("requested_by", flat=True)
         .first()
     )
-    # Ended is final: it applies whatever order events arrive in.
-    conference.status = Conference.Status.COMPLETED
-    conference.ended_at = conference.ended_at or occurred_at or timezone.now()
-    conference.end_reason = reason or conference.end_reason
-    conference.ended_by_id = conference.ended_by_id or ender
-    conference.recording_state = Conference.RecordingState.IDLE
-    conference.speaking = False
-    conference.playing_media = ""
-    if occurred_at and (conference.last_event_at is None or occurred_at > conference.last_event_at):
-        conference.last_event_at = occurred_at
-    # Only what ending changes: a name the fetch task filled meanwhile is not written back blank.
-    conference.save(update_fields=[
-        "status", "ended_at", "end_reason", "ended_by", "recording_state", "speaking", "playing_media", "last_event_at",
-    ])
-    conference.participants.filter(status__in=PRESENT).update(
-        status=Participant.Status.LEFT, left_at=conference.ended_at, speaking=False
-    )
+
+    def end(row) -> list[str]:  # ended is final: it applies whatever order events arrive in
+        row.status = Conference.Status.COMPLETED
+        row.ended_at = row.ended_at or occurred_at or timezone.now()
+        row.end_reason = reason or row.end_reason
+        row.ended_by_id = row.ended_by_id or ender
+        row.recording_state = Conference.RecordingState.IDLE
+        row.speaking = False
+        row.playing_media = ""
+        if occurred_at and (row.last_event_at is None or occurred_at > row.last_event_at):
+            row.last_event_at = occurred_at
+        # Only what ending changes: a name the fetch task filled meanwhile is not written back blank.
+        return ["status", "ended_at", "end_reason", "ended_by", "recording_state", "speaking", "playing_media", "last_event_at"]
+
+    def everyone_leaves(row) -> None:
+        row.participants.filter(status__in=PRESENT).update(status=Participant.Status.LEFT, left_at=row.ended_at, speaking=False)
+
+    write_later(conference, end, everyone_leaves)
     publish_conference(conference)
     return conference
 
@@ -130,7 +137,8 @@ def participant_joined(
     """conference.participant.joined, ignored if a newer leave is already applied."""
     conference = conference_get_or_create(conference_id=conference_id)
     if conference.status == Conference.Status.INIT:
-        apply_if_newer(conference, occurred_at, {"status": Conference.Status.IN_PROGRESS})
+        write_later(conference, lambda row: set_if_newer(row, occurred_at, {"status": Conference.Status.IN_PROGRESS})
+                    if row.status == Conference.Status.INIT else [])
     participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
     filled = _fill(
         participant, call_leg_id=call_leg_id, call_session_id=call_session_id, joined_at=occurred_at,
@@ -194,15 +202,19 @@ def participants_label_from_call(call_control_id: str, label: str | Callable[[],
 def floor_changed(*, conference_id: str, call_control_id: str, occurred_at: datetime | None) -> Conference:
     """Who speaks now; an older floor change never overrides a newer one."""
     conference = conference_get_or_create(conference_id=conference_id)
-    if is_stale(conference, occurred_at, "floor_changed_at"):
-        return conference
-    # All or nothing; no savepoint of its own: in a webhook batch the batch is the unit (issue 13).
-    with transaction.atomic(savepoint=False):
-        conference.participants.exclude(call_control_id=call_control_id).update(speaking=False)
-        conference.participants.filter(call_control_id=call_control_id, status__in=PRESENT).update(speaking=True)
-        Conference.objects.filter(pk=conference.pk).update(floor_changed_at=occurred_at)
-    conference.floor_changed_at = occurred_at  # the batch's object stays what the row holds
-    publish_conference(conference)
+
+    def change(row) -> list[str]:
+        if is_stale(row, occurred_at, "floor_changed_at"):
+            return []
+        row.floor_changed_at = occurred_at
+        return ["floor_changed_at"]
+
+    def speakers(row) -> None:  # the participants are in other drains' partitions: written with the row
+        row.participants.exclude(call_control_id=call_control_id).update(speaking=False)
+        row.participants.filter(call_control_id=call_control_id, status__in=PRESENT).update(speaking=True)
+
+    if write_later(conference, change, speakers):
+        publish_conference(conference)
     return conference
 
 
@@ -214,9 +226,7 @@ def conference_media(*, conference_id: str, playing_media: str | None = None, sp
         changes["playing_media"] = playing_media[:500]
     if speaking is not None:
         changes["speaking"] = speaking
-    Conference.objects.filter(pk=conference.pk).update(**changes)
-    for name, value in changes.items():  # the batch's object stays what the row holds
-        setattr(conference, name, value)
+    write_later(conference, lambda row: _set(row, changes))
     publish_conference(conference)
     return conference
 
@@ -238,12 +248,15 @@ def participant_media(
 def recording_saved(*, conference_id: str, recording_id: str) -> None:
     """conference.recording.saved: recording state back to idle (the recordings app lists the recording)."""
     conference = conference_get_or_create(conference_id=conference_id)
-    if not conference.active_recording_id or conference.active_recording_id == recording_id:
-        changes = {"recording_state": Conference.RecordingState.IDLE, "active_recording_id": ""}
-        Conference.objects.filter(pk=conference.pk).update(**changes)
-        for name, value in changes.items():  # the batch's object stays what the row holds
-            setattr(conference, name, value)
+    idle = {"recording_state": Conference.RecordingState.IDLE, "active_recording_id": ""}
+    write_later(conference, lambda row: _set(row, idle) if row.active_recording_id in ("", recording_id) else [])
     publish_conference(conference)
+
+
+def _set(row, changes: dict) -> list[str]:
+    for name, value in changes.items():
+        setattr(row, name, value)
+    return list(changes)
 
 
 def participants_set(*, conference: Conference, call_control_ids: list[str] | None, **changes) -> int:

@@ -1,4 +1,4 @@
-"""Which calls of a batch of webhooks may be waiting in a queue: found in one query (issue 25).
+"""The queues a batch of webhooks names, and which of its calls may be waiting in one: one query each (issue 25).
 
 Every call.hangup asked the queue stays whether its call waited in line (most never did): one SELECT
 per hangup. The batch asks once for all its calls; a call that enters or leaves a queue during the
@@ -6,10 +6,19 @@ batch is marked, so the answer only errs on the side of looking.
 """
 from __future__ import annotations
 
-from queues.models import QueuedCall
+from queues.models import Queue, QueuedCall
+from queues.rows import KIND as QUEUES
 from webhooks import batch_cache
+from webhooks.payloads import text
 
 KIND = "queue_stays"
+
+
+def preload_queues(events) -> None:
+    """Load every queue the batch names, unlocked: a queue's callers are in every partition, so its row
+    is written at the end of the batch (webhooks/shared_rows.py)."""
+    names = {text(e.payload, "queue") for e in events if e.event_type in ("call.enqueued", "call.dequeued")} - {""}
+    batch_cache.preload(QUEUES, Queue.objects.all(), "name", names, lock=False)
 
 
 def preload_waiting_calls(events) -> None:

@@ -1,6 +1,5 @@
 """Queue webhooks → stays of callers in queues (call.enqueued, call.dequeued, and call.hangup for kept calls)."""
-from queues.batch import preload_waiting_calls, stays_touched, surely_not_waiting
-from queues.models import Queue, QueuedCall
+from queues.batch import preload_queues, preload_waiting_calls, stays_touched, surely_not_waiting
 from queues.services import queued_call_enter, queued_call_hung_up, queued_call_leave
 from webhooks.payloads import number, text
 
@@ -41,21 +40,5 @@ def on_hangup(event):
 HANDLERS = {"call.enqueued": on_enqueued, "call.dequeued": on_dequeued, "call.hangup": on_hangup}
 
 
-def lock_queues(events) -> None:
-    """Lock, in id order, every queue a batch may change (named, or holding one of its calls) before any handler.
-
-    Queue rows are shared by calls of every drain partition (issue 25): taken one by one as handlers
-    reach them, two drains could each hold one and wait for the other's (a deadlock, then a batch
-    redone event by event). A fixed order makes the second drain wait for the first's commit instead.
-    """
-    names = {text(e.payload, "queue") for e in events} - {""}
-    calls = {e.call_control_id for e in events if e.event_type == "call.hangup"} - {""}
-    if not names and not calls:
-        return
-    held = QueuedCall.objects.filter(call_control_id__in=calls, left_at__isnull=True).values("queue_id")
-    wanted = Queue.objects.filter(name__in=names) | Queue.objects.filter(pk__in=held)
-    list(wanted.order_by("pk").select_for_update().values_list("pk", flat=True))
-
-
-BATCH_LOCKS = [lock_queues]
-BATCH_PRELOADS = [preload_waiting_calls]  # which hung-up calls wait in a queue, in one query (issue 25)
+# The queues a batch names, and which hung-up calls wait in a queue: one query each (issue 25).
+BATCH_PRELOADS = [preload_queues, preload_waiting_calls]

@@ -8,11 +8,25 @@ from django.utils import timezone
 
 from portal.models import Command
 from queues.models import Queue, QueuedCall
+from webhooks import batch_cache, shared_rows
 from webhooks.payloads import number, when
+
+KIND = "queues"  # the batch's queue objects by name (webhooks/batch_cache.py)
 
 
 def queue_for_update(name: str, *, seen_at: datetime | None = None) -> Queue:
-    """The queue named `name` (created if new), locked so its stays and positions change one event at a time."""
+    """The queue named `name` (created if new), locked so its stays and positions change one event at a time.
+
+    In a drain's batch it is not locked here: a queue's callers are in every partition, so its row is
+    written once at the end of the batch (webhooks/shared_rows.py), and a call's stays are only ever
+    written by its own partition's drain.
+    """
+    if shared_rows.in_batch():
+        queue = batch_cache.cached(KIND, name)
+        if queue is None:
+            queue, _ = Queue.objects.get_or_create(name=name, defaults={"created_at": seen_at or timezone.now()})
+            batch_cache.remember(KIND, name, queue)
+        return queue
     queue = Queue.objects.select_for_update().filter(name=name).first()  # one statement for a known queue
     if queue is None:
         queue, _ = Queue.objects.get_or_create(name=name, defaults={"created_at": seen_at or timezone.now()})
@@ -22,6 +36,10 @@ def queue_for_update(name: str, *, seen_at: datetime | None = None) -> Queue:
 
 def queue_note_event(queue: Queue, occurred_at: datetime, *, revive: bool = False, average_wait_secs: int | None = None) -> None:
     """An event about this queue: when it was last seen and heard of, revived if it had gone, Telnyx's average wait."""
+    shared_rows.write_later(queue, lambda row: _noted(row, occurred_at, revive, average_wait_secs))
+
+
+def _noted(queue: Queue, occurred_at: datetime, revive: bool, average_wait_secs: int | None) -> list[str]:
     changes = []
     if queue.last_seen_at is None or occurred_at > queue.last_seen_at:
         queue.last_seen_at = occurred_at
@@ -35,8 +53,7 @@ def queue_note_event(queue: Queue, occurred_at: datetime, *, revive: bool = Fals
     if queue.last_event_at is None or occurred_at > queue.last_event_at:
         queue.last_event_at = occurred_at
         changes.append("last_event_at")
-    if changes:
-        queue.save(update_fields=changes)
+    return changes
 
 
 def queue_apply_telnyx(queue: Queue, data: dict, *, reported_at: datetime | None = None) -> None:
@@ -64,8 +81,15 @@ def stay_apply_enqueue_command(queue: Queue, stay: QueuedCall, occurred_at: date
         return
     stay.keep_after_hangup = bool(command.params.get("keep_after_hangup"))
     if queue.max_size is None and command.params.get("max_size"):
-        queue.max_size = command.params["max_size"]  # Telnyx applies max_size only when the enqueue creates the queue
-        queue.save(update_fields=["max_size"])
+        # Telnyx applies max_size only when the enqueue creates the queue.
+        shared_rows.write_later(queue, lambda row: _set_max_size(row, command.params["max_size"]))
+
+
+def _set_max_size(queue: Queue, max_size: int) -> list[str]:
+    if queue.max_size is not None:
+        return []
+    queue.max_size = max_size
+    return ["max_size"]
 
 
 def stay_fill(stay: QueuedCall, **details: str) -> None:
@@ -89,19 +113,28 @@ def stay_close(
         stay.save(update_fields=["left_at", "leave_reason", "wait_time_secs", "position"])
 
 
+def line_renumber_later(queue: Queue) -> None:
+    """Renumber the line once, with the queue's row, at the end of a drain's batch (at once outside one)."""
+    shared_rows.write_later(queue, then=line_renumber, once="renumber")
+
+
 def line_renumber(queue: Queue) -> None:
     """Places in line follow arrival order, so they stay right whatever order the events came in.
 
     One statement, rows whose place changed only: loading the line through `queue.calls` cost a query
     per waiting caller (the related manager reads each row's deferred `queue_id`), the slowest part of
-    applying an event once lines grew (issue 13).
+    applying an event once lines grew (issue 13). Run with the queue's row locked. A stay that another
+    drain's batch holds (it wrote that call's stay) is skipped, not waited for: that batch renumbers
+    the line itself once it has this row, after this transaction's commit, and so sees both.
     """
     table = connection.ops.quote_name(QueuedCall._meta.db_table)
+    skip_locked = " FOR NO KEY UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {table} SET position = ranked.place
                 FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
                       FROM {table} WHERE queue_id = %s AND left_at IS NULL) AS ranked
-                WHERE {table}.id = ranked.id AND ({table}.position IS NULL OR {table}.position <> ranked.place)""",
-            [queue.pk],
+                WHERE {table}.id = ranked.id AND ({table}.position IS NULL OR {table}.position <> ranked.place)
+                AND {table}.id IN (SELECT id FROM {table} WHERE queue_id = %s AND left_at IS NULL{skip_locked})""",
+            [queue.pk, queue.pk],
         )

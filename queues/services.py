@@ -21,6 +21,7 @@ from queues.live import publish_queue
 from queues.models import Queue, QueuedCall
 from queues.rows import (
     line_renumber,
+    line_renumber_later,
     queue_apply_telnyx,
     queue_for_update,
     queue_note_event,
@@ -74,7 +75,7 @@ def queued_call_enter(
             stay.position = position
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
         stay.save()
-        line_renumber(queue)
+        line_renumber_later(queue)
         publish_queue(queue)
     return stay
 
@@ -113,7 +114,7 @@ def queued_call_leave(
             stay.is_alive = False
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
         stay.save()
-        line_renumber(queue)
+        line_renumber_later(queue)
         publish_queue(queue)
     return stay
 
@@ -146,6 +147,7 @@ def queued_call_hung_up(*, call_control_id: str, occurred_at: datetime) -> int:
         )
         for stay in stays:
             QueuedCall.objects.filter(pk=stay.pk).update(is_alive=False)
+            line_renumber_later(stay.queue)  # this drain holds the stay: a renumber elsewhere skipped it
             publish_queue(stay.queue)
     return len(stays)
 

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from portal import live, metrics
-from webhooks import batch_cache, registry
+from webhooks import batch_cache, registry, shared_rows
 from webhooks.live import publish_event
 from webhooks.models import WebhookEvent
 from webhooks.prepared import fetch_prepared
@@ -59,13 +59,11 @@ def apply_events(events: list[WebhookEvent], *, schedule_retries: bool = True, o
     ordered = sorted(events, key=lambda e: (e.occurred_at is None, e.occurred_at or now))
     for event in ordered:
         event.first_time = event.attempts == 0 and event.status == WebhookEvent.Status.PENDING
-    if optimistic and connection.vendor == "postgresql":
-        for lock in registry.batch_locks():  # shared rows in a fixed order: drains in parallel, no deadlock
-            lock(ordered)
-    with batch_cache.batch_scope():
+    with batch_cache.batch_scope(), shared_rows.batch_writes():
         for preload in registry.batch_preloads():  # one query per kind of row, not one per event
             preload(ordered)
         done, ignored, failed = _run_handlers(ordered, isolated=not optimistic)
+        shared_rows.flush()  # queue and conference rows: locked in one order, only from here to the commit
     _record(ordered, done, ignored, failed, now, schedule_retries=schedule_retries)
 
 
@@ -98,11 +96,14 @@ def _run_handlers(ordered: list[WebhookEvent], *, isolated: bool) -> tuple[list,
             with transaction.atomic() if isolated else contextlib.nullcontext():
                 for handler in handlers:
                     handler(event)
+                if isolated:
+                    shared_rows.flush()  # within the event's savepoint: undone with it if it fails
         except Exception as exc:  # noqa: BLE001 - a handler bug must not stop other events
             if not isolated:
                 raise HandlerFailed([e.pk for e in ordered]) from exc  # redone event by event, where it is recorded
             log.exception("handler failed for webhook event %s (%s)", event.event_id, event.event_type)
             batch_cache.forget()  # its savepoint rolled back: cached rows may hold what it undid
+            shared_rows.discard()
             event.last_error = traceback.format_exc()
             failed.append(event)
         else:

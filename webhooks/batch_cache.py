@@ -38,18 +38,19 @@ def forget() -> None:
         scope.clear()
 
 
-def preload(kind: str, queryset, field: str, keys: set[str]) -> None:
+def preload(kind: str, queryset, field: str, keys: set[str], *, lock: bool = True) -> None:
     """Rows of `queryset` whose `field` is one of `keys`, in one query, cached by that field.
 
     Inside a transaction they are locked in id order (a write from another process waits for the
-    batch instead of being overwritten by its saves). A key not found is cached as None: not there
-    when the batch began.
+    batch instead of being overwritten by its saves), unless `lock` is off: rows that several
+    partitions share are written at the end of the batch instead (webhooks/shared_rows.py). A key
+    not found is cached as None: not there when the batch began.
     """
     cache = rows(kind)
     if cache is None or not keys:
         return
     found = queryset.filter(**{f"{field}__in": keys}).order_by("pk")
-    if connection.in_atomic_block:
+    if lock and connection.in_atomic_block:
         found = found.select_for_update()
     cache.update(dict.fromkeys(keys))
     cache.update((getattr(row, field), row) for row in found)

@@ -12,6 +12,17 @@ def is_stale(instance: models.Model, occurred_at: datetime | None, field: str = 
     return bool(applied and occurred_at and occurred_at < applied)
 
 
+def set_if_newer(instance: models.Model, occurred_at: datetime | None, changes: dict, field: str = "last_event_at") -> list[str]:
+    """Set `changes` and the ordering stamp on `instance` unless it holds newer state; the fields set (not saved)."""
+    if is_stale(instance, occurred_at, field):
+        return []
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    if occurred_at and (getattr(instance, field) is None or occurred_at >= getattr(instance, field)):
+        setattr(instance, field, occurred_at)
+    return list(dict.fromkeys([*changes, field]))
+
+
 def apply_if_newer(
     instance: models.Model, occurred_at: datetime | None, changes: dict, field: str = "last_event_at",
     unsaved: list[str] = (),
@@ -20,16 +31,13 @@ def apply_if_newer(
 
     `unsaved`: fields the caller already set on `instance`, saved in the same statement (or alone if stale).
     """
-    if is_stale(instance, occurred_at, field):
+    fields = set_if_newer(instance, occurred_at, changes, field)
+    if not fields:
         if unsaved and instance.pk:
             instance.save(update_fields=list(unsaved))
         return False
-    for name, value in changes.items():
-        setattr(instance, name, value)
-    if occurred_at and (getattr(instance, field) is None or occurred_at >= getattr(instance, field)):
-        setattr(instance, field, occurred_at)
     if instance.pk:
-        instance.save(update_fields=list(dict.fromkeys([*unsaved, *changes, field])))
+        instance.save(update_fields=list(dict.fromkeys([*unsaved, *fields])))
     else:
         instance.save()
     return True

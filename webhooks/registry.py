@@ -40,12 +40,6 @@ def _module_hooks(name: str) -> list[Callable[[list], None]]:
 
 
 @functools.cache
-def batch_locks() -> list[Callable[[list], None]]:
-    """Each app's BATCH_LOCKS (handlers module), in app order: rows shared across partitions, locked first."""
-    return _module_hooks("BATCH_LOCKS")
-
-
-@functools.cache
 def batch_preloads() -> list[Callable[[list], None]]:
     """Each app's BATCH_PRELOADS: load the rows a batch names into webhooks.batch_cache, one query each."""
     return _module_hooks("BATCH_PRELOADS")

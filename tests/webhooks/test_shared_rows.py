@@ -1,0 +1,122 @@
+"""Rows several drain partitions write (a queue, a conference) are locked only at the end of a batch (issue 25)."""
+import json
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from django.db import connections, transaction
+
+from conferencing import services as conferences
+from conferencing.models import Conference, Participant
+from queues import services as queues
+from queues.models import Queue, QueuedCall
+from tests.conftest import load_event
+from tests.webhooks.test_partitions import drain_in_threads, postgres  # noqa: F401 - a fixture
+from webhooks import batch_cache, registry, shared_rows, store
+from webhooks.apply import apply_events
+from webhooks.models import WebhookEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def stored(event_type: str, event_id: str, at: datetime, **payload) -> None:
+    doc = load_event(event_type)
+    data = doc.get("data", doc)
+    data["id"], data["occurred_at"] = event_id, at.isoformat().replace("+00:00", "Z")
+    data["payload"].update(payload)
+    store.event_store(data=data, raw_body=json.dumps(doc).encode())
+
+
+def locked_elsewhere(table: str, pk: int) -> bool:
+    """Whether another session finds the row locked (FOR UPDATE NOWAIT)."""
+    other = connections.create_connection("default")
+    other.ensure_connection()
+    raw = other.connection
+    try:
+        raw.execute("BEGIN")
+        raw.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE NOWAIT", [pk])
+        return False
+    except psycopg.errors.LockNotAvailable:
+        return True
+    finally:
+        raw.execute("ROLLBACK")
+        other.close()
+
+
+def test_a_batch_locks_its_queue_and_conference_rows_only_at_its_end(postgres):  # noqa: F811
+    queue = Queue.objects.create(name="desk", created_at=T0)
+    conference = Conference.objects.create(conference_id="conf-1")
+    with transaction.atomic(), batch_cache.batch_scope(), shared_rows.batch_writes():
+        queues.queued_call_enter(queue_name="desk", call_control_id="v3:a", occurred_at=T0 + timedelta(seconds=1))
+        conferences.participant_joined(conference_id="conf-1", call_control_id="v3:a", occurred_at=T0)
+        conferences.floor_changed(conference_id="conf-1", call_control_id="v3:a", occurred_at=T0 + timedelta(seconds=2))
+        # Every event of the batch applied, and another drain can still write both rows.
+        assert not locked_elsewhere("queues_queue", queue.pk)
+        assert not locked_elsewhere("conferencing_conference", conference.pk)
+        shared_rows.flush()
+        assert locked_elsewhere("queues_queue", queue.pk)
+        assert locked_elsewhere("conferencing_conference", conference.pk)
+    queue.refresh_from_db()
+    conference.refresh_from_db()
+    assert queue.last_event_at == T0 + timedelta(seconds=1)
+    assert conference.floor_changed_at == T0 + timedelta(seconds=2)
+    assert conference.status == Conference.Status.IN_PROGRESS
+    assert list(Participant.objects.values_list("call_control_id", "speaking")) == [("v3:a", True)]
+    assert list(QueuedCall.objects.values_list("call_control_id", "position")) == [("v3:a", 1)]
+
+
+def test_two_drains_sharing_queues_and_conferences_converge(postgres):  # noqa: F811
+    """Callers of two queues and three conferences, in every partition, applied by two drains at once."""
+    callers = 24
+    for c in range(callers):
+        leg, session = f"v3:leg-{c}", f"session-{c}"
+        stored("call.enqueued", f"enq-{c}", T0 + timedelta(seconds=c), call_control_id=leg, call_session_id=session,
+               queue=f"line-{c % 2}", current_position=None)
+        if c % 3 == 0:
+            stored("call.dequeued", f"deq-{c}", T0 + timedelta(seconds=40 + c), call_control_id=leg,
+                   call_session_id=session, queue=f"line-{c % 2}", reason="bridged", queue_position=None)
+        stored("conference.participant.joined", f"join-{c}", T0 + timedelta(seconds=c), call_control_id=leg,
+               call_session_id=session, conference_id=f"room-{c % 3}")
+        stored("conference.floor.changed", f"floor-{c}", T0 + timedelta(seconds=60 + c), call_control_id=leg,
+               call_session_id=session, conference_id=f"room-{c % 3}")
+    assert len(set(WebhookEvent.objects.values_list("partition", flat=True))) > 4  # spread over the partitions
+    totals = drain_in_threads(2, batch_size=5)
+    assert sum(totals.values()) == WebhookEvent.objects.count()
+    assert set(WebhookEvent.objects.values_list("status", "attempts")) == {(WebhookEvent.Status.PROCESSED, 1)}
+    for q in range(2):
+        queue = Queue.objects.get(name=f"line-{q}")
+        members = [c for c in range(callers) if c % 2 == q]
+        assert queue.last_event_at == T0 + timedelta(seconds=max(40 + c if c % 3 == 0 else c for c in members))
+        waiting = list(queue.calls.filter(left_at__isnull=True).order_by("enqueued_at").values_list("call_control_id", "position"))
+        assert waiting == [(f"v3:leg-{c}", place) for place, c in enumerate((c for c in members if c % 3), start=1)]
+    for r in range(3):
+        conference = Conference.objects.get(conference_id=f"room-{r}")
+        last = max(c for c in range(callers) if c % 3 == r)
+        assert conference.floor_changed_at == T0 + timedelta(seconds=60 + last)
+        assert list(conference.participants.filter(speaking=True).values_list("call_control_id", flat=True)) == [f"v3:leg-{last}"]
+        assert conference.participants.count() == callers // 3
+
+
+@pytest.mark.django_db
+def test_an_event_that_fails_in_the_event_by_event_pass_leaves_no_shared_write(monkeypatch):
+    Conference.objects.create(conference_id="conf-1")
+    for n, leg in enumerate(["v3:a", "v3:b"]):
+        stored("conference.participant.joined", f"join-{leg}", T0, call_control_id=leg, conference_id="conf-1")
+        stored("conference.floor.changed", f"floor-{leg}", T0 + timedelta(seconds=1 + n), call_control_id=leg,
+               conference_id="conf-1")
+    original = registry.handlers_for
+
+    def handlers_for(event_type):
+        def fail_after(event):
+            if event.event_id == "floor-v3:b":
+                raise RuntimeError("a handler bug after the floor change was recorded")
+        return [*original(event_type), fail_after]
+
+    monkeypatch.setattr(registry, "handlers_for", handlers_for)
+    with transaction.atomic():
+        apply_events(list(WebhookEvent.objects.order_by("id")))
+    conference = Conference.objects.get()
+    assert conference.floor_changed_at == T0 + timedelta(seconds=1)  # b's later change went with its event
+    assert list(conference.participants.filter(speaking=True).values_list("call_control_id", flat=True)) == ["v3:a"]
+    assert WebhookEvent.objects.get(event_id="floor-v3:b").status == WebhookEvent.Status.FAILED
