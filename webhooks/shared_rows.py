@@ -74,14 +74,21 @@ def write_later(row: models.Model, change: Change | None = None, then: Then | No
 
 
 def flush() -> None:
-    """Write the batch's shared rows in one order: each locked, read fresh, changed, saved, then its statements."""
+    """Write the batch's shared rows: each kind locked in one statement in id order, then each row changed,
+    saved and its statements run."""
     pending = _batch.get()
     if not pending:
         return
     ordered = [pending[key] for key in sorted(pending)]
     pending.clear()
-    for writes in ordered:
-        _write(writes.row, writes.steps, writes.once)
+    for label in dict.fromkeys(writes.row._meta.label for writes in ordered):
+        kind = [writes for writes in ordered if writes.row._meta.label == label]
+        model = type(kind[0].row)
+        locked = model._default_manager.select_for_update(no_key=True).filter(pk__in=[w.row.pk for w in kind])
+        fresh = {row.pk: row for row in locked.order_by("pk")}
+        for writes in kind:
+            if writes.row.pk in fresh:  # else deleted meanwhile: nothing left to change
+                _write(writes.row, fresh[writes.row.pk], writes.steps, writes.once)
 
 
 def discard() -> None:
@@ -91,16 +98,11 @@ def discard() -> None:
         pending.clear()
 
 
-def _write(row: models.Model, steps, once: dict[str, Then]) -> list[str]:
-    """Lock `row` fresh, apply `steps` to it, save what they set, run their statements; the fields set."""
-    fresh = type(row)._default_manager.select_for_update(no_key=True).filter(pk=row.pk).first()
-    if fresh is None:
-        return []  # deleted meanwhile: nothing left to change
-    fields = _apply(fresh, steps, once)
-    for name in fields:  # the batch's object holds what the row holds
+def _write(row: models.Model, fresh: models.Model, steps, once: dict[str, Then]) -> None:
+    """Apply `steps` to the locked `fresh` copy of `row`; `row`, the batch's object, then holds what the row holds."""
+    for name in _apply(fresh, steps, once):
         attname = fresh._meta.get_field(name).attname
         setattr(row, attname, getattr(fresh, attname))
-    return fields
 
 
 def _apply(row: models.Model, steps, once: dict[str, Then]) -> list[str]:
