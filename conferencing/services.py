@@ -209,9 +209,12 @@ def floor_changed(*, conference_id: str, call_control_id: str, occurred_at: date
         row.floor_changed_at = occurred_at
         return ["floor_changed_at"]
 
-    def speakers(row) -> None:  # the participants are in other drains' partitions: written with the row
-        row.participants.exclude(call_control_id=call_control_id).update(speaking=False)
-        row.participants.filter(call_control_id=call_control_id, status__in=PRESENT).update(speaking=True)
+    def speakers(row) -> None:
+        # Written with the conference's row at the end of the batch: the participants are in other drains'
+        # partitions. Only rows whose flag changes (the previous speaker, the new one), so a participant
+        # another drain's batch holds is waited for only if this floor change is about it.
+        row.participants.exclude(call_control_id=call_control_id).filter(speaking=True).update(speaking=False)
+        row.participants.filter(call_control_id=call_control_id, status__in=PRESENT, speaking=False).update(speaking=True)
 
     if write_later(conference, change, speakers):
         publish_conference(conference)

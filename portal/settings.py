@@ -238,6 +238,7 @@ CELERY_TASK_ROUTES = {
     "webhooks.tasks.purge_old_events": {"queue": "celery"},
     "webhooks.tasks.create_event_partitions": {"queue": "celery"},
     "webhooks.tasks.*": {"queue": "events"},
+    "queues.tasks.renumber_line": {"queue": "events"},
     "portal.commands.tasks.*": {"queue": "commands"},
     "recordings.tasks.*": {"queue": "downloads"},
 }

@@ -1,9 +1,10 @@
 """Row mechanics shared by the queue writes: lock a queue, note an event, fill and close a stay, renumber a line."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.models import Command
@@ -12,6 +13,9 @@ from webhooks import batch_cache, shared_rows
 from webhooks.payloads import number, when
 
 KIND = "queues"  # the batch's queue objects by name (webhooks/batch_cache.py)
+RENUMBER_ATTEMPTS = 10  # passes of a line whose stays other transactions hold, RENUMBER_AGAIN_SECONDS apart
+RENUMBER_AGAIN_SECONDS = 0.2
+log = logging.getLogger(__name__)
 
 
 def queue_for_update(name: str, *, seen_at: datetime | None = None) -> Queue:
@@ -118,23 +122,47 @@ def line_renumber_later(queue: Queue) -> None:
     shared_rows.write_later(queue, then=line_renumber, once="renumber")
 
 
-def line_renumber(queue: Queue) -> None:
+def line_renumber(queue: Queue, *, attempt: int = 0) -> None:
     """Places in line follow arrival order, so they stay right whatever order the events came in.
 
     One statement, rows whose place changed only: loading the line through `queue.calls` cost a query
     per waiting caller (the related manager reads each row's deferred `queue_id`), the slowest part of
     applying an event once lines grew (issue 13). Run with the queue's row locked. A stay that another
-    drain's batch holds (it wrote that call's stay) is skipped, not waited for: that batch renumbers
-    the line itself once it has this row, after this transaction's commit, and so sees both.
+    transaction holds (a drain's batch wrote that call's stay) is skipped, not waited for: waiting
+    there while holding the queue's row could deadlock with that batch's end. If any was skipped, the
+    line is renumbered again a moment after this commit (`renumber_line`), until a pass skips none.
     """
     table = connection.ops.quote_name(QueuedCall._meta.db_table)
-    skip_locked = " FOR NO KEY UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time, nothing to skip
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {table} SET position = ranked.place
+                    FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
+                          FROM {table} WHERE queue_id = %s AND left_at IS NULL) AS ranked
+                    WHERE {table}.id = ranked.id AND ({table}.position IS NULL OR {table}.position <> ranked.place)""",
+                [queue.pk],
+            )
+        return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {table} SET position = ranked.place
-                FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
-                      FROM {table} WHERE queue_id = %s AND left_at IS NULL) AS ranked
-                WHERE {table}.id = ranked.id AND ({table}.position IS NULL OR {table}.position <> ranked.place)
-                AND {table}.id IN (SELECT id FROM {table} WHERE queue_id = %s AND left_at IS NULL{skip_locked})""",
+            f"""WITH ranked AS (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
+                                FROM {table} WHERE queue_id = %s AND left_at IS NULL),
+                     free AS (SELECT id FROM {table} WHERE queue_id = %s AND left_at IS NULL
+                              FOR NO KEY UPDATE SKIP LOCKED),
+                     renumbered AS (UPDATE {table} SET position = ranked.place FROM ranked
+                                    WHERE {table}.id = ranked.id AND {table}.id IN (SELECT id FROM free)
+                                    AND ({table}.position IS NULL OR {table}.position <> ranked.place) RETURNING 1)
+                SELECT (SELECT count(*) FROM ranked) - (SELECT count(*) FROM free), (SELECT count(*) FROM renumbered)""",
             [queue.pk, queue.pk],
         )
+        skipped, _ = cursor.fetchone()
+    if skipped and attempt < RENUMBER_ATTEMPTS:
+        transaction.on_commit(lambda: _renumber_soon(queue.pk, attempt + 1))
+    elif skipped:
+        log.warning("queue %s: %s places in line left to its next event (stays held %s times)", queue.pk, skipped, attempt)
+
+
+def _renumber_soon(queue_pk: int, attempt: int) -> None:
+    from queues.tasks import renumber_line
+
+    renumber_line.apply_async(args=[queue_pk, attempt], countdown=RENUMBER_AGAIN_SECONDS)

@@ -183,6 +183,7 @@ def queue_mark_deleted(*, name: str, reason: str = Reason.QUEUE_DELETED, at: dat
     """The queue is gone from Telnyx: hide it from the board, close its stays, keep its history."""
     at = at or timezone.now()
     with transaction.atomic():
+        _lock_stays(queue__name=name, left_at__isnull=True)
         queue = Queue.objects.select_for_update().filter(name=name).first()
         if queue is None:
             return None
@@ -204,6 +205,7 @@ def queued_call_removed(
     """
     at = at or timezone.now()
     with transaction.atomic():
+        _lock_stays(queue__name=queue_name, call_control_id=call_control_id)
         queue = Queue.objects.select_for_update().filter(name=queue_name).first()
         stay = queue and queue.calls.filter(call_control_id=call_control_id, left_at__isnull=True).first()
         if not stay and queue and asked_at:
@@ -223,6 +225,13 @@ def queued_call_removed(
         line_renumber(queue)
         publish_queue(queue)
     return stay
+
+
+def _lock_stays(**lookup) -> None:
+    """Lock the stays a command's outcome changes before their queue's row, in the drains' order: a drain's
+    batch writes a call's stays as it goes and the queue's row only at its end (webhooks/shared_rows.py),
+    so taking the queue first here could deadlock with that batch."""
+    list(QueuedCall.objects.select_for_update(no_key=True).filter(**lookup).order_by("pk").values_list("pk", flat=True))
 
 
 def queued_call_keep_after_hangup(*, queue_name: str, call_control_id: str, keep: bool) -> int:

@@ -14,8 +14,13 @@ events of the batch read what it set, and again at the end of the batch on the r
 locked (`flush`), where `then(obj)` runs the statements that go with it (the line renumbered, the
 participants of a floor change); `once` names a `then` run once per row however many events asked.
 Rows are locked in one order (model, then id) and only from the end of a batch to its commit, so two
-drains wait for each other a moment instead of a batch, and never deadlock on these rows. FOR NO KEY
+drains wait for each other a moment instead of a batch, and do not deadlock on these rows. FOR NO KEY
 UPDATE: inserting a queue stay or a participant (a foreign key to the row) does not wait for it.
+A `then` that writes rows of other partitions can still meet another batch holding one of them: a
+line's renumbering skips such stays and comes back (queues/rows.line_renumber); a floor change or a
+conference's end waits, and in the rare case that the holder then waits for this batch's
+conference, PostgreSQL cancels one batch and its drain applies it again whole (webhooks/drain.py).
+Command outcomes that change a stay lock it before its queue, in the same order (queues/services.py).
 
 Outside a batch (a command's outcome, a test calling a service) the change and its statements are
 written at once on the caller's object, which the caller has locked where that matters (a queue).

@@ -1,5 +1,6 @@
 """Rows several drain partitions write (a queue, a conference) are locked only at the end of a batch (issue 25)."""
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -120,3 +121,60 @@ def test_an_event_that_fails_in_the_event_by_event_pass_leaves_no_shared_write(m
     assert conference.floor_changed_at == T0 + timedelta(seconds=1)  # b's later change went with its event
     assert list(conference.participants.filter(speaking=True).values_list("call_control_id", flat=True)) == ["v3:a"]
     assert WebhookEvent.objects.get(event_id="floor-v3:b").status == WebhookEvent.Status.FAILED
+
+
+class HeldElsewhere:
+    """Another session holding rows FOR NO KEY UPDATE, as a drain's batch holds the stays it wrote."""
+
+    def __init__(self, sql: str, params):
+        self.other = connections.create_connection("default")
+        self.other.ensure_connection()
+        self.other.connection.execute("BEGIN")
+        self.other.connection.execute(sql, params)
+
+    def release(self):
+        self.other.connection.execute("ROLLBACK")
+        self.other.close()
+
+
+def test_a_renumbering_skips_a_stay_another_batch_holds_and_comes_back_for_it(postgres, monkeypatch):  # noqa: F811
+    from queues import rows, tasks
+
+    queue = Queue.objects.create(name="desk", created_at=T0)
+    first, second = (QueuedCall.objects.create(queue=queue, call_control_id=f"v3:{n}", enqueued_at=T0 + timedelta(seconds=n),
+                                               position=n + 5) for n in (1, 2))
+    again = []
+    monkeypatch.setattr(rows, "_renumber_soon", lambda pk, attempt: again.append((pk, attempt)))
+    held = HeldElsewhere("SELECT 1 FROM queues_queuedcall WHERE id = %s FOR NO KEY UPDATE", [second.pk])
+    try:
+        with transaction.atomic():
+            rows.line_renumber(Queue.objects.select_for_update(no_key=True).get(pk=queue.pk))  # does not wait
+    finally:
+        held.release()
+    assert list(QueuedCall.objects.order_by("pk").values_list("position", flat=True)) == [1, 7]  # second skipped
+    assert again == [(queue.pk, 1)]  # ... and asked for again after the commit
+    tasks.renumber_line(queue.pk, 1)
+    assert list(QueuedCall.objects.order_by("pk").values_list("position", flat=True)) == [1, 2]
+    assert again == [(queue.pk, 1)]  # nothing skipped this time: done
+
+
+def test_a_removal_waits_for_the_stay_before_taking_its_queue(postgres):  # noqa: F811
+    """A drain's batch holds a call's stay until its commit and takes the queue's row at its end: a removal
+    that took the queue first and then waited for the stay would deadlock with it."""
+    import threading
+
+    queue = Queue.objects.create(name="desk", created_at=T0)
+    stay = QueuedCall.objects.create(queue=queue, call_control_id="v3:a", enqueued_at=T0, position=1)
+    held = HeldElsewhere("SELECT 1 FROM queues_queuedcall WHERE id = %s FOR NO KEY UPDATE", [stay.pk])
+    removal = threading.Thread(target=lambda: (queues.queued_call_removed(queue_name="desk", call_control_id="v3:a"),
+                                               connections.close_all()))
+    removal.start()
+    try:
+        time.sleep(0.5)
+        assert removal.is_alive()  # waiting for the stay ...
+        assert not locked_elsewhere("queues_queue", queue.pk)  # ... without holding the queue
+    finally:
+        held.release()
+    removal.join(10)
+    stay.refresh_from_db()
+    assert stay.leave_reason == QueuedCall.Reason.REMOVED and stay.left_at is not None
