@@ -43,8 +43,10 @@ def busy(db):
     room = ConferenceFactory(conference_id="conf-live", name="Escalations")
     ParticipantFactory(conference=room, call_control_id="v3:p1")
     ConferenceFactory(conference_id="conf-done", name="Old", status="completed")
-    Call.objects.create(call_control_id="v3:up", state=Call.State.ANSWERED, started_at=now - timedelta(minutes=1))
-    Call.objects.create(call_control_id="v3:gone", state=Call.State.HANGUP, started_at=now - timedelta(minutes=2))
+    # Within the hour that holds now (the chart's bar of this hour), even in an hour's first minutes.
+    this_hour = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
+    Call.objects.create(call_control_id="v3:up", state=Call.State.ANSWERED, started_at=max(now - timedelta(minutes=1), this_hour))
+    Call.objects.create(call_control_id="v3:gone", state=Call.State.HANGUP, started_at=max(now - timedelta(minutes=2), this_hour))
     Call.objects.create(call_control_id="v3:yday", state=Call.State.HANGUP, started_at=now - timedelta(days=1))
     CommandFactory(status=Command.Status.FAILED, action="call.hangup", target="v3:gone")
     old = CommandFactory(status=Command.Status.FAILED, action="call.speak", target="v3:up")
