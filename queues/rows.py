@@ -72,6 +72,19 @@ def queue_apply_telnyx(queue: Queue, data: dict, *, reported_at: datetime | None
     queue.updated_at = when(data.get("updated_at")) or queue.updated_at
 
 
+def stays_of(queue: Queue, call_control_id: str) -> list[QueuedCall]:
+    """Every stay of one call in one queue (a handful), read once: the services pick among them in
+    Python rather than with a query each (issue 13)."""
+    return list(QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id))
+
+
+def stays_lock(**lookup) -> None:
+    """Lock the stays a command's outcome changes before their queue's row, in the drains' order: a drain's
+    batch writes a call's stays as it goes and the queue's row only at its end (webhooks/shared_rows.py),
+    so taking the queue first here could deadlock with that batch."""
+    list(QueuedCall.objects.select_for_update(no_key=True).filter(**lookup).order_by("pk").values_list("pk", flat=True))
+
+
 def stay_apply_enqueue_command(queue: Queue, stay: QueuedCall, occurred_at: datetime) -> None:
     """What the portal asked when it enqueued this call (keep_after_hangup, a new queue's max size)."""
     command = (

@@ -28,6 +28,8 @@ from queues.rows import (
     stay_apply_enqueue_command,
     stay_close,
     stay_fill,
+    stays_lock,
+    stays_of,
 )
 from webhooks.payloads import number, when
 
@@ -48,7 +50,7 @@ def queued_call_enter(
     with transaction.atomic(savepoint=False):
         queue = queue_for_update(queue_name, seen_at=occurred_at)
         queue_note_event(queue, occurred_at, revive=True, average_wait_secs=average_wait_secs)
-        known = _stays(queue, call_control_id)
+        known = stays_of(queue, call_control_id)
         # A closed stay that left after this event began is this event's stay (its call.dequeued came first).
         stay = min(
             (s for s in known if s.left_at is not None and s.left_at >= occurred_at
@@ -89,7 +91,7 @@ def queued_call_leave(
     with transaction.atomic(savepoint=False):
         queue = queue_for_update(queue_name, seen_at=occurred_at)
         queue_note_event(queue, occurred_at)
-        known = _stays(queue, call_control_id)
+        known = stays_of(queue, call_control_id)
         stay = (
             next((s for s in known if s.left_event_at == occurred_at), None)
             # Closed by the portal's own estimate (sync, a removal, a missed event): Telnyx's word corrects it.
@@ -129,12 +131,6 @@ def _removed_stay(known: list[QueuedCall], occurred_at: datetime, wait_time_secs
     if wait_time_secs is not None and occurred_at - timedelta(seconds=wait_time_secs + 1) > latest.left_at:
         return None  # this wait began after the removal: another stay whose call.enqueued has not come yet
     return latest
-
-
-def _stays(queue: Queue, call_control_id: str) -> list[QueuedCall]:
-    """Every stay of one call in one queue (a handful), read once: the rules above pick among them in
-    Python rather than with a query each (issue 13)."""
-    return list(QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id))
 
 
 def queued_call_hung_up(*, call_control_id: str, occurred_at: datetime) -> int:
@@ -183,7 +179,7 @@ def queue_mark_deleted(*, name: str, reason: str = Reason.QUEUE_DELETED, at: dat
     """The queue is gone from Telnyx: hide it from the board, close its stays, keep its history."""
     at = at or timezone.now()
     with transaction.atomic():
-        _lock_stays(queue__name=name, left_at__isnull=True)
+        stays_lock(queue__name=name, left_at__isnull=True)
         queue = Queue.objects.select_for_update().filter(name=name).first()
         if queue is None:
             return None
@@ -205,7 +201,7 @@ def queued_call_removed(
     """
     at = at or timezone.now()
     with transaction.atomic():
-        _lock_stays(queue__name=queue_name, call_control_id=call_control_id)
+        stays_lock(queue__name=queue_name, call_control_id=call_control_id)
         queue = Queue.objects.select_for_update().filter(name=queue_name).first()
         stay = queue and queue.calls.filter(call_control_id=call_control_id, left_at__isnull=True).first()
         if not stay and queue and asked_at:
@@ -225,13 +221,6 @@ def queued_call_removed(
         line_renumber(queue)
         publish_queue(queue)
     return stay
-
-
-def _lock_stays(**lookup) -> None:
-    """Lock the stays a command's outcome changes before their queue's row, in the drains' order: a drain's
-    batch writes a call's stays as it goes and the queue's row only at its end (webhooks/shared_rows.py),
-    so taking the queue first here could deadlock with that batch."""
-    list(QueuedCall.objects.select_for_update(no_key=True).filter(**lookup).order_by("pk").values_list("pk", flat=True))
 
 
 def queued_call_keep_after_hangup(*, queue_name: str, call_control_id: str, keep: bool) -> int:
