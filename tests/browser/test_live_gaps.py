@@ -19,6 +19,9 @@ SEND = (
 def test_a_missed_frame_makes_the_page_re_render(page, stack):
     page.goto("/")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=15000)
+    # The socket's opening re-fetches the live regions: let that copy arrive before the unpublished change,
+    # or it may already show it (CI saw 4 for 3 when the re-fetch was slow).
+    page.wait_for_load_state("networkidle")
     counter = page.locator('[data-counter="active_conferences"] .value')
     before = int(counter.inner_text())
     page.evaluate("window.__marker = 'same page'")
