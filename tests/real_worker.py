@@ -85,15 +85,32 @@ def _forget_closed_pool() -> None:
         celery_app.amqp._producer_pool = None
 
 
+def _read_uncommitted(sender=None, connection=None, on: bool = True, **kwargs) -> None:
+    """SQLite's test database is in memory with a shared cache, where a reader's table lock makes a writer
+    in another thread fail at once ("database table is locked": shared-cache locks ignore the busy
+    timeout), e.g. the worker saving a command while the test polls it. Readers that take no table
+    locks (read_uncommitted, shared-cache mode only) leave the worker and the test to run side by side."""
+    if connection is not None and connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA read_uncommitted = {int(on)}")
+
+
 @pytest.fixture
 def real_worker(transactional_db, _worker_thread):
     """The session's worker, with tasks no longer run eagerly until the test ends; its queues start empty."""
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
     _forget_closed_pool()
     celery_app.control.purge()
     celery_app.conf.task_always_eager = False
+    connection_created.connect(_read_uncommitted)
+    _read_uncommitted(connection=connection)
     try:
         yield _worker_thread
     finally:
+        connection_created.disconnect(_read_uncommitted)
+        _read_uncommitted(connection=connection, on=False)
         # What the test queued ends before its tables are flushed; nothing of it reaches the next test.
         wait_until(lambda: not worker_state.active_requests, what="the worker finishing the test's tasks")
         celery_app.control.purge()
