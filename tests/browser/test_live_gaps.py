@@ -19,22 +19,20 @@ SEND = (
 def test_a_missed_frame_makes_the_page_re_render(page, stack):
     page.goto("/")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=15000)
-    # The socket's opening re-fetches the live regions: let that copy arrive before the unpublished change,
-    # or it may already show it (CI saw 4 for 3 when the re-fetch was slow).
     page.wait_for_load_state("networkidle")
-    counter = page.locator('[data-counter="active_conferences"] .value')
-    before = int(counter.inner_text())
     page.evaluate("window.__marker = 'same page'")
-    # A conference appears without anything being published (as if its update were lost).
-    stack.manage("shell", "-c", "import uuid; from conferencing.models import Conference; "
-                 "Conference.objects.create(conference_id=f'conf-{uuid.uuid4().hex[:8]}', status='in_progress')")
-
     stack.manage("shell", "-c", SEND.format(steps=["send", "send"]))  # frames 1 and 2: nothing missed
     expect(page.locator("#last-update")).to_contain_text("updated", timeout=15000)
     page.wait_for_timeout(1500)
-    assert counter.inner_text() == str(before)  # no gap, no re-fetch: the page still shows the old count
+    # No gap seen, so no re-fetch asked for. (The dashboard's count is not the proof here: the stack's beat
+    # runs alert evaluations and syncs that can re-render the dashboard meanwhile; CI saw 4 for 3 twice.)
     assert page.evaluate("document.body.dataset.liveGaps") is None
 
+    counter = page.locator('[data-counter="active_conferences"] .value')
+    before = int(counter.inner_text())
+    # A conference appears without anything being published (as if its update were lost).
+    stack.manage("shell", "-c", "import uuid; from conferencing.models import Conference; "
+                 "Conference.objects.create(conference_id=f'conf-{uuid.uuid4().hex[:8]}', status='in_progress')")
     stack.manage("shell", "-c", SEND.format(steps=["send", "skip", "send"]))  # 1, (2 lost), 3
     expect(counter).to_have_text(str(before + 1), timeout=15000)
     assert page.evaluate("document.body.dataset.liveGaps") == "1"
