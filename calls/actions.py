@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from calls import basics, links, services, words
 from calls.basics import Base64Field, LoopField
+from calls.batch import call_cached
 from calls.choices import (
     BIDIRECTIONAL_CODECS,
     NOISE_ENGINES,
@@ -312,7 +313,8 @@ DIAL_ACTIONS = [
 
 
 def _call_group(target: str) -> str | None:
-    pk = Call.objects.filter(call_control_id=target).values_list("pk", flat=True).first()
+    cached = call_cached(target)  # a drain's batch has most legs it publishes loaded already (issue 25)
+    pk = cached.pk if cached else Call.objects.filter(call_control_id=target).values_list("pk", flat=True).first()
     return f"call.{pk}" if pk else None
 
 
