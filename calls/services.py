@@ -10,6 +10,7 @@ from calls.batch import call_by_control_id, call_cached, call_create_new
 from calls.live import publish_call
 from calls.models import Call, DtmfDigit, TranscriptFragment
 from webhooks.payloads import text
+from webhooks.prepared import save_fields
 
 # Lifecycle states in the only order a leg goes through them.
 STATE_RANK = {Call.State.INITIATED: 0, Call.State.ANSWERED: 1, Call.State.BRIDGED: 2, Call.State.HANGUP: 3}
@@ -55,7 +56,7 @@ def call_seen(
         create_state=create_state,
     )
     if changed:
-        call.save(update_fields=changed)
+        save_fields(call, changed)
     return call
 
 
@@ -129,7 +130,7 @@ def call_record_state(
         call.last_event_at = occurred_at
         fields.append("last_event_at")
     if fields:
-        call.save(update_fields=fields)
+        save_fields(call, fields)
     publish_call(call, event=event, list_changed=True, dashboard=True)
     return call
 
@@ -167,7 +168,7 @@ def call_apply(
     stale = stamp and occurred_at and occurred_at < stamp
     if stale or (only_if and any(getattr(call, k) not in allowed for k, allowed in only_if.items())):
         if unsaved:
-            call.save(update_fields=unsaved)
+            save_fields(call, unsaved)
         return False
     changes = dict(changes or {})
     if call.state == Call.State.HANGUP:
@@ -179,7 +180,7 @@ def call_apply(
         call.activity = {**call.activity, feature: {**previous, **details}}
     when = occurred_at or timezone.now()
     call.activity_at = {**call.activity_at, feature: when.isoformat()}
-    call.save(update_fields=list(dict.fromkeys([*unsaved, *changes, "activity", "activity_at"])))
+    save_fields(call, [*unsaved, *changes, "activity", "activity_at"])
     return True
 
 
@@ -203,7 +204,7 @@ def _call_for_event(event, *, create: bool = True) -> Call | None:
     """The leg an event is about: created from its call_control_id, or only looked up (`create=False`)."""
     call, unsaved = _call_for_event_unsaved(event, create=create)
     if unsaved:
-        call.save(update_fields=unsaved)
+        save_fields(call, unsaved)
     return call
 
 

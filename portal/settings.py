@@ -146,6 +146,11 @@ else:
     # Persistent connections under an ASGI server exhaust PostgreSQL's limit; pool instead
     # (Django docs, "Connection pool"). CONN_MAX_AGE must stay 0 with a pool.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The hot paths' own statements (webhooks/prepared.py) are prepared once per connection. Django
+    # turns psycopg's statement preparation off (it breaks transaction-mode poolers such as PgBouncer);
+    # its ORM queries bind on the client and are never prepared either way. Empty: off, for such a pooler.
+    _prepare_after = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare_after) if _prepare_after else None
     if env.bool("DATABASE_POOL", default=True):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=1),

@@ -5,6 +5,8 @@ from datetime import datetime
 
 from django.db import models
 
+from webhooks.prepared import save_fields
+
 
 def is_stale(instance: models.Model, occurred_at: datetime | None, field: str = "last_event_at") -> bool:
     """True if `instance` already reflects an event newer than `occurred_at`."""
@@ -34,10 +36,10 @@ def apply_if_newer(
     fields = set_if_newer(instance, occurred_at, changes, field)
     if not fields:
         if unsaved and instance.pk:
-            instance.save(update_fields=list(unsaved))
+            save_fields(instance, unsaved)
         return False
     if instance.pk:
-        instance.save(update_fields=list(dict.fromkeys([*unsaved, *fields])))
+        save_fields(instance, [*unsaved, *fields])
     else:
         instance.save()
     return True

@@ -1,14 +1,29 @@
 """Statements the hot paths run often, prepared once per PostgreSQL connection (issue 13)."""
 from __future__ import annotations
 
+import functools
+
 import psycopg
+from django.db import DatabaseError, connection, connections, models, router
+from django.db.models import signals
+
+
+def _cursor(db):
+    """A server-side binding cursor on `db`, wrapped as Django wraps its own (errors, execute_wrapper, query log).
+
+    psycopg prepares a statement once it has run DATABASE_PREPARE_THRESHOLD times on a connection
+    (portal/settings.py); Django's own cursors bind on the client and are never prepared.
+    """
+    db.ensure_connection()
+    raw = psycopg.Cursor(db.connection)
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
 
 
 def fetch_prepared(db, sql: str, params: tuple) -> list[tuple]:
     """Rows of one statement prepared once per PostgreSQL connection (see execute_returning)."""
-    db.ensure_connection()
-    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
+    with _cursor(db) as cursor:
+        cursor.execute(sql, params)
+        _name_logged(db, sql, params)
         return cursor.fetchall() if cursor.description else []
 
 
@@ -24,3 +39,47 @@ def execute_returning(db, sql: str, params: tuple) -> bool:
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
+
+
+def execute_prepared(db, sql: str, params: tuple) -> int:
+    """Run one statement prepared once per PostgreSQL connection; the number of rows it changed."""
+    with _cursor(db) as cursor:
+        cursor.execute(sql, params)
+        _name_logged(db, sql, params)
+        return cursor.rowcount
+
+
+def _name_logged(db, sql: str, params: tuple) -> None:
+    """Where queries are logged (DEBUG, tests), give a prepared statement's run its text: psycopg keeps none."""
+    if db.queries_logged and db.queries_log and db.queries_log[-1]["sql"] is None:
+        db.queries_log[-1]["sql"] = db.ops.compose_sql(sql, params)
+
+
+def save_fields(obj: models.Model, fields) -> None:
+    """`obj.save(update_fields=fields)`, on PostgreSQL as one statement prepared per model and field list.
+
+    A drain saves a call leg about once per event: Django compiled each UPDATE anew, 0.39 ms of CPU
+    against 0.10 ms for the prepared statement (measured, issue 25). The same values reach the row
+    (each field's pre_save and get_db_prep_save); a model with its own save() or with save signals
+    goes through Django's save as before, and so does every save on SQLite.
+    """
+    model = type(obj)
+    db = connections[obj._state.db or router.db_for_write(model, instance=obj)]
+    names = tuple(dict.fromkeys(fields))
+    if not names:
+        return
+    if (db.vendor != "postgresql" or model.save is not models.Model.save or model._meta.parents
+            or signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model)):
+        obj.save(update_fields=list(names))
+        return
+    concrete = [model._meta.get_field(name) for name in names]
+    params = tuple(field.get_db_prep_save(field.pre_save(obj, False), connection=db) for field in concrete)
+    if not execute_prepared(db, _update_sql(model, names), (*params, obj.pk)):
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+@functools.lru_cache(maxsize=512)
+def _update_sql(model: type[models.Model], names: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in names)
+    return f"UPDATE {quote(model._meta.db_table)} SET {columns} WHERE {quote(model._meta.pk.column)} = %s"

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
+from webhooks.prepared import save_fields
+
 Change = Callable[[models.Model], list[str] | None]
 Then = Callable[[models.Model], object]
 
@@ -120,7 +122,7 @@ def _apply(row: models.Model, steps, once: dict[str, Then]) -> list[str]:
         if then is not None and (change is None or changed):
             thens.append(then)
     if fields:
-        row.save(update_fields=list(fields))
+        save_fields(row, fields)
     for then in [*thens, *once.values()]:
         then(row)
     return list(fields)
