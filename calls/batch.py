@@ -5,7 +5,10 @@ event cost). Legs created during the batch are remembered too, so later events o
 """
 from __future__ import annotations
 
+from django.db.models import Q
+
 from calls.models import Call
+from portal.models import Command
 from webhooks import batch_cache
 
 KIND = "calls"
@@ -44,3 +47,31 @@ def call_by_control_id(call_control_id: str) -> Call | None:
         if call is not None:
             batch_cache.remember(KIND, call_control_id, call)
     return call
+
+
+# Legs a portal command names (a bridge, an enqueue): their events look the command up for what it asked.
+COMMANDED, COMMANDED_EVENTS = "commanded legs", {"call.bridged": "call.bridge", "call.enqueued": "call.enqueue"}
+
+
+def preload_commanded_legs(events) -> None:
+    """Note which of the batch's bridged and enqueued legs a portal command names, in one query.
+
+    Most legs were bridged or queued by a call flow, not from the portal: each such event looked for a
+    command and found none (a query per event, with a JSON lookup for the bridge's other leg). A command
+    is stored before Telnyx is asked, so before the events it causes: the batch's answer is not stale.
+    """
+    ids = {e.call_control_id for e in events if e.event_type in COMMANDED_EVENTS} - {""}
+    if not ids or batch_cache.rows(COMMANDED) is None:
+        return
+    named = Command.objects.filter(action__in=set(COMMANDED_EVENTS.values())).filter(
+        Q(target__in=ids) | Q(params__call_control_id__in=sorted(ids))
+    )
+    present = set()
+    for target, other in named.values_list("target", "params__call_control_id"):
+        present.update(leg for leg in (target, other) if isinstance(leg, str))
+    batch_cache.note_present(COMMANDED, ids, present & ids)
+
+
+def leg_surely_uncommanded(call_control_id: str) -> bool:
+    """True if the batch knows no bridge or enqueue command names this leg (no query needed)."""
+    return batch_cache.surely_absent(COMMANDED, call_control_id)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from calls.batch import call_by_control_id
+from calls.batch import call_by_control_id, leg_surely_uncommanded
 from calls.live import call_group, publish_call
 from calls.models import Call
 from portal import dialing, live
@@ -101,7 +101,7 @@ def call_bridged_link(*, call: Call) -> Call | None:
 
 def _bridge_partner(call: Call) -> str:
     cc = call.call_control_id
-    command = (
+    command = None if leg_surely_uncommanded(cc) else (
         Command.objects.filter(action="call.bridge")
         .filter(Q(target=cc) | Q(params__call_control_id=cc))
         .exclude(status=Command.Status.FAILED)

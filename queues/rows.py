@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from calls.batch import leg_surely_uncommanded
 from portal.models import Command
 from queues.models import Queue, QueuedCall
 from webhooks import batch_cache, shared_rows
@@ -87,6 +88,8 @@ def stays_lock(**lookup) -> None:
 
 def stay_apply_enqueue_command(queue: Queue, stay: QueuedCall, occurred_at: datetime) -> None:
     """What the portal asked when it enqueued this call (keep_after_hangup, a new queue's max size)."""
+    if leg_surely_uncommanded(stay.call_control_id):  # the batch asked about all its enqueued legs at once
+        return
     command = (
         Command.objects.filter(action="call.enqueue", target=stay.call_control_id, params__queue_name=queue.name,
                                created_at__lte=occurred_at + timedelta(minutes=1))

@@ -8,7 +8,10 @@ from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call
 from conferencing.models import Conference
+from portal.models import Command
+from queues.models import QueuedCall
 from tests.conftest import load_event
+from tests.factories import CommandFactory
 from webhooks import batch_cache, registry, store
 from webhooks.drain import events_process_batch
 from webhooks.models import WebhookEvent
@@ -107,3 +110,34 @@ def test_conference_events_in_one_batch_keep_the_loaded_conference_in_step():
     assert conference.status == Conference.Status.COMPLETED
     assert conference.floor_changed_at == T0 + timedelta(seconds=1)  # not written back empty by conference.ended's save
     assert conference.speaking is False
+
+
+def test_a_batch_asks_once_which_bridged_and_enqueued_legs_a_command_names():
+    for c in range(CALLS):
+        stored("call.bridged", f"b-{c}", 1, call_control_id=f"v3:flow-{c}", call_session_id=f"flow-s-{c}")
+        stored("call.enqueued", f"q-{c}", 2, call_control_id=f"v3:flow-{c}", queue="support")
+    with CaptureQueriesContext(connection) as queries:
+        assert events_process_batch(limit=500) == 2 * CALLS
+    asked = [q["sql"] for q in queries if 'FROM "portal_command"' in q["sql"]]
+    assert len(asked) == 1, asked  # was one per event: none of these legs was bridged or queued from the portal
+    assert QueuedCall.objects.filter(queue__name="support", keep_after_hangup=False).count() == CALLS
+
+
+def test_legs_a_command_names_still_get_what_the_command_asked():
+    enqueue = CommandFactory(action="call.enqueue", target="v3:asked-0", status="succeeded",
+                             params={"queue_name": "vip", "keep_after_hangup": True})
+    bridge = CommandFactory(action="call.bridge", target="v3:asked-1", status="succeeded",
+                            params={"call_control_id": "v3:asked-2"})
+    Command.objects.filter(pk__in=[enqueue.pk, bridge.pk]).update(created_at=T0 - timedelta(seconds=5))
+    Call.objects.create(call_control_id="v3:asked-1", state=Call.State.ANSWERED)
+    stored("call.enqueued", "q-asked", 1, call_control_id="v3:asked-0", queue="vip")
+    stored("call.enqueued", "q-flow", 1, call_control_id="v3:flow-0", queue="vip")
+    stored("call.bridged", "b-asked-2", 2, call_control_id="v3:asked-2", call_session_id="s-2")  # the other leg
+
+    assert events_process_batch(limit=500) == 3
+
+    stays = dict(QueuedCall.objects.values_list("call_control_id", "keep_after_hangup"))
+    assert stays == {"v3:asked-0": True, "v3:flow-0": False}
+    assert dict(Call.objects.values_list("call_control_id", "bridged_with")) == {
+        "v3:asked-1": "v3:asked-2", "v3:asked-2": "v3:asked-1", "v3:flow-0": "", "v3:asked-0": "",
+    }
