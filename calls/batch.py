@@ -24,6 +24,12 @@ def call_cached(call_control_id: str) -> Call | None:
     return batch_cache.cached(KIND, call_control_id)
 
 
+def call_surely_absent(call_control_id: str) -> bool:
+    """True if the batch looked for this leg and it was not there (nor created since): no query needed."""
+    cache = batch_cache.rows(KIND)
+    return bool(cache) and call_control_id in cache and cache[call_control_id] is None
+
+
 def call_create_new(call_control_id: str, defaults: dict) -> tuple[Call, bool]:
     """get_or_create, without its SELECT and savepoint for a leg the batch found missing.
 

@@ -9,6 +9,8 @@ during the batch is marked, so the roster answer only errs on the side of lookin
 """
 from __future__ import annotations
 
+from django.db.models import F
+
 from conferencing.models import Conference, Participant
 from webhooks import batch_cache
 
@@ -48,3 +50,43 @@ def leg_rostered(call_control_id: str) -> None:
 def surely_not_rostered(call_control_id: str) -> bool:
     """True if the batch knows this leg is on no roster (no query needed)."""
     return batch_cache.surely_absent(ROSTER, call_control_id)
+
+
+PARTICIPANTS = "participants"
+PARTICIPANT_EVENTS = frozenset({"conference.participant.joined", "conference.participant.left"})
+
+
+def preload_participants(events) -> None:
+    """The participant rows the batch's joins and leaves name, in one query, by (conference id, leg).
+
+    A participant's events are applied in its call's partition (webhooks/store.partition_of), so no
+    other drain writes these rows meanwhile; each join and leave looked its row up on its own before.
+    """
+    pairs = {(e.conference_id, e.call_control_id) for e in events if e.event_type in PARTICIPANT_EVENTS}
+    pairs = {pair for pair in pairs if all(pair)}
+    cache = batch_cache.rows(PARTICIPANTS)
+    if cache is None or not pairs:
+        return
+    found = Participant.objects.filter(
+        conference__conference_id__in={conference for conference, _ in pairs}, call_control_id__in={leg for _, leg in pairs}
+    ).annotate(conference_key=F("conference__conference_id"))
+    cache.update(dict.fromkeys(pairs))
+    cache.update(((p.conference_key, p.call_control_id), p) for p in found if (p.conference_key, p.call_control_id) in pairs)
+
+
+def participant_get_or_create(conference: Conference, call_control_id: str, defaults: dict | None = None) -> tuple[Participant, bool]:
+    """get_or_create of a leg's row in a conference: the batch's object if it has one; where the batch
+    found none, an INSERT without get_or_create's SELECT and savepoint (if another process inserted it
+    since, the INSERT fails and the drain applies the batch again event by event, as for legs)."""
+    key = (conference.conference_id, call_control_id)
+    cache = batch_cache.rows(PARTICIPANTS)
+    if cache and cache.get(key) is not None:
+        participant = cache[key]
+        participant.conference = conference  # the batch's object: no query, and what the batch wrote on it
+        return participant, False
+    if cache and key in cache:
+        participant, created = Participant.objects.create(conference=conference, call_control_id=call_control_id, **(defaults or {})), True
+    else:
+        participant, created = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id, defaults=defaults)
+    batch_cache.remember(PARTICIPANTS, key, participant)
+    return participant, created

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from calls.links import call_dial_placed
+from conferencing.batch import participant_get_or_create
 from conferencing.labels import leg_label
 from conferencing.live import publish_conference
 from conferencing.models import Conference, Participant
@@ -20,8 +21,8 @@ def participant_dialed(*, command, call_control_id: str) -> Participant | None:
     if conference is None:
         return None
     p = command.params
-    participant, created = Participant.objects.get_or_create(
-        conference=conference, call_control_id=call_control_id,
+    participant, created = participant_get_or_create(
+        conference, call_control_id,
         defaults={
             "label": leg_label(from_number="", to_number=p.get("to", ""), direction="outgoing"),
             "muted": p.get("mute", False), "on_hold": p.get("hold", False),

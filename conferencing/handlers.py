@@ -2,7 +2,13 @@
 from calls import links
 from calls.models import Call
 from conferencing import dial_in, labels, services
-from conferencing.batch import leg_rostered, preload_conferences, preload_rostered_legs, surely_not_rostered
+from conferencing.batch import (
+    leg_rostered,
+    preload_conferences,
+    preload_participants,
+    preload_rostered_legs,
+    surely_not_rostered,
+)
 from webhooks.payloads import text
 
 
@@ -148,4 +154,4 @@ HANDLERS = {
 }
 
 
-BATCH_PRELOADS = [preload_conferences, preload_rostered_legs]
+BATCH_PRELOADS = [preload_conferences, preload_rostered_legs, preload_participants]

@@ -1,7 +1,7 @@
 """How people know a call leg (its label on a conference's roster and in pick lists): the caller or callee."""
 from __future__ import annotations
 
-from calls.batch import call_cached
+from calls.batch import call_cached, call_surely_absent
 from calls.models import Call
 
 
@@ -21,9 +21,9 @@ def leg_label(*, from_number: str, to_number: str, direction: str = "") -> str:
 
 def call_label(call_control_id: str) -> str:
     """The label of a call leg the portal has seen (calls.Call), or empty."""
-    call = call_cached(call_control_id) or (  # a webhook batch's legs are loaded already (calls/batch.py)
-        Call.objects.filter(call_control_id=call_control_id).only("from_number", "to_number", "direction").first()
-    )
+    call = call_cached(call_control_id)  # a webhook batch's legs are loaded already (calls/batch.py)
+    if call is None and not call_surely_absent(call_control_id):
+        call = Call.objects.filter(call_control_id=call_control_id).only("from_number", "to_number", "direction").first()
     return leg_label(from_number=call.from_number, to_number=call.to_number, direction=call.direction) if call else ""
 
 

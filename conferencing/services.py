@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from conferencing.batch import conference_cached, conference_remember
+from conferencing.batch import conference_cached, conference_remember, participant_get_or_create
 from conferencing.labels import call_label, call_labels
 from conferencing.live import publish_conference, publish_conferences_synced
 from conferencing.models import Conference, Participant
@@ -139,7 +139,7 @@ def participant_joined(
     if conference.status == Conference.Status.INIT:
         write_later(conference, lambda row: set_if_newer(row, occurred_at, {"status": Conference.Status.IN_PROGRESS})
                     if row.status == Conference.Status.INIT else [])
-    participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
+    participant, _ = participant_get_or_create(conference, call_control_id)
     filled = _fill(
         participant, call_leg_id=call_leg_id, call_session_id=call_session_id, joined_at=occurred_at,
         label="" if participant.label else call_label(call_control_id), save=False,
@@ -155,7 +155,7 @@ def participant_left(
 ) -> Participant:
     """conference.participant.left, even if its join has not arrived yet."""
     conference = conference_get_or_create(conference_id=conference_id)
-    participant, _ = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id)
+    participant, _ = participant_get_or_create(conference, call_control_id)
     filled = _fill(
         participant, call_leg_id=call_leg_id, call_session_id=call_session_id,
         label="" if participant.label else call_label(call_control_id), save=False,

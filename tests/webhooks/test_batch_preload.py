@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call
-from conferencing.models import Conference
+from conferencing.models import Conference, Participant
 from portal.models import Command
 from queues.models import QueuedCall
 from tests.conftest import load_event
@@ -21,6 +21,7 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LIFECYCLE = ["call.answered", "call.playback.started", "call.playback.ended", "call.dtmf.received", "call.bridged",
              "call.hangup"]
 CALLS = 20
+original_preloads = registry.batch_preloads()
 
 
 def stored(event_type: str, event_id: str, second: int, **payload) -> None:
@@ -141,3 +142,47 @@ def test_legs_a_command_names_still_get_what_the_command_asked():
     assert dict(Call.objects.values_list("call_control_id", "bridged_with")) == {
         "v3:asked-1": "v3:asked-2", "v3:asked-2": "v3:asked-1", "v3:flow-0": "", "v3:asked-0": "",
     }
+
+
+def test_a_batch_loads_the_participants_its_joins_and_leaves_name_at_once():
+    """Joins and leaves of known and new legs: no get_or_create per event (its SELECT and savepoint),
+    and no label looked up for a leg the batch knows the portal has not seen."""
+    conference = Conference.objects.create(conference_id="conf-many", status=Conference.Status.IN_PROGRESS)
+    for c in range(0, CALLS, 2):  # half the legs are on the roster already (rung in, say)
+        Participant.objects.create(conference=conference, call_control_id=f"v3:p-{c}", status=Participant.Status.JOINING)
+    for c in range(CALLS):
+        leg = {"conference_id": "conf-many", "call_control_id": f"v3:p-{c}", "call_session_id": f"p-s-{c}"}
+        stored("conference.participant.joined", f"j-{c}", 1, **leg)
+        if c % 4 == 0:
+            stored("conference.participant.left", f"l-{c}", 2, **leg)
+    with CaptureQueriesContext(connection) as queries:
+        assert events_process_batch(limit=500) == CALLS + CALLS // 4
+    inserted = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "conferencing_participant"')]
+    assert len(inserted) == CALLS // 2  # the new legs, once each, without a savepoint around them
+    label_queries = [q for q in queries if q["sql"].startswith('SELECT "calls_call"."id", "calls_call"."direction"')]
+    assert label_queries == []  # the batch knows these legs are unknown: no label to look up
+    looked_up = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and 'FROM "conferencing_participant"' in q["sql"]
+                 and '"conferencing_participant"."call_control_id" = ' in q["sql"]]
+    assert looked_up == []
+    statuses = dict(Participant.objects.filter(conference=conference).values_list("call_control_id", "status"))
+    assert statuses == {f"v3:p-{c}": "left" if c % 4 == 0 else "joined" for c in range(CALLS)}
+
+
+def test_a_participant_inserted_after_the_batch_looked_is_not_lost(monkeypatch):
+    """The batch found no row, then one appeared (a join command's outcome): its INSERT fails, and the
+    drain applies the batch again event by event, where get_or_create finds the row."""
+    conference = Conference.objects.create(conference_id="conf-race", status=Conference.Status.IN_PROGRESS)
+    inserted = []
+
+    def and_then_the_row_appears(events):
+        if not inserted:
+            inserted.append(Participant.objects.create(conference=conference, call_control_id="v3:race", label="expected"))
+
+    monkeypatch.setattr(registry, "batch_preloads", lambda: [*original_preloads, and_then_the_row_appears])
+    stored("conference.participant.joined", "j-race", 1, conference_id="conf-race", call_control_id="v3:race")
+    stored("conference.participant.joined", "j-other", 1, conference_id="conf-race", call_control_id="v3:other")
+
+    assert events_process_batch(limit=10) == 2
+
+    assert dict(WebhookEvent.objects.values_list("event_id", "status")) == {"j-race": "processed", "j-other": "processed"}
+    assert dict(Participant.objects.values_list("call_control_id", "status")) == {"v3:race": "joined", "v3:other": "joined"}
