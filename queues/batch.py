@@ -25,7 +25,7 @@ def preload_waiting_calls(events) -> None:
     """Note which of the batch's hung-up calls have an open, alive stay somewhere."""
     ids = {e.call_control_id for e in events if e.event_type == "call.hangup"} - {""}
     if ids and batch_cache.rows(KIND) is not None:
-        waiting = QueuedCall.objects.filter(call_control_id__in=ids, left_at__isnull=True, is_alive=True)
+        waiting = QueuedCall.objects.filter(call_control_id__in=ids, left_at__isnull=True, is_alive=True).order_by()
         batch_cache.note_present(KIND, ids, waiting.values_list("call_control_id", flat=True))
 
 

@@ -75,8 +75,8 @@ def queue_apply_telnyx(queue: Queue, data: dict, *, reported_at: datetime | None
 
 def stays_of(queue: Queue, call_control_id: str) -> list[QueuedCall]:
     """Every stay of one call in one queue (a handful), read once: the services pick among them in
-    Python rather than with a query each (issue 13)."""
-    return list(QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id))
+    Python rather than with a query each (issue 13). Unordered: the model's ordering joins the queue."""
+    return list(QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id).order_by())
 
 
 def stays_lock(**lookup) -> None:

@@ -139,7 +139,7 @@ def queued_call_hung_up(*, call_control_id: str, occurred_at: datetime) -> int:
     with transaction.atomic(savepoint=False):
         stays = list(
             QueuedCall.objects.filter(call_control_id=call_control_id, left_at__isnull=True, enqueued_at__lte=occurred_at, is_alive=True)
-            .select_related("queue")
+            .select_related("queue").order_by()
         )
         for stay in stays:
             QueuedCall.objects.filter(pk=stay.pk).update(is_alive=False)
