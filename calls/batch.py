@@ -10,6 +10,7 @@ from django.db.models import Q
 from calls.models import Call
 from portal.models import Command
 from webhooks import batch_cache
+from webhooks.prepared import insert_row
 
 KIND = "calls"
 
@@ -38,7 +39,8 @@ def call_create_new(call_control_id: str, defaults: dict) -> tuple[Call, bool]:
     """
     cache = batch_cache.rows(KIND)
     if cache and call_control_id in cache and cache[call_control_id] is None:
-        call, created = Call.objects.create(call_control_id=call_control_id, **defaults), True
+        call, created = Call(call_control_id=call_control_id, **defaults), True
+        insert_row(call)
     else:
         call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults=defaults)
     batch_cache.remember(KIND, call_control_id, call)

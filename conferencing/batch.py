@@ -13,6 +13,7 @@ from django.db.models import F
 
 from conferencing.models import Conference, Participant
 from webhooks import batch_cache
+from webhooks.prepared import insert_row
 
 KIND, ROSTER = "conferences", "roster"
 LEG_EVENTS = ("call.initiated", "call.answered", "call.hangup")
@@ -85,7 +86,8 @@ def participant_get_or_create(conference: Conference, call_control_id: str, defa
         participant.conference = conference  # the batch's object: no query, and what the batch wrote on it
         return participant, False
     if cache and key in cache:
-        participant, created = Participant.objects.create(conference=conference, call_control_id=call_control_id, **(defaults or {})), True
+        participant, created = Participant(conference=conference, call_control_id=call_control_id, **(defaults or {})), True
+        insert_row(participant)
     else:
         participant, created = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id, defaults=defaults)
     batch_cache.remember(PARTICIPANTS, key, participant)

@@ -32,6 +32,7 @@ from queues.rows import (
     stays_of,
 )
 from webhooks.payloads import number, when
+from webhooks.prepared import save_row
 
 Reason = QueuedCall.Reason
 MANAGE = "queues.manage_queue"
@@ -76,7 +77,7 @@ def queued_call_enter(
         if stay.left_at is None and position is not None:
             stay.position = position
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
-        stay.save()
+        save_row(stay)
         line_renumber_later(queue)
         publish_queue(queue)
     return stay
@@ -115,7 +116,7 @@ def queued_call_leave(
         if reason == Reason.HANGUP:
             stay.is_alive = False
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
-        stay.save()
+        save_row(stay)
         line_renumber_later(queue)
         publish_queue(queue)
     return stay

@@ -1,12 +1,15 @@
-"""save_fields: a drain's saves as statements prepared once per connection, with Django's save's outcome (issue 25)."""
+"""save_fields, insert_row, save_row: a drain's writes as statements prepared once per connection, with Django's
+save's outcome (issue 25)."""
 from datetime import UTC, datetime
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from calls.models import Call
+from conferencing.models import Conference, Participant
+from queues.models import Queue, QueuedCall
 from recordings.models import Recording
-from webhooks.prepared import save_fields
+from webhooks.prepared import insert_row, save_fields, save_row
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -71,3 +74,40 @@ def test_on_postgresql_the_statement_is_prepared_once_per_connection():
         prepared = [row[0] for row in cursor.fetchall()]
     assert prepared == ['UPDATE "calls_call" SET "state" = $1 WHERE "id" = $2']
     assert Call.objects.filter(state=Call.State.BRIDGED).count() == threshold + 1
+
+
+def test_a_new_row_is_inserted_with_every_column_and_its_key_read_back():
+    conference = Conference.objects.create(conference_id="conf-insert")
+    participant = Participant(conference=conference, call_control_id="v3:in-1", label="+15550002", muted=True,
+                              whisper_call_control_ids=["v3:agent"], joined_at=T0)
+
+    insert_row(participant)
+
+    assert participant.pk is not None and participant._state.adding is False
+    row = Participant.objects.get(pk=participant.pk)
+    assert (row.conference_id, row.call_control_id, row.label, row.muted, row.whisper_call_control_ids, row.joined_at) == (
+        conference.pk, "v3:in-1", "+15550002", True, ["v3:agent"], T0,
+    )
+    assert row.status == Participant._meta.get_field("status").default  # the model's defaults, as Django writes them
+
+
+def test_inserting_a_row_twice_fails_on_its_unique_key():
+    conference = Conference.objects.create(conference_id="conf-twice")
+    insert_row(Participant(conference=conference, call_control_id="v3:twice"))
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_row(Participant(conference=conference, call_control_id="v3:twice"))
+
+
+def test_save_row_inserts_a_new_stay_and_rewrites_a_loaded_one():
+    queue = Queue.objects.create(name="prep-queue")
+    stay = QueuedCall(queue=queue, call_control_id="v3:stay", enqueued_at=T0, position=3)
+    save_row(stay)
+    loaded = QueuedCall.objects.get(pk=stay.pk)
+    loaded.position, loaded.left_at, loaded.leave_reason = 1, T0, "hangup"
+
+    save_row(loaded)
+
+    assert QueuedCall.objects.filter(queue=queue).count() == 1
+    row = QueuedCall.objects.get(pk=stay.pk)
+    assert (row.call_control_id, row.position, row.left_at, row.leave_reason) == ("v3:stay", 1, T0, "hangup")
