@@ -232,8 +232,9 @@ def call_dtmf_received(*, event, digit: str) -> Call | None:
     call = _call_for_event(event)
     if call is None:
         return None
-    DtmfDigit.objects.get_or_create(
-        event_id=event.event_id, defaults={"call": call, "digit": digit[:4], "occurred_at": event.occurred_at}
+    # Once per event: one INSERT that ignores a conflict (get_or_create was a SELECT, a savepoint and the INSERT).
+    DtmfDigit.objects.bulk_create(
+        [DtmfDigit(event_id=event.event_id, call=call, digit=digit[:4], occurred_at=event.occurred_at)], ignore_conflicts=True
     )
     publish_call(call, event=event, list_changed=False, dtmf=True)
     return call
@@ -246,13 +247,10 @@ def call_transcript_add(
     call = _call_for_event(event)
     if call is None:
         return None
-    TranscriptFragment.objects.get_or_create(
-        event_id=event.event_id,
-        defaults={
-            "call": call, "occurred_at": event.occurred_at, "text": text, "is_final": is_final,
-            "confidence": confidence, "track": track[:16],
-        },
-    )
+    TranscriptFragment.objects.bulk_create([TranscriptFragment(  # once per event, as for DTMF digits
+        event_id=event.event_id, call=call, occurred_at=event.occurred_at, text=text, is_final=is_final,
+        confidence=confidence, track=track[:16],
+    )], ignore_conflicts=True)
     was = call.transcribing
     # A fragment means transcription runs, even if the command's success was not seen.
     call_apply(call=call, feature="transcription", occurred_at=event.occurred_at, changes={"transcribing": True})

@@ -2,9 +2,11 @@
 import json
 
 import pytest
+from django.db import transaction
 
 from calls import selectors
 from calls.models import Call, DtmfDigit, TranscriptFragment
+from webhooks.apply import apply_events
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +68,18 @@ def test_dtmf_digits_in_pressed_order_once_each(post_webhook, event_doc):
     assert selectors.call_dtmf(call()) == "12#"
     assert DtmfDigit.objects.count() == 3
     assert call().state == "answered"  # first heard of mid-call: it was answered
+
+
+def test_a_digit_or_fragment_applied_again_adds_nothing_and_breaks_nothing(post_webhook, event_doc):
+    """Reprocessing (reprocess_since, a retried batch) applies an event again inside one transaction: the
+    conflict is ignored by the INSERT, so the transaction and the events after it go on."""
+    post_webhook(event_doc("call.dtmf.received", id="again-d", occurred_at=at(0, 1), digit="5"))
+    post_webhook(event_doc("call.transcription", id="again-t", occurred_at=at(0, 2)))
+    assert (DtmfDigit.objects.count(), TranscriptFragment.objects.count()) == (1, 1)
+    with transaction.atomic():
+        apply_events(list(WebhookEvent.objects.filter(event_id__in=["again-d", "again-t"])), optimistic=True)
+        assert (DtmfDigit.objects.count(), TranscriptFragment.objects.count()) == (1, 1)
+        assert Call.objects.filter(call_control_id="v3:cc-alice").exists()  # the transaction is still usable
 
 
 @pytest.mark.parametrize(
