@@ -10,7 +10,6 @@ from django.db.models import Q
 from calls.models import Call
 from portal.models import Command
 from webhooks import batch_cache
-from webhooks.prepared import insert_row
 
 KIND = "calls"
 
@@ -27,24 +26,16 @@ def call_cached(call_control_id: str) -> Call | None:
 
 def call_surely_absent(call_control_id: str) -> bool:
     """True if the batch looked for this leg and it was not there (nor created since): no query needed."""
-    cache = batch_cache.rows(KIND)
-    return bool(cache) and call_control_id in cache and cache[call_control_id] is None
+    return batch_cache.known_absent(KIND, call_control_id)
 
 
 def call_create_new(call_control_id: str, defaults: dict) -> tuple[Call, bool]:
-    """get_or_create, without its SELECT and savepoint for a leg the batch found missing.
+    """get_or_create, without its SELECT and savepoint for a leg the batch found missing (batch_cache.get_or_insert).
 
     The batch saw no such row; if another process (a dial's answer, calls/links.py) inserted it since,
     the INSERT fails and the drain applies the batch again event by event, where get_or_create finds it.
     """
-    cache = batch_cache.rows(KIND)
-    if cache and call_control_id in cache and cache[call_control_id] is None:
-        call, created = Call(call_control_id=call_control_id, **defaults), True
-        insert_row(call)
-    else:
-        call, created = Call.objects.get_or_create(call_control_id=call_control_id, defaults=defaults)
-    batch_cache.remember(KIND, call_control_id, call)
-    return call, created
+    return batch_cache.get_or_insert(KIND, call_control_id, Call, {"call_control_id": call_control_id}, defaults)
 
 
 def call_by_control_id(call_control_id: str) -> Call | None:

@@ -13,7 +13,6 @@ from django.db.models import F
 
 from conferencing.models import Conference, Participant
 from webhooks import batch_cache
-from webhooks.prepared import insert_row
 
 KIND, ROSTER = "conferences", "roster"
 LEG_EVENTS = ("call.initiated", "call.answered", "call.hangup")
@@ -76,19 +75,10 @@ def preload_participants(events) -> None:
 
 
 def participant_get_or_create(conference: Conference, call_control_id: str, defaults: dict | None = None) -> tuple[Participant, bool]:
-    """get_or_create of a leg's row in a conference: the batch's object if it has one; where the batch
-    found none, an INSERT without get_or_create's SELECT and savepoint (if another process inserted it
-    since, the INSERT fails and the drain applies the batch again event by event, as for legs)."""
-    key = (conference.conference_id, call_control_id)
-    cache = batch_cache.rows(PARTICIPANTS)
-    if cache and cache.get(key) is not None:
-        participant = cache[key]
-        participant.conference = conference  # the batch's object: no query, and what the batch wrote on it
-        return participant, False
-    if cache and key in cache:
-        participant, created = Participant(conference=conference, call_control_id=call_control_id, **(defaults or {})), True
-        insert_row(participant)
-    else:
-        participant, created = Participant.objects.get_or_create(conference=conference, call_control_id=call_control_id, defaults=defaults)
-    batch_cache.remember(PARTICIPANTS, key, participant)
+    """get_or_create of a leg's row in a conference, from the batch's rows where it has them (batch_cache.get_or_insert)."""
+    participant, created = batch_cache.get_or_insert(
+        PARTICIPANTS, (conference.conference_id, call_control_id), Participant,
+        {"conference": conference, "call_control_id": call_control_id}, defaults,
+    )
+    participant.conference = conference  # the batch's object: no query, and what the batch wrote on it
     return participant, created

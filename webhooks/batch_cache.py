@@ -12,6 +12,8 @@ from contextvars import ContextVar
 
 from django.db import connection
 
+from webhooks.prepared import insert_row
+
 _scope: ContextVar[dict[str, dict] | None] = ContextVar("webhook_batch_cache", default=None)
 
 
@@ -60,6 +62,29 @@ def cached(kind: str, key: str):
     """The batch's object for `key`, if the batch loaded or created it; else None."""
     cache = rows(kind)
     return cache.get(key) if cache else None
+
+
+def known_absent(kind: str, key) -> bool:
+    """True if the batch looked for `key` and it was not there (nor created since): no query needed."""
+    cache = rows(kind)
+    return bool(cache) and key in cache and cache[key] is None
+
+
+def get_or_insert(kind: str, key, model, lookup: dict, defaults: dict | None = None) -> tuple:
+    """get_or_create of a row the batch may have loaded (cached under `key`): the batch's object if it has
+    one; where the batch found none, an INSERT without get_or_create's SELECT and savepoint (if another
+    process inserted the row since, the INSERT fails and the drain applies the batch again event by
+    event, where get_or_create finds it); outside a batch, get_or_create. Later events get the same object."""
+    found = cached(kind, key)
+    if found is not None:
+        return found, False
+    if known_absent(kind, key):
+        row, created = model(**lookup, **(defaults or {})), True
+        insert_row(row)
+    else:
+        row, created = model._default_manager.get_or_create(**lookup, defaults=defaults)
+    remember(kind, key, row)
+    return row, created
 
 
 def remember(kind: str, key: str, row) -> None:
