@@ -30,7 +30,7 @@ def test_stored_event_payloads_are_masked_in_the_events_page_and_api(role, sees,
         assert "my card is 4111" in page
     else:
         assert api_dtmf["digit"] == HIDDEN and api_said["transcription_data"] == HIDDEN
-        assert "4111" not in page and HIDDEN in page
+        assert "my card is" not in page and HIDDEN in page  # not "4111": a timestamp's microseconds can hold it
         assert api_dtmf["call_control_id"]  # the rest of the payload stays
 
 
