@@ -2,10 +2,12 @@
 
 Stores EVENTS realistic pending events (bench/apply.py's loader; the events table is emptied first,
 so point DATABASE_URL at a database of your own) and applies them with events_process_batch in
-batches of BATCH (DJANGO_SECRET_KEY set, DEBUG off), counting SQL statements and the CPU of this process and of its PostgreSQL session.
+batches of BATCH (DJANGO_SECRET_KEY set, DEBUG off), counting SQL statements and the CPU of this process and of its PostgreSQL session. With
+APPLY_PROFILE_OUT=file, the batches alone (not the loading) are profiled with cProfile into that file.
 """
 from __future__ import annotations
 
+import cProfile
 import json
 import os
 import sys
@@ -37,9 +39,15 @@ def main() -> None:
         statements.append(1)
         return execute(sql, params, many, context)
 
+    profiler = cProfile.Profile() if os.environ.get("APPLY_PROFILE_OUT") else None
     with connection.execute_wrapper(count), live.coalescing():
+        if profiler:
+            profiler.enable()
         while claimed := events_process_batch(limit=batch):
             applied += claimed
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(os.environ["APPLY_PROFILE_OUT"])
     wall, cpu = time.monotonic() - wall, time.process_time() - cpu
     db_cpu = _cpu_of(backend) - db_cpu if connection.vendor == "postgresql" else 0.0
     print(json.dumps({

@@ -10,6 +10,7 @@ from calls.batch import call_by_control_id, call_cached, call_create_new
 from calls.live import publish_call
 from calls.models import Call, DtmfDigit, TranscriptFragment
 from webhooks.payloads import text
+from webhooks.pipeline import deferring
 from webhooks.prepared import save_fields
 
 # Lifecycle states in the only order a leg goes through them.
@@ -233,9 +234,10 @@ def call_dtmf_received(*, event, digit: str) -> Call | None:
     if call is None:
         return None
     # Once per event: one INSERT that ignores a conflict (get_or_create was a SELECT, a savepoint and the INSERT).
-    DtmfDigit.objects.bulk_create(
-        [DtmfDigit(event_id=event.event_id, call=call, digit=digit[:4], occurred_at=event.occurred_at)], ignore_conflicts=True
-    )
+    with deferring():  # pipelined in a drain's batch: nothing reads what it returns
+        DtmfDigit.objects.bulk_create(
+            [DtmfDigit(event_id=event.event_id, call=call, digit=digit[:4], occurred_at=event.occurred_at)], ignore_conflicts=True
+        )
     publish_call(call, event=event, list_changed=False, dtmf=True)
     return call
 
@@ -247,10 +249,11 @@ def call_transcript_add(
     call = _call_for_event(event)
     if call is None:
         return None
-    TranscriptFragment.objects.bulk_create([TranscriptFragment(  # once per event, as for DTMF digits
-        event_id=event.event_id, call=call, occurred_at=event.occurred_at, text=text, is_final=is_final,
-        confidence=confidence, track=track[:16],
-    )], ignore_conflicts=True)
+    with deferring():  # once per event, as for DTMF digits
+        TranscriptFragment.objects.bulk_create([TranscriptFragment(
+            event_id=event.event_id, call=call, occurred_at=event.occurred_at, text=text, is_final=is_final,
+            confidence=confidence, track=track[:16],
+        )], ignore_conflicts=True)
     was = call.transcribing
     # A fragment means transcription runs, even if the command's success was not seen.
     call_apply(call=call, feature="transcription", occurred_at=event.occurred_at, changes={"transcribing": True})

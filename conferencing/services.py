@@ -16,6 +16,7 @@ from conferencing.models import Conference, Participant
 from portal.models import Command
 from webhooks.ordering import apply_if_newer, is_stale, set_if_newer
 from webhooks.payloads import when
+from webhooks.pipeline import deferring
 from webhooks.shared_rows import write_later
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ def conference_ended(*, conference_id: str, occurred_at: datetime | None, reason
         return ["status", "ended_at", "end_reason", "ended_by", "recording_state", "speaking", "playing_media", "last_event_at"]
 
     def everyone_leaves(row) -> None:
-        row.participants.filter(status__in=PRESENT).update(status=Participant.Status.LEFT, left_at=row.ended_at, speaking=False)
+        with deferring():  # pipelined in a drain's batch: nothing reads its count
+            row.participants.filter(status__in=PRESENT).update(status=Participant.Status.LEFT, left_at=row.ended_at, speaking=False)
 
     write_later(conference, end, everyone_leaves)
     publish_conference(conference)
@@ -213,8 +215,9 @@ def floor_changed(*, conference_id: str, call_control_id: str, occurred_at: date
         # Written with the conference's row at the end of the batch: the participants are in other drains'
         # partitions. Only rows whose flag changes (the previous speaker, the new one), so a participant
         # another drain's batch holds is waited for only if this floor change is about it.
-        row.participants.exclude(call_control_id=call_control_id).filter(speaking=True).update(speaking=False)
-        row.participants.filter(call_control_id=call_control_id, status__in=PRESENT, speaking=False).update(speaking=True)
+        with deferring():  # pipelined in a drain's batch: nothing reads their counts
+            row.participants.exclude(call_control_id=call_control_id).filter(speaking=True).update(speaking=False)
+            row.participants.filter(call_control_id=call_control_id, status__in=PRESENT, speaking=False).update(speaking=True)
 
     if write_later(conference, change, speakers):
         publish_conference(conference)
@@ -244,7 +247,8 @@ def participant_media(
         changes["playing_media"] = playing_media[:500]
     if speaking_tts is not None:
         changes["speaking_tts"] = speaking_tts
-    Participant.objects.filter(conference=conference, call_control_id=call_control_id).update(**changes)
+    with deferring():  # pipelined in a drain's batch: nothing reads its count
+        Participant.objects.filter(conference=conference, call_control_id=call_control_id).update(**changes)
     publish_conference(conference)
 
 

@@ -331,6 +331,9 @@ WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=120
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 # Events are applied by drains in batches (issue 13): the intake only inserts and flags that a drain is due.
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=200)
+# PostgreSQL: a batch's writes whose answer nobody reads (a leg's save, ...) are sent in pipeline mode, so the
+# drain goes on while the server applies them (webhooks/pipeline.py). Off: each waits, as before.
+WEBHOOK_PIPELINED_WRITES = env.bool("WEBHOOK_PIPELINED_WRITES", default=True)
 # Events are applied in this many partitions (a hash of the call session, webhooks/store.py): one drain holds a
 # partition at a time, so N events workers apply N partitions at once (issue 25). At most 256.
 WEBHOOK_PARTITIONS = max(1, min(256, env.int("WEBHOOK_PARTITIONS", default=16)))

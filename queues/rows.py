@@ -12,6 +12,7 @@ from portal.models import Command
 from queues.models import Queue, QueuedCall
 from webhooks import batch_cache, shared_rows
 from webhooks.payloads import number, when
+from webhooks.pipeline import execute_deferred
 
 KIND = "queues"  # the batch's queue objects by name (webhooks/batch_cache.py)
 RENUMBER_ATTEMPTS = 10  # passes of a line whose stays other transactions hold, RENUMBER_AGAIN_SECONDS apart
@@ -159,23 +160,27 @@ def line_renumber(queue: Queue, *, attempt: int = 0) -> None:
                 [queue.pk],
             )
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH ranked AS (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
-                                FROM {table} WHERE queue_id = %s AND left_at IS NULL),
-                     free AS (SELECT id FROM {table} WHERE queue_id = %s AND left_at IS NULL
-                              FOR NO KEY UPDATE SKIP LOCKED),
-                     renumbered AS (UPDATE {table} SET position = ranked.place FROM ranked
-                                    WHERE {table}.id = ranked.id AND {table}.id IN (SELECT id FROM free)
-                                    AND ({table}.position IS NULL OR {table}.position <> ranked.place) RETURNING 1)
-                SELECT (SELECT count(*) FROM ranked) - (SELECT count(*) FROM free), (SELECT count(*) FROM renumbered)""",
-            [queue.pk, queue.pk],
-        )
+    def skipped_again_soon(cursor) -> None:
         skipped, _ = cursor.fetchone()
-    if skipped and attempt < RENUMBER_ATTEMPTS:
-        transaction.on_commit(lambda: _renumber_soon(queue.pk, attempt + 1))
-    elif skipped:
-        log.warning("queue %s: %s places in line left to its next event (stays held %s times)", queue.pk, skipped, attempt)
+        if skipped and attempt < RENUMBER_ATTEMPTS:
+            transaction.on_commit(lambda: _renumber_soon(queue.pk, attempt + 1))
+        elif skipped:
+            log.warning("queue %s: %s places in line left to its next event (stays held %s times)", queue.pk, skipped, attempt)
+
+    # Pipelined in a drain's batch (webhooks/pipeline.py): checked when its answer comes, before the commit.
+    execute_deferred(
+        connection,
+        f"""WITH ranked AS (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
+                            FROM {table} WHERE queue_id = %s AND left_at IS NULL),
+                 free AS (SELECT id FROM {table} WHERE queue_id = %s AND left_at IS NULL
+                          FOR NO KEY UPDATE SKIP LOCKED),
+                 renumbered AS (UPDATE {table} SET position = ranked.place FROM ranked
+                                WHERE {table}.id = ranked.id AND {table}.id IN (SELECT id FROM free)
+                                AND ({table}.position IS NULL OR {table}.position <> ranked.place) RETURNING 1)
+            SELECT (SELECT count(*) FROM ranked) - (SELECT count(*) FROM free), (SELECT count(*) FROM renumbered)""",
+        (queue.pk, queue.pk),
+        skipped_again_soon,
+    )
 
 
 def _renumber_soon(queue_pk: int, attempt: int) -> None:

@@ -67,6 +67,17 @@ def load_event(event_type: str) -> dict:
     return json.loads((EVENTS_DIR / f"{event_type}.json").read_text())
 
 
+def store_pending(event_type: str, event_id: str, occurred_at, **payload) -> None:
+    """Store one pending event of `event_type` (its sample payload, updated with `payload`), as the intake does."""
+    from webhooks import store
+
+    doc = load_event(event_type)
+    data = doc.get("data", doc)
+    data["id"], data["occurred_at"] = event_id, occurred_at.isoformat().replace("+00:00", "Z")
+    data["payload"].update(payload)
+    store.event_store(data=data, raw_body=json.dumps(doc).encode())
+
+
 def sign(body: bytes, timestamp: int | None = None, key: SigningKey = SIGNING_KEY) -> dict:
     timestamp = int(time.time()) if timestamp is None else timestamp
     signature = key.sign(f"{timestamp}|".encode() + body).signature

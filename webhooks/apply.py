@@ -16,7 +16,7 @@ from portal import live, metrics
 from webhooks import batch_cache, registry, shared_rows
 from webhooks.live import publish_event
 from webhooks.models import WebhookEvent
-from webhooks.prepared import fetch_prepared
+from webhooks.pipeline import execute_deferred
 from webhooks.retries import retry_later
 
 log = logging.getLogger(__name__)
@@ -138,10 +138,11 @@ def _record(ordered, done, ignored, failed, now, *, schedule_retries: bool) -> N
 
 
 def _record_processed(pks: list[int], now: datetime) -> None:
-    """Mark events processed: one prepared statement on PostgreSQL (every batch does this)."""
+    """Mark events processed: one prepared statement on PostgreSQL (every batch does this), pipelined in a drain."""
     db = connections["default"]
     if db.vendor == "postgresql":
-        fetch_prepared(db, _processed_sql(), (now, pks))
+        ids = "{" + ",".join(map(str, pks)) + "}"  # an array literal: psycopg's list dumper quotes each int by regex
+        execute_deferred(db, _processed_sql(), (now, ids))
         return
     WebhookEvent.objects.filter(pk__in=pks).update(
         status=WebhookEvent.Status.PROCESSED, attempts=F("attempts") + 1, last_error="", processed_at=now

@@ -20,6 +20,7 @@ from webhooks.apply import HandlerFailed, apply_events, commit_without_waiting_f
 from webhooks.drain_flag import flag_clear
 from webhooks.models import WebhookEvent
 from webhooks.partitions import Holdings
+from webhooks.pipeline import pipelined
 from webhooks.prepared import fetch_prepared
 from webhooks.retries import drain_again
 
@@ -46,7 +47,8 @@ def events_process_batch(*, limit: int, keys: list[int] | None = None) -> int:
                     events = _claim_pending(limit, keys)
                     if events:
                         commit_without_waiting_for_disk()
-                        apply_events(events, optimistic=True)
+                        with pipelined():  # only here: a failure is redone event by event, unpipelined
+                            apply_events(events, optimistic=True)
                 break
             except (HandlerFailed, DatabaseError) as exc:
                 # Another drain's batch held a shared row this one needed while waiting for one of ours

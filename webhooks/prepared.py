@@ -3,27 +3,17 @@ from __future__ import annotations
 
 import functools
 
-import psycopg
-from django.db import DatabaseError, connection, connections, models, router
+from django.db import connection, connections, models, router
 from django.db.models import signals
 
-
-def _cursor(db):
-    """A server-side binding cursor on `db`, wrapped as Django wraps its own (errors, execute_wrapper, query log).
-
-    psycopg prepares a statement once it has run DATABASE_PREPARE_THRESHOLD times on a connection
-    (portal/settings.py); Django's own cursors bind on the client and are never prepared.
-    """
-    db.ensure_connection()
-    raw = psycopg.Cursor(db.connection)
-    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
+from webhooks.pipeline import cursor_for, execute_deferred, name_logged, next_id, row_changed
 
 
 def fetch_prepared(db, sql: str, params: tuple) -> list[tuple]:
     """Rows of one statement prepared once per PostgreSQL connection (see execute_returning)."""
-    with _cursor(db) as cursor:
+    with cursor_for(db) as cursor:
         cursor.execute(sql, params)
-        _name_logged(db, sql, params)
+        name_logged(db, sql, params)
         return cursor.fetchall() if cursor.description else []
 
 
@@ -43,16 +33,13 @@ def execute_returning(db, sql: str, params: tuple) -> bool:
 
 def execute_prepared(db, sql: str, params: tuple) -> int:
     """Run one statement prepared once per PostgreSQL connection; the number of rows it changed."""
-    with _cursor(db) as cursor:
+    with cursor_for(db) as cursor:
         cursor.execute(sql, params)
-        _name_logged(db, sql, params)
+        name_logged(db, sql, params)
         return cursor.rowcount
 
 
-def _name_logged(db, sql: str, params: tuple) -> None:
-    """Where queries are logged (DEBUG, tests), give a prepared statement's run its text: psycopg keeps none."""
-    if db.queries_logged and db.queries_log and db.queries_log[-1]["sql"] is None:
-        db.queries_log[-1]["sql"] = db.ops.compose_sql(sql, params)
+_NOT_SAVED = "Save with update_fields did not affect any rows."  # Django's words
 
 
 def save_fields(obj: models.Model, fields) -> None:
@@ -73,8 +60,8 @@ def save_fields(obj: models.Model, fields) -> None:
         return
     concrete = [model._meta.get_field(name) for name in names]
     params = tuple(field.get_db_prep_save(field.pre_save(obj, False), connection=db) for field in concrete)
-    if not execute_prepared(db, _update_sql(model, names), (*params, obj.pk)):
-        raise DatabaseError("Save with update_fields did not affect any rows.")
+    # In a drain's batch the UPDATE is pipelined (webhooks/pipeline.py): the drain goes on without its answer.
+    execute_deferred(db, _update_sql(model, names), (*params, obj.pk), row_changed(_NOT_SAVED))
 
 
 @functools.lru_cache(maxsize=512)
@@ -97,10 +84,16 @@ def insert_row(obj: models.Model) -> None:
         obj.save(force_insert=True)
         return
     meta = model._meta
-    fields = [f for f in meta.local_concrete_fields if not (f is meta.auto_field and obj.pk is None)]
-    params = tuple(field.get_db_prep_save(field.pre_save(obj, True), connection=db) for field in fields)
-    ((pk,),) = fetch_prepared(db, _insert_sql(model, tuple(field.name for field in fields)), params)
-    setattr(obj, meta.pk.attname, pk)
+    if obj.pk is None and meta.auto_field is meta.pk and (pk := next_id(model)) is not None:
+        # In a drain's batch: the id comes from the sequence beforehand, so the INSERT is pipelined too.
+        setattr(obj, meta.pk.attname, pk)
+        params = tuple(field.get_db_prep_save(field.pre_save(obj, True), connection=db) for field in meta.local_concrete_fields)
+        execute_deferred(db, _insert_sql(model, tuple(field.name for field in meta.local_concrete_fields), returning=False), params)
+    else:
+        fields = [f for f in meta.local_concrete_fields if not (f is meta.auto_field and obj.pk is None)]
+        params = tuple(field.get_db_prep_save(field.pre_save(obj, True), connection=db) for field in fields)
+        ((pk,),) = fetch_prepared(db, _insert_sql(model, tuple(field.name for field in fields)), params)
+        setattr(obj, meta.pk.attname, pk)
     obj._state.adding, obj._state.db = False, db.alias
 
 
@@ -119,9 +112,10 @@ def _plain(model: type[models.Model], db) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(model: type[models.Model], names: tuple[str, ...]) -> str:
+def _insert_sql(model: type[models.Model], names: tuple[str, ...], *, returning: bool = True) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
     values = ", ".join(["%s"] * len(names))
     pk = quote(model._meta.pk.column)
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values}) RETURNING {pk}"
+    insert = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values})"
+    return f"{insert} RETURNING {pk}" if returning else insert
