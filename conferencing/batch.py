@@ -14,7 +14,7 @@ from django.db.models import F
 from conferencing.models import Conference, Participant
 from webhooks import batch_cache
 
-KIND, ROSTER = "conferences", "roster"
+KIND, ROSTER, UNLABELLED = "conferences", "roster", "unlabelled roster"
 LEG_EVENTS = ("call.initiated", "call.answered", "call.hangup")
 
 
@@ -35,21 +35,28 @@ def conference_remember(conference: Conference) -> None:
 
 
 def preload_rostered_legs(events) -> None:
-    """Note which of the batch's legs have a participant row, in one query."""
+    """Note which of the batch's legs have a participant row, and which have one still without a name, in one query."""
     ids = {e.call_control_id for e in events if e.event_type in LEG_EVENTS} - {""}
     if ids and batch_cache.rows(ROSTER) is not None:
-        listed = Participant.objects.filter(call_control_id__in=ids).values_list("call_control_id", flat=True)
-        batch_cache.note_present(ROSTER, ids, listed)
+        listed = list(Participant.objects.filter(call_control_id__in=ids).values_list("call_control_id", "label"))
+        batch_cache.note_present(ROSTER, ids, (leg for leg, _ in listed))
+        batch_cache.note_present(UNLABELLED, ids, (leg for leg, label in listed if not label))
 
 
 def leg_rostered(call_control_id: str) -> None:
-    """A participant row of this leg was written in the batch."""
+    """A participant row of this leg was written in the batch (perhaps without a name)."""
     batch_cache.mark_present(ROSTER, call_control_id)
+    batch_cache.mark_present(UNLABELLED, call_control_id)
 
 
 def surely_not_rostered(call_control_id: str) -> bool:
     """True if the batch knows this leg is on no roster (no query needed)."""
     return batch_cache.surely_absent(ROSTER, call_control_id)
+
+
+def surely_named_on_rosters(call_control_id: str) -> bool:
+    """True if the batch knows every participant row of this leg has its name already (no query needed)."""
+    return batch_cache.surely_absent(UNLABELLED, call_control_id)
 
 
 PARTICIPANTS = "participants"

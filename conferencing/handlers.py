@@ -7,6 +7,7 @@ from conferencing.batch import (
     preload_conferences,
     preload_participants,
     preload_rostered_legs,
+    surely_named_on_rosters,
     surely_not_rostered,
 )
 from webhooks.payloads import text
@@ -28,7 +29,7 @@ def on_call_leg(event):
     """call.initiated / call.answered: a leg became known, so participants on it get a name."""
     p = event.payload
     call_control_id = text(p, "call_control_id")
-    if surely_not_rostered(call_control_id):  # the batch asked for all its legs at once
+    if surely_not_rostered(call_control_id) or surely_named_on_rosters(call_control_id):  # the batch asked at once
         return
 
     def label() -> str:

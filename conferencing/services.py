@@ -1,11 +1,12 @@
 """Every write to conferences and participants: from webhooks, command outcomes and sync."""
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from conferencing.models import Conference, Participant
 from portal.models import Command
 from webhooks.ordering import apply_if_newer, is_stale, set_if_newer
 from webhooks.payloads import when
-from webhooks.pipeline import deferring
+from webhooks.pipeline import deferring, execute_deferred
 from webhooks.shared_rows import write_later
 
 log = logging.getLogger(__name__)
@@ -215,13 +216,25 @@ def floor_changed(*, conference_id: str, call_control_id: str, occurred_at: date
         # Written with the conference's row at the end of the batch: the participants are in other drains'
         # partitions. Only rows whose flag changes (the previous speaker, the new one), so a participant
         # another drain's batch holds is waited for only if this floor change is about it.
-        with deferring():  # pipelined in a drain's batch: nothing reads their counts
-            row.participants.exclude(call_control_id=call_control_id).filter(speaking=True).update(speaking=False)
-            row.participants.filter(call_control_id=call_control_id, status__in=PRESENT, speaking=False).update(speaking=True)
+        if connection.vendor == "postgresql":  # one prepared statement, pipelined in a drain's batch (was 6 % of its CPU)
+            execute_deferred(connection, _speakers_sql(), (call_control_id, row.pk, call_control_id, call_control_id, PRESENT))
+            return
+        row.participants.exclude(call_control_id=call_control_id).filter(speaking=True).update(speaking=False)
+        row.participants.filter(call_control_id=call_control_id, status__in=PRESENT, speaking=False).update(speaking=True)
 
     if write_later(conference, change, speakers):
         publish_conference(conference)
     return conference
+
+
+@functools.cache
+def _speakers_sql() -> str:
+    """Speaking: the floor's participant (if present) and nobody else, writing only rows whose flag changes."""
+    table = connection.ops.quote_name(Participant._meta.db_table)
+    return (
+        f"UPDATE {table} SET speaking = (call_control_id = %s) WHERE conference_id = %s AND "
+        "((speaking AND call_control_id <> %s) OR (NOT speaking AND call_control_id = %s AND status = ANY(%s)))"
+    )
 
 
 def conference_media(*, conference_id: str, playing_media: str | None = None, speaking: bool | None = None) -> Conference:

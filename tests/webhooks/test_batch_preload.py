@@ -181,3 +181,25 @@ def test_a_participant_inserted_after_the_batch_looked_is_not_lost(monkeypatch):
 
     assert dict(WebhookEvent.objects.values_list("event_id", "status")) == {"j-race": "processed", "j-other": "processed"}
     assert dict(Participant.objects.values_list("call_control_id", "status")) == {"v3:race": "joined", "v3:other": "joined"}
+
+
+def test_legs_whose_participants_have_names_cost_no_label_query_and_an_unnamed_one_still_gets_its_name():
+    """call.initiated / answered name a leg's unnamed participants: the batch asks once which of its legs
+    have any, and a participant that joined unnamed earlier in the same batch is still named."""
+    conference = Conference.objects.create(conference_id="conf-named", status=Conference.Status.IN_PROGRESS)
+    for c in range(CALLS):
+        Participant.objects.create(conference=conference, call_control_id=f"v3:named-{c}", label=f"Agent {c}")
+    for c in range(CALLS):
+        stored("call.answered", f"named-a-{c}", 1, call_control_id=f"v3:named-{c}", call_session_id=f"named-s-{c}")
+    stored("conference.participant.joined", "late-join", 2, conference_id="conf-named", call_control_id="v3:late",
+           call_session_id="late-s")
+    stored("call.initiated", "late-initiated", 3, call_control_id="v3:late", call_session_id="late-s",
+           direction="incoming", **{"from": "+15550004444", "to": "+15550005555"})
+    with CaptureQueriesContext(connection) as queries:
+        assert events_process_batch(limit=500) == CALLS + 2
+    unnamed_asked = [q["sql"] for q in queries if 'FROM "conferencing_participant"' in q["sql"]
+                     and '"conferencing_participant"."label" = \'\'' in q["sql"]]
+    assert len(unnamed_asked) == 1  # the late leg's, not one per answered leg
+    labels = dict(Participant.objects.values_list("call_control_id", "label"))
+    assert labels["v3:late"] == "+15550004444"
+    assert all(labels[f"v3:named-{c}"] == f"Agent {c}" for c in range(CALLS))
