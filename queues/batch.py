@@ -6,8 +6,11 @@ batch is marked, so the answer only errs on the side of looking.
 """
 from __future__ import annotations
 
+from django.db import connection
+
 from queues.models import Queue, QueuedCall
 from queues.rows import KIND as QUEUES
+from queues.rows import STAYS
 from webhooks import batch_cache
 from webhooks.payloads import text
 
@@ -19,6 +22,22 @@ def preload_queues(events) -> None:
     is written at the end of the batch (webhooks/shared_rows.py)."""
     names = {text(e.payload, "queue") for e in events if e.event_type in ("call.enqueued", "call.dequeued")} - {""}
     batch_cache.preload(QUEUES, Queue.objects.all(), "name", names, lock=False)
+
+
+def preload_stays(events) -> None:
+    """Every stay of the calls the batch's call.enqueued / call.dequeued name, in one query (each event read
+    its call's stays on its own). Locked: a command that removes a caller waits for the batch (rows.stays_lock)
+    rather than being overwritten by a save of the batch's object. Only the call's partition writes them."""
+    ids = {e.call_control_id for e in events if e.event_type in ("call.enqueued", "call.dequeued")} - {""}
+    cache = batch_cache.rows(STAYS)
+    if cache is None or not ids:
+        return
+    found = QueuedCall.objects.filter(call_control_id__in=ids).order_by("pk")
+    if connection.in_atomic_block:
+        found = found.select_for_update(no_key=True)
+    cache.update((call_control_id, []) for call_control_id in ids)
+    for stay in found:
+        cache[stay.call_control_id].append(stay)
 
 
 def preload_waiting_calls(events) -> None:

@@ -1,5 +1,11 @@
 """Queue webhooks → stays of callers in queues (call.enqueued, call.dequeued, and call.hangup for kept calls)."""
-from queues.batch import preload_queues, preload_waiting_calls, stays_touched, surely_not_waiting
+from queues.batch import (
+    preload_queues,
+    preload_stays,
+    preload_waiting_calls,
+    stays_touched,
+    surely_not_waiting,
+)
 from queues.services import queued_call_enter, queued_call_hung_up, queued_call_leave
 from webhooks.payloads import number, text
 
@@ -41,4 +47,4 @@ HANDLERS = {"call.enqueued": on_enqueued, "call.dequeued": on_dequeued, "call.ha
 
 
 # The queues a batch names, and which hung-up calls wait in a queue: one query each (issue 25).
-BATCH_PRELOADS = [preload_queues, preload_waiting_calls]
+BATCH_PRELOADS = [preload_queues, preload_stays, preload_waiting_calls]

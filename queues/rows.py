@@ -13,6 +13,7 @@ from queues.models import Queue, QueuedCall
 from webhooks import batch_cache, shared_rows
 from webhooks.payloads import number, when
 from webhooks.pipeline import execute_deferred
+from webhooks.prepared import save_row
 
 KIND = "queues"  # the batch's queue objects by name (webhooks/batch_cache.py)
 RENUMBER_ATTEMPTS = 10  # passes of a line whose stays other transactions hold, RENUMBER_AGAIN_SECONDS apart
@@ -74,10 +75,32 @@ def queue_apply_telnyx(queue: Queue, data: dict, *, reported_at: datetime | None
     queue.updated_at = when(data.get("updated_at")) or queue.updated_at
 
 
+STAYS = "call stays"  # a drain's batch: every stay of each call its enqueues and dequeues name (queues/batch.py)
+
+
 def stays_of(queue: Queue, call_control_id: str) -> list[QueuedCall]:
     """Every stay of one call in one queue (a handful), read once: the services pick among them in
-    Python rather than with a query each (issue 13). Unordered: the model's ordering joins the queue."""
+    Python rather than with a query each (issue 13). In a drain's batch, the batch's objects (loaded
+    with its other calls' stays in one query). Unordered: the model's ordering joins the queue."""
+    cached = batch_cache.cached(STAYS, call_control_id)
+    if cached is not None:
+        return [stay for stay in cached if stay.queue_id == queue.pk]
     return list(QueuedCall.objects.filter(queue=queue, call_control_id=call_control_id).order_by())
+
+
+def stay_save(stay: QueuedCall) -> None:
+    """Write a stay (every column, one prepared statement); in a drain's batch, later events find it among its call's stays."""
+    save_row(stay)
+    cached = batch_cache.cached(STAYS, stay.call_control_id)
+    if cached is not None and all(known is not stay for known in cached):
+        cached.append(stay)
+
+
+def stays_forget(call_control_id: str) -> None:
+    """This call's stays changed by a query (not through the batch's objects): later events read them again."""
+    cache = batch_cache.rows(STAYS)
+    if cache:
+        cache.pop(call_control_id, None)
 
 
 def stays_lock(**lookup) -> None:

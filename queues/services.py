@@ -28,11 +28,12 @@ from queues.rows import (
     stay_apply_enqueue_command,
     stay_close,
     stay_fill,
+    stay_save,
+    stays_forget,
     stays_lock,
     stays_of,
 )
 from webhooks.payloads import number, when
-from webhooks.prepared import save_row
 
 Reason = QueuedCall.Reason
 MANAGE = "queues.manage_queue"
@@ -77,7 +78,7 @@ def queued_call_enter(
         if stay.left_at is None and position is not None:
             stay.position = position
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
-        save_row(stay)
+        stay_save(stay)
         line_renumber_later(queue)
         publish_queue(queue)
     return stay
@@ -116,7 +117,7 @@ def queued_call_leave(
         if reason == Reason.HANGUP:
             stay.is_alive = False
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
-        save_row(stay)
+        stay_save(stay)
         line_renumber_later(queue)
         publish_queue(queue)
     return stay
@@ -142,6 +143,7 @@ def queued_call_hung_up(*, call_control_id: str, occurred_at: datetime) -> int:
             QueuedCall.objects.filter(call_control_id=call_control_id, left_at__isnull=True, enqueued_at__lte=occurred_at, is_alive=True)
             .select_related("queue").order_by()
         )
+        stays_forget(call_control_id)  # the batch's objects would write is_alive back
         for stay in stays:
             QueuedCall.objects.filter(pk=stay.pk).update(is_alive=False)
             line_renumber_later(stay.queue)  # this drain holds the stay: a renumber elsewhere skipped it

@@ -203,3 +203,32 @@ def test_legs_whose_participants_have_names_cost_no_label_query_and_an_unnamed_o
     labels = dict(Participant.objects.values_list("call_control_id", "label"))
     assert labels["v3:late"] == "+15550004444"
     assert all(labels[f"v3:named-{c}"] == f"Agent {c}" for c in range(CALLS))
+
+
+def test_a_batch_reads_the_stays_of_its_queued_calls_once():
+    """Each call.enqueued and call.dequeued read its call's stays on its own before: one query per batch now,
+    and a stay created by an enqueue is the one its dequeue in the same batch closes."""
+    for c in range(CALLS):
+        leg = {"call_control_id": f"v3:q-{c}", "call_session_id": f"q-s-{c}", "queue": "support"}
+        stored("call.enqueued", f"q-in-{c}", 1, **leg)
+        stored("call.dequeued", f"q-out-{c}", 2 + c, reason="bridged", wait_time_secs=1 + c, **leg)
+    with CaptureQueriesContext(connection) as queries:
+        assert events_process_batch(limit=500) == 2 * CALLS
+    stays_read = [q["sql"] for q in queries if q["sql"].startswith('SELECT "queues_queuedcall"."id"')]
+    assert len(stays_read) == 1
+    stays = list(QueuedCall.objects.order_by("call_control_id").values_list("call_control_id", "left_at", "leave_reason"))
+    assert len(stays) == CALLS
+    assert all(left_at is not None and reason == "bridged" for _, left_at, reason in stays)
+
+
+def test_a_hangup_in_the_batch_is_not_undone_by_a_later_save_of_the_same_stay():
+    """keep_after_hangup: call.hangup marks the waiting stay not alive by a query; a later event of the batch
+    about that stay must not write the batch's older copy (is_alive true) back."""
+    leg = {"call_control_id": "v3:kept", "call_session_id": "kept-s"}
+    stored("call.enqueued", "kept-in", 1, queue="support", **leg)
+    assert events_process_batch(limit=10) == 1
+    stored("call.enqueued", "kept-in-again", 1, queue="support", **leg)  # a redelivery: loads the stay
+    stored("call.hangup", "kept-hangup", 2, **leg)
+    stored("call.dequeued", "kept-out", 3, queue="support", reason="leave", wait_time_secs=2, **leg)
+    assert events_process_batch(limit=10) == 3
+    assert QueuedCall.objects.get(call_control_id="v3:kept").is_alive is False
