@@ -1,8 +1,6 @@
 """What the calls app publishes to open pages: a call's page (and its heard / masked content), the lists, admin."""
 from __future__ import annotations
 
-import copy
-
 from django.template.loader import render_to_string
 
 from calls import selectors
@@ -53,7 +51,7 @@ def publish_call(call: Call, *, event=None, list_changed: bool = True, dashboard
                 groups=[audience],
             )
     if event is not None:
-        snapshot = copy.copy(event)  # rendered after commit (if watched): as it is now
+        snapshot = live.snapshot(event)  # rendered after commit (if watched): as it is now
         if event.event_type in selectors.CONTENT_EVENT_TYPES:
             for audience, masked in ((f"{group}.{voice_content.HEARD}", False), (f"{group}.{voice_content.MASKED}", True)):
                 live.publish_on_commit(audience, lambda m=masked: render_to_string(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db.models import F
 
 from conferencing.models import Conference, Participant
+from portal.models import Command
 from webhooks import batch_cache
 
 KIND, ROSTER, UNLABELLED = "conferences", "roster", "unlabelled roster"
@@ -89,3 +90,66 @@ def participant_get_or_create(conference: Conference, call_control_id: str, defa
     )
     participant.conference = conference  # the batch's object: no query, and what the batch wrote on it
     return participant, created
+
+
+CREATED = "conference names"
+
+
+def _created_commands():
+    return Command.objects.filter(action="conference.create", status=Command.Status.SUCCEEDED).only("params", "response")
+
+
+def created_name(command: Command) -> str:
+    """The name Telnyx answered (or the portal asked for) when the portal created a conference."""
+    return str(((command.response or {}).get("data") or {}).get("name") or command.params.get("name") or "")[:255]
+
+
+def preload_created_names(events) -> None:
+    """The names the portal's conference.create commands gave the batch's new conferences, in one query
+    (each conference.created looked for its command on its own, with a JSON lookup; most find none)."""
+    ids = {e.conference_id for e in events if e.event_type == "conference.created"} - {""}
+    cache = batch_cache.rows(CREATED)
+    if cache is None or not ids:
+        return
+    cache.update(dict.fromkeys(ids, ""))
+    for command in _created_commands().filter(response__data__id__in=sorted(ids)):
+        conference_id = ((command.response or {}).get("data") or {}).get("id")
+        if conference_id in ids and not cache[conference_id]:
+            cache[conference_id] = created_name(command)
+
+
+def name_from_create_command(conference_id: str) -> str:
+    """The name the portal's conference.create gave this conference: the batch's answer, else one query."""
+    cache = batch_cache.rows(CREATED)
+    if cache and conference_id in cache:
+        return cache[conference_id]
+    command = _created_commands().filter(response__data__id=conference_id).first()
+    return created_name(command) if command else ""
+
+
+ENDERS = "conference enders"
+
+
+def _end_commands():
+    return Command.objects.filter(action="conference.end", status=Command.Status.SUCCEEDED).order_by("-finished_at")
+
+
+def preload_enders(events) -> None:
+    """Who ended the batch's ended conferences from the portal, in one query (each conference.ended asked on its own)."""
+    ids = {e.conference_id for e in events if e.event_type == "conference.ended"} - {""}
+    cache = batch_cache.rows(ENDERS)
+    if cache is None or not ids:
+        return
+    cache.update(dict.fromkeys(ids))
+    found = {}
+    for target, requested_by in _end_commands().filter(target__in=ids).values_list("target", "requested_by"):
+        found.setdefault(target, requested_by)  # the latest command's, as one query per conference took
+    cache.update(found)
+
+
+def ended_by(conference_id: str) -> int | None:
+    """The user whose conference.end command ended this conference: the batch's answer, else one query."""
+    cache = batch_cache.rows(ENDERS)
+    if cache and conference_id in cache:
+        return cache[conference_id]
+    return _end_commands().filter(target=conference_id).values_list("requested_by", flat=True).first()

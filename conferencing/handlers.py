@@ -5,6 +5,8 @@ from conferencing import dial_in, labels, services
 from conferencing.batch import (
     leg_rostered,
     preload_conferences,
+    preload_created_names,
+    preload_enders,
     preload_participants,
     preload_rostered_legs,
     surely_named_on_rosters,
@@ -155,4 +157,4 @@ HANDLERS = {
 }
 
 
-BATCH_PRELOADS = [preload_conferences, preload_rostered_legs, preload_participants]
+BATCH_PRELOADS = [preload_conferences, preload_created_names, preload_enders, preload_rostered_legs, preload_participants]

@@ -10,11 +10,16 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from conferencing.batch import conference_cached, conference_remember, participant_get_or_create
+from conferencing.batch import (
+    conference_cached,
+    conference_remember,
+    ended_by,
+    name_from_create_command,
+    participant_get_or_create,
+)
 from conferencing.labels import call_label, call_labels
 from conferencing.live import publish_conference, publish_conferences_synced
 from conferencing.models import Conference, Participant
-from portal.models import Command
 from webhooks.ordering import apply_if_newer, is_stale, set_if_newer
 from webhooks.payloads import when
 from webhooks.pipeline import deferring, execute_deferred
@@ -56,7 +61,7 @@ def conference_started(*, conference_id: str, occurred_at: datetime | None, conn
     """
     conference = conference_get_or_create(
         conference_id=conference_id, created_at=occurred_at, connection_id=connection_id,
-        name=name or _name_from_create_command(conference_id),
+        name=name or name_from_create_command(conference_id),
     )
     write_later(conference, lambda row: [] if row.status == Conference.Status.COMPLETED
                 else set_if_newer(row, occurred_at, {"status": Conference.Status.IN_PROGRESS}))
@@ -64,18 +69,6 @@ def conference_started(*, conference_id: str, occurred_at: datetime | None, conn
         transaction.on_commit(lambda: _queue_name_fetch(conference_id))
     publish_conference(conference)
     return conference
-
-
-def _name_from_create_command(conference_id: str) -> str:
-    """The name Telnyx answered (or the portal asked for) when the portal created this conference."""
-    command = (
-        Command.objects.filter(action="conference.create", status=Command.Status.SUCCEEDED, response__data__id=conference_id)
-        .only("params", "response")
-        .first()
-    )
-    if command is None:
-        return ""
-    return str(((command.response or {}).get("data") or {}).get("name") or command.params.get("name") or "")[:255]
 
 
 def _queue_name_fetch(conference_id: str) -> None:
@@ -104,12 +97,7 @@ def conference_name_fill(*, conference_id: str, name: str, region: str = "") -> 
 def conference_ended(*, conference_id: str, occurred_at: datetime | None, reason: str = "") -> Conference:
     """conference.ended: completed, everyone still present has left; credits who ended it."""
     conference = conference_get_or_create(conference_id=conference_id)
-    ender = (
-        Command.objects.filter(action="conference.end", target=conference_id, status=Command.Status.SUCCEEDED)
-        .order_by("-finished_at")
-        .values_list("requested_by", flat=True)
-        .first()
-    )
+    ender = ended_by(conference_id)
 
     def end(row) -> list[str]:  # ended is final: it applies whatever order events arrive in
         row.status = Conference.Status.COMPLETED

@@ -16,7 +16,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.base import ModelState
 from django.template.loader import render_to_string
 
 from portal import live_frames, voice_content
@@ -353,6 +354,18 @@ def _pending_keys(connection) -> set[str]:
         cached = (callbacks, {getattr(callback, "live_key", None) for _, callback, _ in callbacks})
         connection._live_pending_keys = cached
     return cached[1]
+
+
+def snapshot(instance: models.Model) -> models.Model:
+    """A shallow copy of a model instance as it is now, to render after commit whatever happens to it meanwhile:
+    what copy.copy gives, without pickling's __reduce__ (6 us against under 1; a drain took two per event)."""
+    state = object.__new__(ModelState)
+    state.__dict__.update(instance._state.__dict__)
+    state.fields_cache = dict(instance._state.fields_cache)
+    clone = object.__new__(type(instance))
+    clone.__dict__.update(instance.__dict__)
+    clone._state = state
+    return clone
 
 
 def oob(template: str, context: dict) -> str:

@@ -1,8 +1,6 @@
 """What event processing publishes to open pages: the Events list row, the admin and the dashboard."""
 from __future__ import annotations
 
-import copy
-
 from django.template.loader import render_to_string
 
 from portal import live
@@ -11,7 +9,7 @@ from webhooks.models import WebhookEvent
 
 def publish_event(event: WebhookEvent, *, new: bool = False) -> None:
     """Publish one event's row (as it is now) to the Events page after commit."""
-    event = copy.copy(event)  # rendered after commit (if watched): as it is now
+    event = live.snapshot(event)  # rendered after commit (if watched): as it is now
     live.publish_on_commit(
         "events", lambda: render_to_string("webhooks/_event_row.html", {"event": event, "oob": True, "new": new})
     )

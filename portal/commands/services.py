@@ -1,7 +1,6 @@
 """Every write to commands: issue, execute an attempt, retry, sweep."""
 from __future__ import annotations
 
-import copy
 import logging
 import random
 import traceback
@@ -328,7 +327,7 @@ def commands_sweep_stuck(*, stuck_after_seconds: int) -> int:
 def _publish(command: Command) -> None:
     """One element per command, replaced in place as its status moves: list row, detail, target's page."""
     new = command.status == Command.Status.QUEUED and command.attempts == 0
-    command = copy.copy(command)  # rendered after commit (if watched): as it is now, not as it will be
+    command = live.snapshot(command)  # rendered after commit (if watched): as it is now, not as it will be
     action = actions.get(command.action)
     context = {"command": command, "action": action, "oob": True, "new": new}
     live.publish_on_commit(

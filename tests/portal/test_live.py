@@ -352,3 +352,16 @@ def test_a_publisher_inherited_through_a_fork_does_not_hold_the_exit(monkeypatch
     publisher.close()  # its own process: it waits, then stops publishing
     assert waited == [1]
     assert publisher.publishing.cancelled() or publisher.publishing.done()
+
+
+def test_a_snapshot_keeps_the_instance_as_it_was_and_shares_nothing_it_can_change():
+    from webhooks.models import WebhookEvent
+
+    event = WebhookEvent(event_id="snap-1", event_type="call.answered", status=WebhookEvent.Status.PENDING, payload={"a": 1})
+    event._state.fields_cache["x"] = "cached"
+    copied = live.snapshot(event)
+    event.status, event._state.adding = WebhookEvent.Status.PROCESSED, False
+    event._state.fields_cache["x"] = "changed"
+    assert type(copied) is WebhookEvent
+    assert (copied.event_id, copied.status, copied.payload) == ("snap-1", WebhookEvent.Status.PENDING, {"a": 1})
+    assert copied._state.adding is True and copied._state.fields_cache == {"x": "cached"}

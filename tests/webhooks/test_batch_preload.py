@@ -232,3 +232,24 @@ def test_a_hangup_in_the_batch_is_not_undone_by_a_later_save_of_the_same_stay():
     stored("call.dequeued", "kept-out", 3, queue="support", reason="leave", wait_time_secs=2, **leg)
     assert events_process_batch(limit=10) == 3
     assert QueuedCall.objects.get(call_control_id="v3:kept").is_alive is False
+
+
+def test_a_batch_asks_once_for_the_commands_that_created_and_ended_its_conferences(django_user_model):
+    """conference.created takes its name from the portal's conference.create answer, conference.ended credits
+    whoever ended it from the portal: one query each per batch, not one per event."""
+    ender = django_user_model.objects.create_user("ender")
+    CommandFactory(action="conference.create", target="", status=Command.Status.SUCCEEDED,
+                   params={"name": "asked"}, response={"data": {"id": "conf-c-1", "name": "Morning standup"}})
+    CommandFactory(action="conference.end", target="conf-c-2", status=Command.Status.SUCCEEDED, requested_by=ender,
+                   finished_at=T0)
+    for c in range(CALLS):
+        stored("conference.created", f"c-created-{c}", 1, conference_id=f"conf-c-{c}")
+        stored("conference.ended", f"c-ended-{c}", 2, conference_id=f"conf-c-{c}")
+    with CaptureQueriesContext(connection) as queries:
+        assert events_process_batch(limit=500) == 2 * CALLS
+    asked = [q["sql"] for q in queries if 'FROM "portal_command"' in q["sql"]]
+    assert len(asked) == 2
+    rows = {c.conference_id: c for c in Conference.objects.all()}
+    assert rows["conf-c-1"].name == "Morning standup" and rows["conf-c-3"].name == ""
+    assert rows["conf-c-2"].ended_by == ender and rows["conf-c-1"].ended_by is None
+    assert all(row.status == Conference.Status.COMPLETED for row in rows.values())
