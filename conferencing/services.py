@@ -205,7 +205,7 @@ def floor_changed(*, conference_id: str, call_control_id: str, occurred_at: date
         # partitions. Only rows whose flag changes (the previous speaker, the new one), so a participant
         # another drain's batch holds is waited for only if this floor change is about it.
         if connection.vendor == "postgresql":  # one prepared statement, pipelined in a drain's batch (was 6 % of its CPU)
-            execute_deferred(connection, _speakers_sql(), (call_control_id, row.pk, call_control_id, call_control_id, PRESENT))
+            execute_deferred(connection, _speakers_sql(), (call_control_id, row.pk, call_control_id, call_control_id))
             return
         row.participants.exclude(call_control_id=call_control_id).filter(speaking=True).update(speaking=False)
         row.participants.filter(call_control_id=call_control_id, status__in=PRESENT, speaking=False).update(speaking=True)
@@ -221,7 +221,8 @@ def _speakers_sql() -> str:
     table = connection.ops.quote_name(Participant._meta.db_table)
     return (
         f"UPDATE {table} SET speaking = (call_control_id = %s) WHERE conference_id = %s AND "
-        "((speaking AND call_control_id <> %s) OR (NOT speaking AND call_control_id = %s AND status = ANY(%s)))"
+        "((speaking AND call_control_id <> %s) OR (NOT speaking AND call_control_id = %s AND status IN "
+        f"({', '.join(repr(str(status)) for status in PRESENT)})))"  # constants: a list parameter costs a regex per item
     )
 
 
