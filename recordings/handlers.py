@@ -1,5 +1,6 @@
 """Recording webhooks (calls' and conferences') → Recording and Transcription rows; the recordings app owns them."""
 from recordings import services
+from recordings.batch import event_recording_id, preload_recordings
 from webhooks.payloads import number, text, when
 
 
@@ -8,12 +9,11 @@ def _urls(payload, key) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _recording_saved(event, *, stand_in_id: str, conference_id: str = "") -> None:
+def _recording_saved(event, *, conference_id: str = "") -> None:
     """*.recording.saved, from a call or a conference: the row created or completed, its capture queued."""
     p = event.payload
-    recording_id = text(p, "recording_id")
     services.recording_save(
-        recording_id=recording_id or stand_in_id, provisional_id=not recording_id, conference_id=conference_id,
+        recording_id=event_recording_id(event), provisional_id=not text(p, "recording_id"), conference_id=conference_id,
         call_control_id=text(p, "call_control_id"), call_session_id=text(p, "call_session_id"),
         call_leg_id=text(p, "call_leg_id"), connection_id=text(p, "connection_id"),
         format=text(p, "format", 8), channels=text(p, "channels", 8),
@@ -24,14 +24,12 @@ def _recording_saved(event, *, stand_in_id: str, conference_id: str = "") -> Non
 
 def on_call_recording_saved(event):
     # The SDK's call.recording.saved carries no recording_id: the event id stands in until Telnyx's list names it.
-    _recording_saved(event, stand_in_id=event.event_id)
+    _recording_saved(event)
 
 
 def on_conference_recording_saved(event):
     # Without a recording_id, the conference and the moment stand in until Telnyx's list names it.
-    conference_id = text(event.payload, "conference_id")
-    at = event.occurred_at.isoformat() if event.occurred_at else ""
-    _recording_saved(event, stand_in_id=f"{conference_id}.{at}", conference_id=conference_id)
+    _recording_saved(event, conference_id=text(event.payload, "conference_id"))
 
 
 def on_call_recording_error(event):
@@ -58,6 +56,8 @@ def on_transcription_saved(event):
         duration_millis=number(p, "duration_millis"), updated_at=event.occurred_at,
     )
 
+
+BATCH_PRELOADS = [preload_recordings]
 
 HANDLERS = {
     "call.recording.saved": on_call_recording_saved,

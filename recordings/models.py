@@ -33,7 +33,9 @@ class Recording(models.Model):
     )
     source = models.CharField(max_length=16, choices=Source, default=Source.CALL)
     call_control_id = models.CharField(max_length=255, blank=True, db_index=True)
-    call_leg_id = models.CharField(max_length=255, blank=True)
+    # Indexed: a provisional recording is matched by leg, session or control id (naming.find_named), and an OR
+    # with one unindexed branch scans the whole table.
+    call_leg_id = models.CharField(max_length=255, blank=True, db_index=True)
     call_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     conference_id = models.CharField(max_length=255, blank=True, db_index=True)
     connection_id = models.CharField(max_length=255, blank=True)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 
+from recordings.batch import named_in_batch, recording_by_id, recording_forget, recording_remember
 from recordings.live import publish_recording
 from recordings.models import Recording
 
@@ -21,6 +22,11 @@ def find_named(call_session_id: str, call_leg_id: str, call_control_id: str, sta
     """A row already carrying Telnyx's id for the recording a provisional event describes."""
     if not started_at or not (call_session_id or call_leg_id or call_control_id):
         return None
+    complete, row = named_in_batch(
+        {"call_session_id": call_session_id, "call_leg_id": call_leg_id, "call_control_id": call_control_id}, started_at
+    )
+    if complete:  # a drain's batch loaded every named row of this call
+        return row
     same_call = Q()
     for name, value in (("call_session_id", call_session_id), ("call_leg_id", call_leg_id), ("call_control_id", call_control_id)):
         if value:
@@ -35,11 +41,12 @@ def find_named(call_session_id: str, call_leg_id: str, call_control_id: str, sta
 def adopt(provisional: Recording, data: dict, *, downloading: bool = False) -> Recording | None:
     """Give a provisional row Telnyx's id, or fold it into the row that already has that id."""
     with transaction.atomic():
-        existing = Recording.objects.select_for_update().filter(recording_id=data["id"]).first()
+        existing = recording_by_id(data["id"], lock=True)
         if existing is None:
-            provisional.recording_id = data["id"]
+            was, provisional.recording_id = provisional.recording_id, data["id"]
             provisional.provisional_id = False
             provisional.save(update_fields=["recording_id", "provisional_id"])
+            recording_remember(provisional, was=was)
             return provisional
         fill_blanks(existing, **{f: getattr(provisional, f) for f in (
             "call_control_id", "call_leg_id", "call_session_id", "conference_id", "connection_id", "format", "channels",
@@ -56,7 +63,9 @@ def adopt(provisional: Recording, data: dict, *, downloading: bool = False) -> R
             existing.download_attempts = max(existing.download_attempts, provisional.download_attempts)
             existing.last_attempt_at = provisional.last_attempt_at
         existing.save()
+        recording_forget(provisional.recording_id)
         provisional.delete()
+        recording_remember(existing)
     publish_recording(existing)
     if downloading and not take_over:
         return None  # the named row is stored, being downloaded, or deleted already

@@ -7,10 +7,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from calls.models import Call
+from recordings.batch import KIND, recording_by_id, recording_remember
 from recordings.capture import queue_download_on_commit
 from recordings.live import publish_recording
 from recordings.models import Recording, Transcription
 from recordings.naming import adopt, fill_blanks, find_named
+from webhooks import batch_cache
 
 
 def recording_save(
@@ -20,7 +22,7 @@ def recording_save(
     connection_id: str = "", provisional_id: bool = False,
 ) -> Recording:
     """*.recording.saved: create or complete the row, keep the fresh links and capture the audio at once."""
-    recording = Recording.objects.filter(recording_id=recording_id).first()
+    recording = recording_by_id(recording_id)  # a drain's batch loaded it (recordings/batch.py)
     if recording is None and provisional_id:
         # The transcription or a sync may have named it already: same session, same start.
         recording = find_named(call_session_id, call_leg_id, call_control_id, started_at)
@@ -36,6 +38,7 @@ def recording_save(
         recording.public_recording_urls = public_recording_urls or recording.public_recording_urls
         recording.urls_received_at = timezone.now()
     recording.save()
+    recording_remember(recording)
     if recording.status in (Recording.Status.SAVED, Recording.Status.FAILED) and not recording.telnyx_error:
         queue_download_on_commit(recording.pk)
     publish_recording(recording, new=created)
@@ -45,15 +48,16 @@ def recording_save(
 def recording_error(*, event_id: str, call_control_id: str = "", call_session_id: str = "", call_leg_id: str = "",
                     reason: str = "", occurred_at: datetime | None = None) -> Recording:
     """call.recording.error: the recording attempt failed at Telnyx; listed as failed with Telnyx's reason."""
-    recording, created = Recording.objects.get_or_create(
-        recording_id=event_id,
-        defaults={
+    recording, created = batch_cache.get_or_insert(  # a drain's batch looked for it already: no SELECT, no savepoint
+        KIND, event_id, Recording, {"recording_id": event_id},
+        {
             "call_control_id": call_control_id, "call_session_id": call_session_id, "call_leg_id": call_leg_id,
             "status": Recording.Status.FAILED, "telnyx_error": (reason or "unknown")[:255],
             "last_error": f"Telnyx could not record: {reason or 'no reason given'}.",
             "recorded_at": occurred_at or timezone.now(),
         },
     )
+    recording_remember(recording)
     publish_recording(recording, new=created)
     return recording
 
@@ -85,7 +89,7 @@ def transcription_save(
 
 
 def _recording_for_transcript(recording_id: str, call_session_id: str, call_control_id: str) -> Recording:
-    recording = Recording.objects.filter(recording_id=recording_id).first()
+    recording = recording_by_id(recording_id)
     if recording is not None:
         return recording
     provisional = (
@@ -100,6 +104,7 @@ def _recording_for_transcript(recording_id: str, call_session_id: str, call_cont
     recording = Recording.objects.create(
         recording_id=recording_id, call_control_id=call_control_id, call_session_id=call_session_id
     )
+    recording_remember(recording)
     queue_download_on_commit(recording.pk)  # the download asks Telnyx for its links
     publish_recording(recording, new=True)
     return recording
