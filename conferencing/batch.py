@@ -15,7 +15,7 @@ from conferencing.models import Conference, Participant
 from portal.models import Command
 from webhooks import batch_cache
 
-KIND, ROSTER, UNLABELLED = "conferences", "roster", "unlabelled roster"
+KIND, ROSTER, UNLABELLED, RINGING = "conferences", "roster", "unlabelled roster", "rung in"
 LEG_EVENTS = ("call.initiated", "call.answered", "call.hangup")
 
 
@@ -36,23 +36,31 @@ def conference_remember(conference: Conference) -> None:
 
 
 def preload_rostered_legs(events) -> None:
-    """Note which of the batch's legs have a participant row, and which have one still without a name, in one query."""
+    """Note which of the batch's legs have a participant row, which have one without a name yet, and which one
+    rung in that never joined, in one query."""
     ids = {e.call_control_id for e in events if e.event_type in LEG_EVENTS} - {""}
     if ids and batch_cache.rows(ROSTER) is not None:
-        listed = list(Participant.objects.filter(call_control_id__in=ids).values_list("call_control_id", "label"))
-        batch_cache.note_present(ROSTER, ids, (leg for leg, _ in listed))
-        batch_cache.note_present(UNLABELLED, ids, (leg for leg, label in listed if not label))
+        listed = list(Participant.objects.filter(call_control_id__in=ids).values_list("call_control_id", "label", "status", "joined_at"))
+        batch_cache.note_present(ROSTER, ids, (leg for leg, *_ in listed))
+        batch_cache.note_present(UNLABELLED, ids, (leg for leg, label, *_ in listed if not label))
+        batch_cache.note_present(RINGING, ids, (leg for leg, _, status, joined in listed
+                                                if status == Participant.Status.JOINING and joined is None))
 
 
 def leg_rostered(call_control_id: str) -> None:
     """A participant row of this leg was written in the batch (perhaps without a name)."""
-    batch_cache.mark_present(ROSTER, call_control_id)
-    batch_cache.mark_present(UNLABELLED, call_control_id)
+    for kind in (ROSTER, UNLABELLED, RINGING):
+        batch_cache.mark_present(kind, call_control_id)
 
 
 def surely_not_rostered(call_control_id: str) -> bool:
     """True if the batch knows this leg is on no roster (no query needed)."""
     return batch_cache.surely_absent(ROSTER, call_control_id)
+
+
+def surely_not_ringing(call_control_id: str) -> bool:
+    """True if the batch knows this leg has no participant row rung in and never joined (no query needed)."""
+    return batch_cache.surely_absent(RINGING, call_control_id)
 
 
 def surely_named_on_rosters(call_control_id: str) -> bool:

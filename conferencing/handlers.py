@@ -10,6 +10,7 @@ from conferencing.batch import (
     preload_participants,
     preload_rostered_legs,
     surely_named_on_rosters,
+    surely_not_ringing,
     surely_not_rostered,
 )
 from webhooks.payloads import text
@@ -55,7 +56,7 @@ def on_dialed_leg(event):
 
 
 def on_call_hangup(event):
-    if surely_not_rostered(text(event.payload, "call_control_id")):
+    if surely_not_ringing(text(event.payload, "call_control_id")):  # the batch asked for all its legs at once
         return
     dial_in.participant_dial_ended(call_control_id=text(event.payload, "call_control_id"), occurred_at=event.occurred_at)
 

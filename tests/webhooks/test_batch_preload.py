@@ -253,3 +253,25 @@ def test_a_batch_asks_once_for_the_commands_that_created_and_ended_its_conferenc
     assert rows["conf-c-1"].name == "Morning standup" and rows["conf-c-3"].name == ""
     assert rows["conf-c-2"].ended_by == ender and rows["conf-c-1"].ended_by is None
     assert all(row.status == Conference.Status.COMPLETED for row in rows.values())
+
+
+def test_hangups_of_legs_that_joined_cost_no_roster_query_and_a_leg_rung_in_still_leaves():
+    """call.hangup takes off the roster a leg that was rung in and never joined: the batch's roster query
+    says which legs have one, so the hangups of legs that joined ask nothing more."""
+    conference = Conference.objects.create(conference_id="conf-ring", status=Conference.Status.IN_PROGRESS)
+    for c in range(CALLS):
+        Participant.objects.create(conference=conference, call_control_id=f"v3:joined-{c}", label=f"Agent {c}",
+                                   status=Participant.Status.JOINED, joined_at=T0)
+    Participant.objects.create(conference=conference, call_control_id="v3:ringing", label="Bob",
+                               status=Participant.Status.JOINING)
+    for c in range(CALLS):
+        stored("call.hangup", f"ring-h-{c}", 5, call_control_id=f"v3:joined-{c}", call_session_id=f"ring-s-{c}")
+    stored("call.hangup", "ring-h-bob", 6, call_control_id="v3:ringing", call_session_id="ring-s-bob")
+    with CaptureQueriesContext(connection) as queries:
+        assert events_process_batch(limit=500) == CALLS + 1
+    asked = [q["sql"] for q in queries if 'FROM "conferencing_participant"' in q["sql"]
+             and '"conferencing_participant"."joined_at" IS NULL' in q["sql"]]
+    assert len(asked) == 1  # Bob's, not one per hangup
+    statuses = dict(Participant.objects.values_list("call_control_id", "status"))
+    assert statuses["v3:ringing"] == Participant.Status.LEFT
+    assert all(statuses[f"v3:joined-{c}"] == Participant.Status.JOINED for c in range(CALLS))
