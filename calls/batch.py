@@ -5,6 +5,7 @@ event cost). Legs created during the batch are remembered too, so later events o
 """
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Q
 
 from calls.models import Call
@@ -74,3 +75,31 @@ def preload_commanded_legs(events) -> None:
 def leg_surely_uncommanded(call_control_id: str) -> bool:
     """True if the batch knows no bridge or enqueue command names this leg (no query needed)."""
     return batch_cache.surely_absent(COMMANDED, call_control_id)
+
+
+SESSIONS = "bridged sessions"
+
+
+def preload_bridged_sessions(events) -> None:
+    """Every leg of the sessions the batch's call.bridged events belong to, with the batch's legs (after
+    preload_calls), locked alike: a bridge finds its partner among them (links._bridge_partner) instead
+    of one query per event. A session's legs are all in its partition (webhooks/store.partition_of)."""
+    sessions = {e.call_session_id for e in events if e.event_type == "call.bridged"} - {""}
+    asked, calls = batch_cache.rows(SESSIONS), batch_cache.rows(KIND)
+    if asked is None or calls is None or not sessions:
+        return
+    found = Call.objects.filter(call_session_id__in=sessions).exclude(call_control_id__in=[k for k, v in calls.items() if v])
+    if connection.in_atomic_block:
+        found = found.select_for_update()
+    for leg in found.order_by("pk"):
+        calls[leg.call_control_id] = leg
+    asked.update(dict.fromkeys(sessions, True))
+
+
+def session_legs(call_session_id: str) -> list[Call] | None:
+    """The legs of a session the batch loaded them all for (and every leg the batch has of it since); None if
+    it did not."""
+    asked, calls = batch_cache.rows(SESSIONS), batch_cache.rows(KIND)
+    if not asked or call_session_id not in asked:
+        return None
+    return [leg for leg in calls.values() if leg is not None and leg.call_session_id == call_session_id]

@@ -4,7 +4,7 @@ The recordings app keeps the recordings and transcriptions; the queues app the q
 conferencing app the participants. Here the same events only update the call itself.
 """
 from calls import links, services
-from calls.batch import preload_calls, preload_commanded_legs
+from calls.batch import preload_bridged_sessions, preload_calls, preload_commanded_legs
 from calls.models import Call
 from webhooks.payloads import number, text, when
 
@@ -166,4 +166,4 @@ HANDLERS = {
 
 
 # The legs a batch names, and which of them a bridge or enqueue command names: one query each (issue 25).
-BATCH_PRELOADS = [preload_calls, preload_commanded_legs]
+BATCH_PRELOADS = [preload_calls, preload_bridged_sessions, preload_commanded_legs]

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from calls.batch import call_by_control_id, leg_surely_uncommanded
+from calls.batch import call_by_control_id, leg_surely_uncommanded, session_legs
 from calls.live import call_group, publish_call
 from calls.models import Call
 from portal import dialing, live
@@ -112,10 +112,12 @@ def _bridge_partner(call: Call) -> str:
     if command is not None:
         return command.params.get("call_control_id", "") if command.target == cc else command.target
     if call.call_session_id:  # a transfer's new leg shares the original's session
-        legs = list(
-            Call.objects.filter(call_session_id=call.call_session_id, state=Call.State.BRIDGED)
-            .exclude(pk=call.pk).values_list("call_control_id", flat=True)[:2]
-        )
+        in_batch = session_legs(call.call_session_id)  # a drain's batch loaded the session's legs
+        legs = [leg.call_control_id for leg in in_batch if leg.state == Call.State.BRIDGED and leg.pk != call.pk][:2] \
+            if in_batch is not None else list(
+                Call.objects.filter(call_session_id=call.call_session_id, state=Call.State.BRIDGED)
+                .exclude(pk=call.pk).values_list("call_control_id", flat=True)[:2]
+            )
         if len(legs) == 1:
             return legs[0]
     return ""

@@ -275,3 +275,18 @@ def test_hangups_of_legs_that_joined_cost_no_roster_query_and_a_leg_rung_in_stil
     statuses = dict(Participant.objects.values_list("call_control_id", "status"))
     assert statuses["v3:ringing"] == Participant.Status.LEFT
     assert all(statuses[f"v3:joined-{c}"] == Participant.Status.JOINED for c in range(CALLS))
+
+
+def test_bridged_legs_find_their_partner_in_the_session_the_batch_loaded_once():
+    """A transfer's new leg shares the caller's session: call.bridged pairs it with the session's other bridged
+    leg. The batch loads its bridged sessions' legs in one query instead of one per call.bridged."""
+    for c in range(CALLS):
+        Call.objects.create(call_control_id=f"v3:caller-{c}", call_session_id=f"xfer-{c}", state=Call.State.BRIDGED)
+        stored("call.bridged", f"xfer-b-{c}", 1, call_control_id=f"v3:agent-{c}", call_session_id=f"xfer-{c}")
+    with CaptureQueriesContext(connection) as queries:
+        assert events_process_batch(limit=500) == CALLS
+    by_session = [q["sql"] for q in queries if 'FROM "calls_call"' in q["sql"]
+                  and ('"calls_call"."call_session_id" = ' in q["sql"] or '"calls_call"."call_session_id" IN' in q["sql"])]
+    assert len(by_session) == 1
+    partners = dict(Call.objects.values_list("call_control_id", "bridged_with"))
+    assert all(partners[f"v3:agent-{c}"] == f"v3:caller-{c}" for c in range(CALLS))
