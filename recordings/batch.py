@@ -79,12 +79,15 @@ def recording_remember(recording: Recording, *, was: str = "") -> None:
     cache = batch_cache.rows(KIND)
     if cache is None:
         return
-    if was and was != recording.recording_id and cache.get(was) is recording:
+    old = cache.get(was) if was and was != recording.recording_id else None
+    if old is not None and old.pk == recording.pk:  # the batch's object of the row renamed (perhaps another one)
         cache[was] = None
     cache[recording.recording_id] = recording
     named = batch_cache.rows(NAMED).get("rows")
-    if named is not None and all(row is not recording for row in named):
-        named.append(recording)
+    if named is not None:
+        named[:] = [row for row in named if row.pk != recording.pk or row is recording]  # one object per row
+        if all(row is not recording for row in named):
+            named.append(recording)
 
 
 def recording_forget(recording_id: str) -> None:

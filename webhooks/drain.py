@@ -47,8 +47,7 @@ def events_process_batch(*, limit: int, keys: list[int] | None = None) -> int:
                     events = _claim_pending(limit, keys)
                     if events:
                         commit_without_waiting_for_disk()
-                        with pipelined():  # only here: a failure is redone event by event, unpipelined
-                            apply_events(events, optimistic=True)
+                        _apply_pipelined(events)
                 break
             except (HandlerFailed, DatabaseError) as exc:
                 # Another drain's batch held a shared row this one needed while waiting for one of ours
@@ -68,6 +67,20 @@ def events_process_batch(*, limit: int, keys: list[int] | None = None) -> int:
                 apply_events(events)
     lag.note_batch(min((e.received_at for e in events), default=None))
     return len(events)
+
+
+def _apply_pipelined(events: list[WebhookEvent]) -> None:
+    """An optimistic batch with its writes pipelined (webhooks/pipeline.py). A deferred write's failure may
+    surface after the handlers (at the shared rows' flush, the batch's record, the last sync): any such
+    failure but a deadlock also means "redo the batch event by event, unpipelined", where it is an
+    event's own error again, recorded against that event, rather than a drain that fails on every claim."""
+    try:
+        with pipelined():
+            apply_events(events, optimistic=True)
+    except DatabaseError as exc:
+        if _deadlocked(exc):
+            raise
+        raise HandlerFailed([e.pk for e in events]) from exc
 
 
 def _deadlocked(exc: BaseException) -> bool:

@@ -61,3 +61,18 @@ def test_a_transcript_names_a_provisional_recording_and_later_events_of_the_batc
     assert (recording.recording_id, recording.provisional_id) == ("rec-t", False)
     assert set(Transcription.objects.values_list("transcription_id", "recording_id")) == {
         ("rt-t", recording.pk), ("rt-t2", recording.pk)}
+
+
+def test_a_provisional_row_named_by_a_transcript_is_not_written_back_under_its_stand_in(settings):
+    """The batch's object of a provisional row and the one a transcript's lookup renamed are the same row: a
+    later event of the batch naming the stand-in must not find the old object and save the old id back."""
+    settings.RECORDING_CAPTURE = False
+    conference = {"conference_id": "conf-rec", "call_session_id": "crs-1", "call_control_id": "v3:crc-1", "recording_id": ""}
+    store_pending("conference.recording.saved", "conf-saved-1", T0, recording_started_at=started(0), **conference)
+    stored("call.recording.transcription.saved", "conf-transcript", 0, recording_id="rec-conf",
+           recording_transcription_id="rt-conf", call_session_id="crs-1", call_control_id="v3:crc-1")
+    store_pending("conference.recording.saved", "conf-saved-again", T0, recording_started_at=started(0), **conference)
+    assert events_process_batch(limit=10) == 3
+    ids = list(Recording.objects.values_list("recording_id", "provisional_id"))
+    assert ("rec-conf", False) in ids
+    assert all(provisional is False for _, provisional in ids if _ == "rec-conf")

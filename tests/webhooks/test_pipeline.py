@@ -3,12 +3,12 @@ every read sees them, every failure still fails the batch, and Django's own stat
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from calls.models import Call
 from conferencing.models import Participant
 from tests.conftest import store_pending
-from webhooks import pipeline, registry
+from webhooks import pipeline, registry, shared_rows
 from webhooks.drain import events_process_batch
 from webhooks.models import WebhookEvent
 from webhooks.pipeline import deferring, execute_deferred, pipelined, row_changed
@@ -155,3 +155,23 @@ def test_a_batch_whose_pipelined_write_fails_is_applied_again_event_by_event(mon
     statuses = dict(WebhookEvent.objects.values_list("event_id", "status"))
     assert statuses == {"bad": WebhookEvent.Status.FAILED, "good": WebhookEvent.Status.PROCESSED}
     assert Call.objects.get(call_control_id="v3:pipe-6").state == Call.State.ANSWERED
+
+
+def test_a_pipelined_failure_that_surfaces_after_the_handlers_still_redoes_the_batch_event_by_event(monkeypatch):
+    """A deferred write's error can come out after the handlers (at the shared rows' flush, the batch's record,
+    its last sync), outside the handlers' own error handling: the drain must still redo the batch event by
+    event, not fail on every claim of it. Here the flush raises what a deferred INSERT's conflict raises."""
+    original_flush = shared_rows.flush
+
+    def flush():
+        if pipeline._active.get() is not None:
+            raise IntegrityError("duplicate key value violates unique constraint (a deferred INSERT)")
+        original_flush()
+
+    monkeypatch.setattr(shared_rows, "flush", flush)
+    stored("call.answered", "first-good", 0, call_control_id="v3:pipe-7", call_session_id="s-7")
+    stored("call.answered", "second-good", 1, call_control_id="v3:pipe-8", call_session_id="s-8")
+    assert events_process_batch(limit=10) == 2
+    statuses = dict(WebhookEvent.objects.values_list("event_id", "status"))
+    assert statuses == {"first-good": WebhookEvent.Status.PROCESSED, "second-good": WebhookEvent.Status.PROCESSED}
+    assert Call.objects.filter(call_control_id__in=["v3:pipe-7", "v3:pipe-8"], state=Call.State.ANSWERED).count() == 2
