@@ -17,7 +17,7 @@ KIND = "calls"
 
 def preload_calls(events) -> None:
     """Load every leg the batch's events name by call_control_id, locked in id order inside a transaction."""
-    batch_cache.preload(KIND, Call.objects.all(), "call_control_id", {e.call_control_id for e in events} - {""})
+    batch_cache.preload(KIND, Call, "call_control_id", {e.call_control_id for e in events} - {""})
 
 
 def call_cached(call_control_id: str) -> Call | None:

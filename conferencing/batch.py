@@ -22,17 +22,13 @@ LEG_EVENTS = ("call.initiated", "call.answered", "call.hangup")
 def preload_conferences(events) -> None:
     """Load every conference the batch's events name, unlocked: a conference's participants are in every
     partition, so its row is written at the end of the batch (webhooks/shared_rows.py)."""
-    batch_cache.preload(KIND, Conference.objects.all(), "conference_id", {e.conference_id for e in events} - {""}, lock=False)
+    batch_cache.preload(KIND, Conference, "conference_id", {e.conference_id for e in events} - {""}, lock=False)
 
 
-def conference_cached(conference_id: str) -> Conference | None:
-    """The batch's object for this conference, if the batch loaded or created it."""
-    return batch_cache.cached(KIND, conference_id)
-
-
-def conference_remember(conference: Conference) -> None:
-    """Later events of the batch use this object (no-op outside a batch)."""
-    batch_cache.remember(KIND, conference.conference_id, conference)
+def conference_get_or_insert(conference_id: str, facts: dict) -> tuple[Conference, bool]:
+    """get_or_create of a conference: the batch's object; else inserted in one statement unless another drain
+    (its participants are in every partition) was first, then loaded; outside a batch, get_or_create."""
+    return batch_cache.get_or_insert(KIND, conference_id, Conference, {"conference_id": conference_id}, facts, shared=True)
 
 
 def preload_rostered_legs(events) -> None:

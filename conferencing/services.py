@@ -11,8 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from conferencing.batch import (
-    conference_cached,
-    conference_remember,
+    conference_get_or_insert,
     ended_by,
     name_from_create_command,
     participant_get_or_create,
@@ -31,11 +30,8 @@ PRESENT = [Participant.Status.JOINING, Participant.Status.JOINED]
 
 def conference_get_or_create(*, conference_id: str, **facts) -> Conference:
     """The conference row for a Telnyx id, created on first sight; blank facts are filled in."""
-    conference, created = conference_cached(conference_id), False  # a batch's, loaded at once (conferencing/batch.py)
-    if conference is None:
-        conference, created = Conference.objects.get_or_create(conference_id=conference_id, defaults=_clean(facts))
-        conference_remember(conference)
     facts = _clean(facts)
+    conference, created = conference_get_or_insert(conference_id, facts)  # one statement in a batch
     if not created and any(not getattr(conference, k) for k in facts):
         write_later(conference, lambda row: _set_missing(row, facts))
     return conference

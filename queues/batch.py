@@ -21,7 +21,7 @@ def preload_queues(events) -> None:
     """Load every queue the batch names, unlocked: a queue's callers are in every partition, so its row
     is written at the end of the batch (webhooks/shared_rows.py)."""
     names = {text(e.payload, "queue") for e in events if e.event_type in ("call.enqueued", "call.dequeued")} - {""}
-    batch_cache.preload(QUEUES, Queue.objects.all(), "name", names, lock=False)
+    batch_cache.preload(QUEUES, Queue, "name", names, lock=False)
 
 
 def preload_stays(events) -> None:

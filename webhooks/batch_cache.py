@@ -12,7 +12,7 @@ from contextvars import ContextVar
 
 from django.db import connection
 
-from webhooks.prepared import insert_row
+from webhooks.prepared import insert_row, insert_unless_present, select_rows
 
 _scope: ContextVar[dict[str, dict] | None] = ContextVar("webhook_batch_cache", default=None)
 
@@ -40,8 +40,8 @@ def forget() -> None:
         scope.clear()
 
 
-def preload(kind: str, queryset, field: str, keys: set[str], *, lock: bool = True) -> None:
-    """Rows of `queryset` whose `field` is one of `keys`, in one query, cached by that field.
+def preload(kind: str, model, field: str, keys: set[str], *, lock: bool = True) -> None:
+    """Rows of `model` whose `field` is one of `keys`, in one query (prepared: webhooks/prepared.py), cached by that field.
 
     Inside a transaction they are locked in id order (a write from another process waits for the
     batch instead of being overwritten by its saves), unless `lock` is off: rows that several
@@ -51,9 +51,7 @@ def preload(kind: str, queryset, field: str, keys: set[str], *, lock: bool = Tru
     cache = rows(kind)
     if cache is None or not keys:
         return
-    found = queryset.filter(**{f"{field}__in": keys}).order_by("pk")
-    if lock and connection.in_atomic_block:
-        found = found.select_for_update()
+    found = select_rows(model, field, sorted(keys), lock=lock and connection.in_atomic_block)
     cache.update(dict.fromkeys(keys))
     cache.update((getattr(row, field), row) for row in found)
 
@@ -70,15 +68,24 @@ def known_absent(kind: str, key) -> bool:
     return bool(cache) and key in cache and cache[key] is None
 
 
-def get_or_insert(kind: str, key, model, lookup: dict, defaults: dict | None = None) -> tuple:
+def get_or_insert(kind: str, key, model, lookup: dict, defaults: dict | None = None, *, shared: bool = False) -> tuple:
     """get_or_create of a row the batch may have loaded (cached under `key`): the batch's object if it has
     one; where the batch found none, an INSERT without get_or_create's SELECT and savepoint (if another
     process inserted the row since, the INSERT fails and the drain applies the batch again event by
-    event, where get_or_create finds it); outside a batch, get_or_create. Later events get the same object."""
+    event, where get_or_create finds it); outside a batch, get_or_create. Later events get the same object.
+
+    A `shared` row is one other drains may insert at the same time (its one lookup field is unique):
+    it is inserted unless present, in one statement, and loaded if another drain was first.
+    """
     found = cached(kind, key)
     if found is not None:
         return found, False
-    if known_absent(kind, key):
+    if known_absent(kind, key) and shared:
+        row = model(**lookup, **(defaults or {}))
+        created = insert_unless_present(row, *lookup)
+        if not created:
+            row = model._default_manager.get(**lookup)
+    elif known_absent(kind, key):
         row, created = model(**lookup, **(defaults or {})), True
         insert_row(row)
     else:

@@ -32,9 +32,10 @@ def note_batch(oldest_received_at: datetime | None) -> None:
     now = time.monotonic()
     try:
         if lag >= threshold:
-            cache.set(LAG_KEY, int(lag), timeout=3)
+            # Once a second at most, the cache too: a drain behind runs many batches a second.
             if now - _shown_at >= 1:
                 _shown_at, _showing = now, True
+                cache.set(LAG_KEY, int(lag), timeout=3)
                 live.send_now(GROUP, render_to_string("webhooks/_catching_up.html", {"lag_seconds": int(lag)}))
         elif _showing and cache.get(LAG_KEY) is None:
             _showing = False

@@ -290,3 +290,35 @@ def test_bridged_legs_find_their_partner_in_the_session_the_batch_loaded_once():
     assert len(by_session) == 1
     partners = dict(Call.objects.values_list("call_control_id", "bridged_with"))
     assert all(partners[f"v3:agent-{c}"] == f"v3:caller-{c}" for c in range(CALLS))
+
+
+def test_a_batch_locks_the_legs_it_loads_but_not_the_conferences_every_partition_shares():
+    from django.db import transaction
+
+    from tests.webhooks.test_prepared_save import _row_locks_taken
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite locks the whole database, not rows")
+    Call.objects.create(call_control_id="v3:locked-leg")
+    Conference.objects.create(conference_id="conf-unlocked")
+    with transaction.atomic(), batch_cache.batch_scope():
+        before = _row_locks_taken()
+        batch_cache.preload("conferences", Conference, "conference_id", {"conf-unlocked"}, lock=False)
+        assert _row_locks_taken() == before
+        batch_cache.preload("calls", Call, "call_control_id", {"v3:locked-leg", "v3:absent"})
+        assert _row_locks_taken() == before + 1
+        assert batch_cache.cached("calls", "v3:locked-leg").call_control_id == "v3:locked-leg"
+        assert batch_cache.known_absent("calls", "v3:absent")
+
+
+def test_a_conference_another_drain_inserted_meanwhile_is_loaded_not_inserted_twice():
+    from conferencing.services import conference_get_or_create
+
+    with batch_cache.batch_scope():
+        batch_cache.preload("conferences", Conference, "conference_id", {"conf-raced"}, lock=False)
+        assert batch_cache.known_absent("conferences", "conf-raced")
+        first = Conference.objects.create(conference_id="conf-raced", name="")  # another drain, after the preload
+        conference = conference_get_or_create(conference_id="conf-raced", name="Sales")
+        assert conference.pk == first.pk
+        assert conference_get_or_create(conference_id="conf-raced") is conference  # the batch's object from now on
+    assert Conference.objects.filter(conference_id="conf-raced").count() == 1

@@ -9,7 +9,7 @@ from calls.models import Call
 from conferencing.models import Conference, Participant
 from queues.models import Queue, QueuedCall
 from recordings.models import Recording
-from webhooks.prepared import insert_row, save_fields, save_row
+from webhooks.prepared import insert_row, insert_unless_present, save_fields, save_row, select_rows
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -111,3 +111,61 @@ def test_save_row_inserts_a_new_stay_and_rewrites_a_loaded_one():
     assert QueuedCall.objects.filter(queue=queue).count() == 1
     row = QueuedCall.objects.get(pk=stay.pk)
     assert (row.call_control_id, row.position, row.left_at, row.leave_reason) == ("v3:stay", 1, T0, "hangup")
+
+
+def _as_django_loads(model, **lookup):
+    """Every field of each row as Django's own queryset loads it (the reference select_rows must match)."""
+    return [{f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields}
+            for row in model.objects.filter(**lookup).order_by("pk")]
+
+
+def test_select_rows_loads_the_rows_as_djangos_queryset_does():
+    Call.objects.create(call_control_id="v3:sel-2", state=Call.State.ANSWERED, last_event_at=T0,
+                        activity={"playback": {"status": "playing"}}, activity_at={"playback": T0.isoformat()})
+    Call.objects.create(call_control_id="v3:sel-1", client_state="abc")
+    Call.objects.create(call_control_id="v3:sel-other")
+
+    rows = select_rows(Call, "call_control_id", ["v3:sel-1", "v3:sel-2", "v3:sel-missing"])
+
+    assert [{f.attname: getattr(r, f.attname) for f in Call._meta.concrete_fields} for r in rows] == _as_django_loads(
+        Call, call_control_id__in=["v3:sel-1", "v3:sel-2"])
+    assert [r.call_control_id for r in rows] == ["v3:sel-2", "v3:sel-1"]  # in id order
+    assert rows[0].activity == {"playback": {"status": "playing"}} and rows[0].last_event_at == T0  # decoded, aware
+    assert all(not r._state.adding and r._state.db == "default" for r in rows)
+    rows[0].state = Call.State.HANGUP
+    rows[0].save(update_fields=["state"])  # a loaded object saves as Django's would
+    assert Call.objects.get(call_control_id="v3:sel-2").state == Call.State.HANGUP
+
+
+def _row_locks_taken() -> int:
+    """Transaction ids this session holds: a row lock (FOR UPDATE) in a savepoint takes one of its own."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_select_rows_locks_the_rows_when_asked():
+    Call.objects.create(call_control_id="v3:sel-lock")
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite locks the whole database, not rows")
+    with transaction.atomic():
+        before = _row_locks_taken()
+        (row,) = select_rows(Call, "call_control_id", ["v3:sel-lock"])
+        assert _row_locks_taken() == before  # read only
+        (row,) = select_rows(Call, "call_control_id", ["v3:sel-lock"], lock=True)
+        assert _row_locks_taken() == before + 1  # FOR UPDATE wrote the lock into the row
+    assert row.call_control_id == "v3:sel-lock"
+
+
+def test_insert_unless_present_inserts_once_and_then_says_the_row_was_there():
+    first = Conference(conference_id="conf-shared", name="Sales")
+    assert insert_unless_present(first, "conference_id") is True
+    assert first.pk is not None and not first._state.adding
+
+    second = Conference(conference_id="conf-shared", name="Other")
+    assert insert_unless_present(second, "conference_id") is False
+    assert second.pk is None
+
+    row = Conference.objects.get(conference_id="conf-shared")
+    assert (row.pk, row.name) == (first.pk, "Sales")
+    assert Conference.objects.filter(conference_id="conf-shared").count() == 1
