@@ -16,12 +16,12 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import alerts, apply, growth, parts, report, scale, throughput
+from bench import alerts, apply, fanout, growth, parts, report, scale, throughput
 from bench.stack import PORTS, Stack
 
 # Sync before pages: the page data (2,000 local queues Telnyx does not list, ...) would turn the sync
 # benchmark into a benchmark of mass deletion.
-ALL = ["ceilings", "servers", "ingest", "apply", "live", "commands", "sync", "pages", "alerts", "growth"]
+ALL = ["ceilings", "servers", "ingest", "apply", "live", "fanout", "commands", "sync", "pages", "alerts", "growth"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +102,9 @@ def run_part(part: str, stack: Stack, args, results: dict) -> None:
             results["live_dom"] = parts.live_dom(stack, cookie)
         except Exception as exc:  # noqa: BLE001 - no Chromium here: say so, keep the rest
             results["notes"].append(f"live to the DOM not measured: {type(exc).__name__}: {exc}"[:300])
+    elif part == "fanout":
+        _, cookie = session("bench-viewer", role="Viewer")
+        results["fanout"] = fanout.fanout(stack, f"sessionid={cookie}")
     elif part == "commands":
         token, conference_id = operator()
         results["commands"] = throughput.commands(stack, token, conference_id)

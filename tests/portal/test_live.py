@@ -365,3 +365,33 @@ def test_a_snapshot_keeps_the_instance_as_it_was_and_shares_nothing_it_can_chang
     assert type(copied) is WebhookEvent
     assert (copied.event_id, copied.status, copied.payload) == ("snap-1", WebhookEvent.Status.PENDING, {"a": 1})
     assert copied._state.adding is True and copied._state.fields_cache == {"x": "cached"}
+
+
+async def test_a_live_fragment_is_forwarded_without_a_thread_hop_other_messages_keep_channels_dispatch(url_router, monkeypatch):
+    """channels runs close_old_connections in a worker thread before every handler; a fragment needs no database,
+    so the socket forwards it directly (issue 25: half of what a frame cost daphne). Other messages still go
+    through channels' dispatch, database housekeeping included."""
+    import channels.consumer
+    from channels.layers import get_channel_layer
+
+    from tests.factories import UserFactory
+
+    hops = []
+
+    async def counted():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    viewer = await database_sync_to_async(UserFactory)(username="hops", role="Viewer")
+    communicator, connected, _ = await open_socket(url_router, viewer, "dashboard")
+    assert connected
+    hops.clear()  # connecting went through channels' dispatch (its handler reads the database)
+    layer = get_channel_layer()
+    for n in range(3):
+        await layer.group_send("dashboard", {"type": "live.html", "html": f"<p>{n}</p>"})
+        assert await communicator.receive_from() == f"<p>{n}</p>"
+    assert hops == []
+    await layer.group_send(f"user.{viewer.pk}", {"type": "access.changed"})
+    await communicator.receive_nothing(timeout=0.2)  # still allowed: the socket stays open
+    assert hops == [1]
+    await communicator.disconnect()
