@@ -161,8 +161,8 @@ def _insert_sql(model: type[models.Model], names: tuple[str, ...], *, returning:
     return f"{insert} RETURNING {pk}" if returning else insert
 
 
-def select_rows(model: type[models.Model], field: str, keys, *, lock: bool = False) -> list[models.Model]:
-    """`model.objects.filter(<field>__in=keys).order_by("pk")` (`select_for_update()` with `lock`), as objects.
+def select_rows(model: type[models.Model], field: str, keys, *, lock: bool = False, no_key: bool = False) -> list[models.Model]:
+    """`model.objects.filter(<field>__in=keys).order_by("pk")` (`select_for_update(no_key=no_key)` with `lock`), as objects.
 
     On PostgreSQL one statement per model, field and lock, prepared once per connection, its rows made
     into objects as Django's iterator makes them (each field's converters, then `from_db`). A batch
@@ -173,9 +173,9 @@ def select_rows(model: type[models.Model], field: str, keys, *, lock: bool = Fal
     keys = list(keys)
     if db.vendor != "postgresql" or model._meta.parents:
         found = model._default_manager.filter(**{f"{field}__in": keys}).order_by("pk")
-        return list(found.select_for_update() if lock else found)
+        return list(found.select_for_update(no_key=no_key) if lock else found)
     names, converters = _select_shape(model, db.alias)
-    rows = fetch_prepared(db, _select_sql(model, field, lock), (keys,))
+    rows = fetch_prepared(db, _select_sql(model, field, "FOR NO KEY UPDATE" if no_key else "FOR UPDATE" if lock else ""), (keys,))
     made = []
     for row in rows:
         values = list(row)
@@ -189,12 +189,12 @@ def select_rows(model: type[models.Model], field: str, keys, *, lock: bool = Fal
 
 
 @functools.lru_cache(maxsize=64)
-def _select_sql(model: type[models.Model], field: str, lock: bool) -> str:
+def _select_sql(model: type[models.Model], field: str, lock: str) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
     sql = (f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.get_field(field).column)} = ANY(%s) "
            f"ORDER BY {quote(model._meta.pk.column)}")
-    return f"{sql} FOR UPDATE" if lock else sql
+    return f"{sql} {lock}" if lock else sql
 
 
 @functools.lru_cache(maxsize=64)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
-from webhooks.prepared import save_fields
+from webhooks.prepared import save_fields, select_rows
 
 Change = Callable[[models.Model], list[str] | None]
 Then = Callable[[models.Model], object]
@@ -91,8 +91,8 @@ def flush() -> None:
     for label in dict.fromkeys(writes.row._meta.label for writes in ordered):
         kind = [writes for writes in ordered if writes.row._meta.label == label]
         model = type(kind[0].row)
-        locked = model._default_manager.select_for_update(no_key=True).filter(pk__in=[w.row.pk for w in kind])
-        fresh = {row.pk: row for row in locked.order_by("pk")}
+        locked = select_rows(model, model._meta.pk.name, [w.row.pk for w in kind], lock=True, no_key=True)  # one prepared statement
+        fresh = {row.pk: row for row in locked}
         for writes in kind:
             if writes.row.pk in fresh:  # else deleted meanwhile: nothing left to change
                 _write(writes.row, fresh[writes.row.pk], writes.steps, writes.once)

@@ -157,6 +157,22 @@ def test_select_rows_locks_the_rows_when_asked():
     assert row.call_control_id == "v3:sel-lock"
 
 
+def test_select_rows_no_key_lock_lets_others_insert_rows_that_refer_to_it():
+    """FOR NO KEY UPDATE (a shared row, webhooks/shared_rows.py): another transaction may still insert a row
+    whose foreign key names it, which FOR UPDATE would make wait."""
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite locks the whole database, not rows")
+    conference = Conference.objects.create(conference_id="conf-no-key")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        (row,) = select_rows(Conference, "id", [conference.pk], lock=True, no_key=True)
+        (again,) = select_rows(Conference, "id", [conference.pk], lock=True)
+    assert queries.captured_queries[0]["sql"].endswith("FOR NO KEY UPDATE")
+    assert queries.captured_queries[1]["sql"].endswith("ORDER BY \"id\" FOR UPDATE")
+    assert row.pk == again.pk == conference.pk
+
+
 def test_insert_unless_present_inserts_once_and_then_says_the_row_was_there():
     first = Conference(conference_id="conf-shared", name="Sales")
     assert insert_unless_present(first, "conference_id") is True
