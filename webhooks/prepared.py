@@ -164,10 +164,10 @@ def _insert_sql(model: type[models.Model], names: tuple[str, ...], *, returning:
 def select_rows(model: type[models.Model], field: str, keys, *, lock: bool = False, no_key: bool = False) -> list[models.Model]:
     """`model.objects.filter(<field>__in=keys).order_by("pk")` (`select_for_update(no_key=no_key)` with `lock`), as objects.
 
-    On PostgreSQL one statement per model, field and lock, prepared once per connection, its rows made
-    into objects as Django's iterator makes them (each field's converters, then `from_db`). A batch
-    loads its legs this way: Django compiled the SELECT of the leg's ~50 columns anew for every batch,
-    3.7 ms of CPU, half of what a small batch cost besides its events (measured, issue 25).
+    On PostgreSQL one SQL text per model, field and lock, built once, its rows made into objects as
+    Django's iterator makes them (each field's converters, then `from_db`). A batch loads its legs this
+    way: Django compiled the SELECT of the leg's ~50 columns anew for every batch (10 legs: 1.5 ms of
+    CPU, 0.6-0.8 ms this way; measured, issue 25).
     """
     db = connections[router.db_for_read(model)]
     keys = list(keys)
@@ -175,7 +175,11 @@ def select_rows(model: type[models.Model], field: str, keys, *, lock: bool = Fal
         found = model._default_manager.filter(**{f"{field}__in": keys}).order_by("pk")
         return list(found.select_for_update(no_key=no_key) if lock else found)
     names, converters = _select_shape(model, db.alias)
-    rows = fetch_prepared(db, _select_sql(model, field, "FOR NO KEY UPDATE" if no_key else "FOR UPDATE" if lock else ""), (keys,))
+    # Bound on the client, not prepared: a prepared statement's generic plan, made while a table was small
+    # (a fresh install, the bench's first minute), kept seq-scanning it as it grew, until the next ANALYZE.
+    with db.cursor() as cursor:
+        cursor.execute(_select_sql(model, field, "FOR NO KEY UPDATE" if no_key else "FOR UPDATE" if lock else ""), [keys])
+        rows = cursor.fetchall()
     made = []
     for row in rows:
         values = list(row)
