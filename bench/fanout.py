@@ -3,7 +3,8 @@
 No intake and no drain: this process publishes Events-page rows straight into the channel layer, as a
 drain's publisher does (portal/live.send_now), each carrying its own marker, at a paced rate. Every socket
 times each marker from publish to frame; daphne's CPU over the run comes from /proc. Frames a second
-per daphne core (delivered / daphne's CPU share) is the figure to size ws processes with.
+per daphne core (delivered / daphne's CPU share) is the figure to size ws processes with. The reference,
+measured in the same run: a second daphne whose live socket keeps channels' own dispatch.
 """
 from __future__ import annotations
 
@@ -20,18 +21,27 @@ from bench.ws import Socket
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def fanout(stack: Stack, cookie: str, *, rates=(100, 300, 1000), clients: int = 50, seconds: float = 5,
+def fanout(stack: Stack, cookie: str, *, rates=(100, 200, 400), clients: int = 50, seconds: float = 5,
            settle: float = 10) -> list[dict]:
-    return load.run(_fanout(stack, cookie, rates, clients, seconds, settle))
+    """Each rate against the reference daphne (channels' own dispatch, bench/reference_asgi.py), then the portal's."""
+    stack.start_ws_reference()
+    try:
+        out = []
+        for server in ("ws_reference", "ws"):
+            for row in load.run(_fanout(stack, server, cookie, rates, clients, seconds, settle)):
+                out.append({"server": "reference" if server == "ws_reference" else "portal", **row})
+        return out
+    finally:
+        stack.stop("ws_reference")
 
 
-async def _fanout(stack, cookie, rates, clients, seconds, settle) -> list[dict]:
+async def _fanout(stack, server, cookie, rates, clients, seconds, settle) -> list[dict]:
     from portal import live
 
-    sockets = [Socket(HOST, PORTS["ws"], "/ws/live/?subscribe=events", cookie) for _ in range(clients)]
+    sockets = [Socket(HOST, PORTS[server], "/ws/live/?subscribe=events", cookie) for _ in range(clients)]
     await asyncio.gather(*(s.connect() for s in sockets))
     await asyncio.sleep(1.0)  # subscriptions settle
-    daphne = stack.processes["ws"].pid
+    daphne = stack.processes[server].pid
     out = []
     for rate in rates:
         for s in sockets:

@@ -61,7 +61,7 @@ def lines(results: dict) -> list[str]:
     if dom:
         out.append(f"2 live to the DOM (Chromium): p50 {dom['p50_ms']} p95 {dom['p95_ms']} ms, dropped {dom['dropped']}")
     for row in results.get("fanout") or []:
-        out.append(f"2 fan-out alone {row['clients']} sockets @ {row['rate']:>4} messages/s: {row['delivered_per_s']:,} frames/s "
+        out.append(f"2 fan-out alone ({row.get('server', 'portal')}) {row['clients']} sockets @ {row['rate']:>4} messages/s: {row['delivered_per_s']:,} frames/s "
                    f"delivered, daphne {row['daphne_cpu_share']:.0%} CPU ({row['delivered_per_daphne_cpu_s'] or 0:,} per CPU "
                    f"second), p50 {row['p50_ms']} p95 {row['p95_ms']} ms, dropped {row['dropped']}, {row['frames']} websocket frames")
     for row in results.get("commands") or []:

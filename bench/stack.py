@@ -24,9 +24,10 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 # BENCH_DB_REUSE=1: use an existing (empty or earlier bench) database as is, neither dropped nor created (a
 # shared server where DROP DATABASE waits on other sessions).
 REUSE_DB = os.environ.get("BENCH_DB_REUSE") == "1"
-# BENCH_PORT_BASE: five consecutive ports from there (a shared machine gives each engineer a range).
+# BENCH_PORT_BASE: six consecutive ports from there (a shared machine gives each engineer a range).
 PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "8610"))
-PORTS = {"web": PORT_BASE, "ws": PORT_BASE + 1, "telnyx": PORT_BASE + 2, "null": PORT_BASE + 3, "gunicorn": PORT_BASE + 4}
+PORTS = {"web": PORT_BASE, "ws": PORT_BASE + 1, "telnyx": PORT_BASE + 2, "null": PORT_BASE + 3, "gunicorn": PORT_BASE + 4,
+         "ws_reference": PORT_BASE + 5}
 
 
 class Stack:
@@ -117,6 +118,11 @@ class Stack:
             env = {**self.env, "HOST": "127.0.0.1", "PORT": str(PORTS[name]), "WEB_WORKERS": str(self.web_workers)}
             command = procfile.argv(production[name], env)
             self.start(name, [str(BIN / command[0]), *command[1:]], PORTS[name])
+
+    def start_ws_reference(self) -> None:
+        """A second daphne serving bench/reference_asgi.py (the fan-out part's reference)."""
+        self.start("ws_reference", [str(BIN / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(PORTS["ws_reference"]),
+                                    "bench.reference_asgi:application"], PORTS["ws_reference"])
 
     def start_gunicorn(self) -> None:
         """The issue's reference server: gunicorn's sync workers, 2 per core, the application preloaded."""

@@ -95,7 +95,7 @@ def test_the_report_prints_each_figure_beside_its_reference(tmp_path):
                    "paced_scaled": {"rate": 333, "p50_ms": 4, "p95_ms": 7, "p99_ms": 11, "statuses": {200: 10}}},
         "live": [{"clients": 50, "rate": 100, "events": 10, "p50_ms": 20, "p95_ms": 40, "p99_ms": 60,
                   "dropped": 0, "frames": 20, "post_p99_ms": 9}],
-        "fanout": [{"clients": 50, "rate": 300, "messages": 1500, "delivered": 75000, "dropped": 0, "frames": 75000,
+        "fanout": [{"server": "reference", "clients": 50, "rate": 300, "messages": 1500, "delivered": 75000, "dropped": 0, "frames": 75000,
                     "delivered_per_s": 15000, "daphne_cpu_share": 0.97, "delivered_per_daphne_cpu_s": 14286,
                     "p50_ms": 182.2, "p95_ms": 277.0}],
         "commands": [{"workers": 1, "completed_per_s": 18.0, "bound_per_s": 20.0, "queued_first_per_s": 18.5,
@@ -108,7 +108,7 @@ def test_the_report_prints_each_figure_beside_its_reference(tmp_path):
     text = "\n".join(report.lines(results))
     assert "1.50x" in text and "bare view 1,000/s" in text and "18.0/s vs bare task 19.0/s" in text
     assert "(steal) during each part: ingest 25 %" in text
-    assert "fan-out alone 50 sockets @  300 messages/s: 15,000 frames/s delivered, daphne 97% CPU (14,286 per CPU second)" in text
+    assert "fan-out alone (reference) 50 sockets @  300 messages/s: 15,000 frames/s delivered, daphne 97% CPU (14,286 per CPU second)" in text
     assert "then applied: 18.5/s vs bare task 19.2/s" in text
     assert "under gunicorn 600/s -> 2.50x" in text and "paced 333/s" in text and "p99 11 ms" in text
     report.save(results, tmp_path)
