@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 
 from bench import load
-from bench.parts import HOST, MARKER, _seen
+from bench.parts import HOST, MARKER
 from bench.stack import PORTS, Stack, _tree
 from bench.ws import Socket
 
@@ -60,7 +60,8 @@ async def _fanout(stack, server, cookie, rates, clients, seconds, settle) -> lis
                 live.send_now("events", html)
             wanted = set(markers)
             deadline = time.monotonic() + settle
-            while time.monotonic() < deadline and not all(wanted <= _seen(s) for s in sockets):
+            seen = [_Seen(s) for s in sockets]  # read as frames arrive: rescanning them all stalled this loop
+            while time.monotonic() < deadline and not all(wanted <= each.update() for each in seen):
                 await asyncio.sleep(0.05)
             elapsed, cpu = time.monotonic() - began, _cpu(daphne) - cpu_before
         latencies, received = [], 0
@@ -80,6 +81,20 @@ async def _fanout(stack, server, cookie, rates, clients, seconds, settle) -> lis
         })
     await asyncio.gather(*(s.close() for s in sockets))
     return out
+
+
+class _Seen:
+    """The markers a socket received so far, reading only the frames that arrived since the last look."""
+
+    def __init__(self, socket: Socket):
+        self.socket, self.read, self.markers = socket, 0, set()
+
+    def update(self) -> set[str]:
+        frames = self.socket.frames
+        for _, text in frames[self.read:]:
+            self.markers.update(MARKER.findall(text))
+        self.read = len(frames)
+        return self.markers
 
 
 def _row(i: int, marker: str) -> str:

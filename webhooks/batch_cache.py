@@ -41,7 +41,7 @@ def forget() -> None:
 
 
 def preload(kind: str, model, field: str, keys: set[str], *, lock: bool = True) -> None:
-    """Rows of `model` whose `field` is one of `keys`, in one query (prepared: webhooks/prepared.py), cached by that field.
+    """Rows of `model` whose `field` is one of `keys`, in one query (webhooks/prepared.select_rows), cached by that field.
 
     Inside a transaction they are locked in id order (a write from another process waits for the
     batch instead of being overwritten by its saves), unless `lock` is off: rows that several
@@ -81,8 +81,9 @@ def get_or_insert(kind: str, key, model, lookup: dict, defaults: dict | None = N
     if found is not None:
         return found, False
     if known_absent(kind, key) and shared:
+        (unique,) = lookup  # one unique field names a shared row
         row = model(**lookup, **(defaults or {}))
-        created = insert_unless_present(row, *lookup)
+        created = insert_unless_present(row, unique)
         if not created:
             row = model._default_manager.get(**lookup)
     elif known_absent(kind, key):

@@ -5,6 +5,7 @@ import functools
 
 from django.db import IntegrityError, connection, connections, models, router, transaction
 from django.db.models import signals
+from django.db.transaction import TransactionManagementError
 
 from webhooks.pipeline import cursor_for, execute_deferred, name_logged, next_id, row_changed
 
@@ -110,10 +111,14 @@ def insert_unless_present(obj: models.Model, unique: str) -> bool:
     db = connections[obj._state.db or router.db_for_write(model, instance=obj)]
     meta = model._meta
     if not _plain(model, db) or meta.auto_field is not meta.pk or obj.pk is not None:
+        given = obj.pk
         try:
             with transaction.atomic(using=db.alias):
                 obj.save(force_insert=True)
         except IntegrityError:
+            if not model._default_manager.using(db.alias).filter(**{unique: getattr(obj, unique)}).exists():
+                raise  # another constraint failed, not the clash this asks about
+            obj.pk, obj._state.adding = given, True
             return False
         return True
     conflict = f" ON CONFLICT ({connection.ops.quote_name(meta.get_field(unique).column)}) DO NOTHING"
@@ -169,16 +174,18 @@ def select_rows(model: type[models.Model], field: str, keys, *, lock: bool = Fal
     way: Django compiled the SELECT of the leg's ~50 columns anew for every batch (10 legs: 1.5 ms of
     CPU, 0.6-0.8 ms this way; measured, issue 25).
     """
-    db = connections[router.db_for_read(model)]
+    db = connections[router.db_for_write(model) if lock else router.db_for_read(model)]
     keys = list(keys)
     if db.vendor != "postgresql" or model._meta.parents:
-        found = model._default_manager.filter(**{f"{field}__in": keys}).order_by("pk")
+        found = model._default_manager.using(db.alias).filter(**{f"{field}__in": keys}).order_by("pk")
         return list(found.select_for_update(no_key=no_key) if lock else found)
+    if lock and db.get_autocommit():
+        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")  # Django's words
     names, converters = _select_shape(model, db.alias)
     # Bound on the client, not prepared: a prepared statement's generic plan, made while a table was small
     # (a fresh install, the bench's first minute), kept seq-scanning it as it grew, until the next ANALYZE.
     with db.cursor() as cursor:
-        cursor.execute(_select_sql(model, field, "FOR NO KEY UPDATE" if no_key else "FOR UPDATE" if lock else ""), [keys])
+        cursor.execute(_select_sql(model, field, ("FOR NO KEY UPDATE" if no_key else "FOR UPDATE") if lock else ""), [keys])
         rows = cursor.fetchall()
     made = []
     for row in rows:

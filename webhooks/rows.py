@@ -35,11 +35,11 @@ def event_row(event: WebhookEvent, *, oob: bool = False, new: bool = False) -> S
 
 
 def _filter_cell(event: WebhookEvent, name: str, code: bool) -> str:
-    """A cell linking to the list filtered by this value (ids shown as code, cut to 24 characters)."""
+    """A cell linking to the list filtered by this value (ids shown as code, cut to 24 characters; names whole)."""
     value = getattr(event, name)
     if not value:
         return "<td></td>"
-    shown = escape(Truncator(value).chars(24) if len(value) > 24 else value)
+    shown = escape(Truncator(value).chars(24) if code and len(value) > 24 else value)  # a queue's name in full
     return f'<td><a href="?{name}={escape(quote(value, safe="/"))}">{f"<code>{shown}</code>" if code else shown}</a></td>'
 
 

@@ -91,7 +91,7 @@ def flush() -> None:
     for label in dict.fromkeys(writes.row._meta.label for writes in ordered):
         kind = [writes for writes in ordered if writes.row._meta.label == label]
         model = type(kind[0].row)
-        locked = select_rows(model, model._meta.pk.name, [w.row.pk for w in kind], lock=True, no_key=True)  # one prepared statement
+        locked = select_rows(model, model._meta.pk.name, [w.row.pk for w in kind], lock=True, no_key=True)  # no ORM compile per batch
         fresh = {row.pk: row for row in locked}
         for writes in kind:
             if writes.row.pk in fresh:  # else deleted meanwhile: nothing left to change

@@ -42,6 +42,7 @@ def _event(**fields) -> WebhookEvent:
      "call_control_id": "v3:a-leg-id-much-longer-than-twenty-four", "conference_id": "conf/with space&amp",
      "queue_name": "Sales <EU> & \"Support\""},
     {"event_type": "<script>alert(1)</script>", "queue_name": "q?x=1#y"},
+    {"event_type": "call.enqueued", "queue_name": "Customer support, second line (EMEA)", "conference_id": "c" * 30},
 ])
 def test_the_row_is_the_templates_markup(fields, flags, settings):
     settings.TIME_ZONE = "Europe/Paris"  # shown in the portal's time zone, as the template's date filter did

@@ -185,3 +185,27 @@ def test_insert_unless_present_inserts_once_and_then_says_the_row_was_there():
     row = Conference.objects.get(conference_id="conf-shared")
     assert (row.pk, row.name) == (first.pk, "Sales")
     assert Conference.objects.filter(conference_id="conf-shared").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_select_rows_refuses_a_lock_outside_a_transaction_as_django_does():
+    from django.db.transaction import TransactionManagementError
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite ignores select_for_update")
+    with pytest.raises(TransactionManagementError):
+        select_rows(Call, "call_control_id", ["v3:anything"], lock=True)
+    assert select_rows(Call, "call_control_id", ["v3:anything"], no_key=True) == []  # no lock asked: none taken
+
+
+def test_insert_unless_present_through_djangos_save_says_a_clash_and_raises_any_other_error():
+    """The path for a row whose key is given (and outside PostgreSQL): Django's insert in a savepoint."""
+    first = Conference(conference_id="conf-fallback")
+    assert insert_unless_present(first, "conference_id") is True
+    clash = Conference(pk=first.pk + 1000, conference_id="conf-fallback")
+    assert insert_unless_present(clash, "conference_id") is False
+    assert clash.pk == first.pk + 1000 and clash._state.adding  # left as it was given: not saved
+    taken_key = Conference(pk=first.pk, conference_id="conf-other")  # another constraint: the primary key
+    with pytest.raises(IntegrityError):
+        insert_unless_present(taken_key, "conference_id")
+    assert Conference.objects.filter(conference_id="conf-fallback").count() == 1
