@@ -209,3 +209,11 @@ def test_insert_unless_present_through_djangos_save_says_a_clash_and_raises_any_
     with pytest.raises(IntegrityError):
         insert_unless_present(taken_key, "conference_id")
     assert Conference.objects.filter(conference_id="conf-fallback").count() == 1
+
+
+def test_select_rows_finds_keys_with_every_kind_of_character():
+    names = ["Sales, EMEA", 'say "hi"', "O'Neil", "{braces}", "back\\slash", "NULL", "  spaced  ", "ünïcode"]
+    for name in names:
+        Queue.objects.create(name=name)
+    found = select_rows(Queue, "name", [*names, "absent"])
+    assert sorted(q.name for q in found) == sorted(names)
