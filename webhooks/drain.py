@@ -21,7 +21,7 @@ from webhooks.drain_flag import flag_clear
 from webhooks.models import WebhookEvent
 from webhooks.partitions import Holdings
 from webhooks.pipeline import pipelined
-from webhooks.prepared import fetch_prepared
+from webhooks.prepared import fetch_prepared, objects_from_rows
 from webhooks.retries import drain_again
 
 log = logging.getLogger(__name__)
@@ -129,20 +129,10 @@ def _claim_pending(limit: int, keys: list[int] | None = None) -> list[WebhookEve
     db = connections["default"]
     if db.vendor != "postgresql":
         return list(_claimable()[:limit])
-    fields = _claimed_fields()
-    names = [field.attname for field in fields]
-    converters = [(i, convert) for i, field in enumerate(fields) for convert in field.get_db_converters(db)]
-    events = []
     rows = fetch_prepared(db, _claim_sql(), (limit,)) if keys is None else fetch_prepared(
         db, _claim_partitions_sql(), (keys, limit, limit)
     )
-    for row in rows:
-        if converters:
-            row = list(row)
-            for i, convert in converters:
-                row[i] = convert(row[i], None, db)
-        events.append(WebhookEvent.from_db(db.alias, names, row))
-    return events
+    return objects_from_rows(WebhookEvent, _claimed_fields(), db, rows)
 
 
 def _claimable():

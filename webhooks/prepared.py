@@ -181,12 +181,17 @@ def select_rows(model: type[models.Model], field: str, keys, *, lock: bool = Fal
         return list(found.select_for_update(no_key=no_key) if lock else found)
     if lock and db.get_autocommit():
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")  # Django's words
-    names, converters = _select_shape(model, db.alias)
     # Bound on the client, not prepared: a prepared statement's generic plan, made while a table was small
     # (a fresh install, the bench's first minute), kept seq-scanning it as it grew, until the next ANALYZE.
     with db.cursor() as cursor:
         cursor.execute(_select_sql(model, field, ("FOR NO KEY UPDATE" if no_key else "FOR UPDATE") if lock else ""), [keys])
-        rows = cursor.fetchall()
+        return objects_from_rows(model, tuple(model._meta.concrete_fields), db, cursor.fetchall())
+
+
+def objects_from_rows(model: type[models.Model], fields: tuple, db, rows) -> list[models.Model]:
+    """Rows of `fields`' columns (in that order) as objects, as Django's iterator makes them: each field's
+    converters, then `from_db` (the fields left out are deferred)."""
+    names, converters = _shape(model, fields, db.alias)
     made = []
     for row in rows:
         values = list(row)
@@ -209,10 +214,9 @@ def _select_sql(model: type[models.Model], field: str, lock: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _select_shape(model: type[models.Model], alias: str) -> tuple[list[str], list[tuple]]:
+def _shape(model: type[models.Model], fields: tuple, alias: str) -> tuple[list[str], list[tuple]]:
     """The attribute names `from_db` takes, and per column the converters Django's compiler would apply."""
     db = connections[alias]
-    fields = model._meta.concrete_fields
     converters = []
     for position, field in enumerate(fields):
         column = field.get_col(model._meta.db_table)
