@@ -167,10 +167,11 @@ def line_renumber(queue: Queue, *, attempt: int = 0) -> None:
 
     One statement, rows whose place changed only: loading the line through `queue.calls` cost a query
     per waiting caller (the related manager reads each row's deferred `queue_id`), the slowest part of
-    applying an event once lines grew (issue 13). Run with the queue's row locked. A stay that another
-    transaction holds (a drain's batch wrote that call's stay) is skipped, not waited for: waiting
-    there while holding the queue's row could deadlock with that batch's end. If any was skipped, the
-    line is renumbered again a moment after this commit (`renumber_line`), until a pass skips none.
+    applying an event once lines grew (issue 13). Run with the queue's row locked. Only stays whose
+    place changes are locked; one that another transaction holds (a drain's batch wrote that call's
+    stay) is skipped, not waited for: waiting there while holding the queue's row could deadlock with
+    that batch's end. If any was skipped, the line is renumbered again a moment after this commit
+    (`renumber_line`), until a pass skips none.
     """
     table = connection.ops.quote_name(QueuedCall._meta.db_table)
     if connection.vendor != "postgresql":  # SQLite: one writer at a time, nothing to skip
@@ -193,14 +194,18 @@ def line_renumber(queue: Queue, *, attempt: int = 0) -> None:
     # Pipelined in a drain's batch (webhooks/pipeline.py): checked when its answer comes, before the commit.
     execute_deferred(
         connection,
-        f"""WITH ranked AS (SELECT id, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
-                            FROM {table} WHERE queue_id = %s AND left_at IS NULL),
-                 free AS (SELECT id FROM {table} WHERE queue_id = %s AND left_at IS NULL
+        # Only the stays whose place changes are locked and written: locking the whole line cost a lock
+        # (a tuple write and its WAL) per waiting caller on every renumbering, the heaviest statement of
+        # a drain's batch once lines were hundreds long (issue 25).
+        f"""WITH stale AS (SELECT id, place FROM (SELECT id, position, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
+                                                 FROM {table} WHERE queue_id = %s AND left_at IS NULL) AS ranked
+                           WHERE position IS DISTINCT FROM place),
+                 free AS (SELECT id FROM {table} WHERE id IN (SELECT id FROM stale) AND queue_id = %s AND left_at IS NULL
                           FOR NO KEY UPDATE SKIP LOCKED),
-                 renumbered AS (UPDATE {table} SET position = ranked.place FROM ranked
-                                WHERE {table}.id = ranked.id AND {table}.id IN (SELECT id FROM free)
-                                AND ({table}.position IS NULL OR {table}.position <> ranked.place) RETURNING 1)
-            SELECT (SELECT count(*) FROM ranked) - (SELECT count(*) FROM free), (SELECT count(*) FROM renumbered)""",
+                 renumbered AS (UPDATE {table} SET position = stale.place FROM stale
+                                WHERE {table}.id = stale.id AND {table}.id IN (SELECT id FROM free)
+                                AND {table}.position IS DISTINCT FROM stale.place RETURNING 1)
+            SELECT (SELECT count(*) FROM stale) - (SELECT count(*) FROM free), (SELECT count(*) FROM renumbered)""",
         (queue.pk, queue.pk),
         skipped_again_soon,
     )

@@ -158,6 +158,31 @@ def test_a_renumbering_skips_a_stay_another_batch_holds_and_comes_back_for_it(po
     assert again == [(queue.pk, 1)]  # nothing skipped this time: done
 
 
+def test_a_renumbering_locks_only_the_stays_whose_place_changes(postgres, monkeypatch):  # noqa: F811
+    """A stay already in its place is neither locked nor written: one another batch holds is no reason to come back."""
+    from queues import rows
+
+    queue = Queue.objects.create(name="desk", created_at=T0)
+    stays = [QueuedCall.objects.create(queue=queue, call_control_id=f"v3:{n}", enqueued_at=T0 + timedelta(seconds=n),
+                                       position=place) for n, place in ((1, 1), (2, 9), (3, 3))]
+    again = []
+    monkeypatch.setattr(rows, "_renumber_soon", lambda pk, attempt: again.append((pk, attempt)))
+    held = HeldElsewhere("SELECT 1 FROM queues_queuedcall WHERE id = %s FOR NO KEY UPDATE", [stays[0].pk])
+    try:
+        with transaction.atomic():
+            rows.line_renumber(Queue.objects.select_for_update(no_key=True).get(pk=queue.pk))
+            probe = HeldElsewhere("SELECT 1", [])  # what another transaction can still lock meanwhile
+            free = {row[0] for row in probe.other.connection.execute(
+                "SELECT id FROM queues_queuedcall WHERE id = ANY(%s) FOR NO KEY UPDATE SKIP LOCKED",
+                [[s.pk for s in stays]]).fetchall()}
+            probe.release()
+    finally:
+        held.release()
+    assert list(QueuedCall.objects.order_by("pk").values_list("position", flat=True)) == [1, 2, 3]
+    assert again == []  # the held stay was in its place: nothing skipped
+    assert free == {stays[2].pk}  # in its place: not locked by the renumbering (stays[1] is, stays[0] held)
+
+
 def test_a_removal_waits_for_the_stay_before_taking_its_queue(postgres):  # noqa: F811
     """A drain's batch holds a call's stay until its commit and takes the queue's row at its end: a removal
     that took the queue first and then waited for the stay would deadlock with it."""
