@@ -347,6 +347,9 @@ WEBHOOK_NUDGE_TTL_SECONDS = env.int("WEBHOOK_NUDGE_TTL_SECONDS", default=5)
 # trickle is applied without a task per event. Off on SQLite, where every claim takes the write lock.
 WEBHOOK_DRAIN_LINGER_SECONDS = env.float("WEBHOOK_DRAIN_LINGER_SECONDS", default=0.0 if USING_SQLITE else 0.25)
 WEBHOOK_DRAIN_POLL_SECONDS = env.float("WEBHOOK_DRAIN_POLL_SECONDS", default=0.01)
+# A batch that was not full is followed by the next one this long after its start at the earliest, so
+# events gather into fewer, larger batches at a steady rate (webhooks/drain._gather; 0: claim at once).
+WEBHOOK_BATCH_GATHER_SECONDS = env.float("WEBHOOK_BATCH_GATHER_SECONDS", default=0.0 if USING_SQLITE else 0.02)
 # A web process that saw the drain flag set this recently skips the Redis round trip (webhooks/drain_flag.py).
 WEBHOOK_NUDGE_SKIP_SECONDS = env.float("WEBHOOK_NUDGE_SKIP_SECONDS", default=0.02 if env.str("REDIS_URL", default="") else 0.0)
 # A drain sends what its batches published at most this often, one message per group (0: after every batch).
