@@ -128,10 +128,17 @@ def test_alert_evaluation_is_measured_and_its_queries_do_not_grow():
 
 def test_the_apply_backlog_is_stored_pending_in_partitions_and_reported(settings):
     from bench import apply, report
+    from calls.models import Call
+    from queues.models import QueuedCall
+    from webhooks.apply import apply_events
     from webhooks.models import WebhookEvent
     from webhooks.store import partition_of, resource_keys
 
+    apply._load(120, prefix="before")
+    apply_events(list(WebhookEvent.objects.order_by("occurred_at")))
+    assert Call.objects.exists() and QueuedCall.objects.exists()
     apply._load(120, prefix="smoke")
+    assert not Call.objects.exists() and not QueuedCall.objects.exists()  # each run starts from the same state
     events = list(WebhookEvent.objects.all())
     assert len(events) == 120 and {e.status for e in events} == {WebhookEvent.Status.PENDING}
     assert all(e.partition == partition_of(e.payload, resource_keys(e.payload), e.event_id) for e in events)
