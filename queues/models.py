@@ -98,6 +98,8 @@ class QueuedCall(models.Model):
             # The dashboard's waiting count and longest wait read only callers still in line.
             models.Index(fields=["enqueued_at"], name="queuedcall_alive_waiting", condition=Q(left_at__isnull=True, is_alive=True)),
             models.Index(fields=["queue", "enqueued_at"], name="queuedcall_queue_enqueued"),
+            # A line in order: a renumbering reads the place before a change and the stays after it (queues/rows.py).
+            models.Index(fields=["queue", "enqueued_at", "id"], name="queuedcall_line", condition=Q(left_at__isnull=True)),
             models.Index(fields=["call_control_id"], name="queuedcall_call"),
         ]
 

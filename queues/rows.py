@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,6 +19,7 @@ from webhooks.prepared import save_row
 KIND = "queues"  # the batch's queue objects by name (webhooks/batch_cache.py)
 RENUMBER_ATTEMPTS = 10  # passes of a line whose stays other transactions hold, RENUMBER_AGAIN_SECONDS apart
 RENUMBER_AGAIN_SECONDS = 0.2
+LINE_START = datetime(1, 1, 1, tzinfo=UTC)  # a renumbering from here ranks the whole line
 log = logging.getLogger(__name__)
 
 
@@ -157,12 +159,28 @@ def stay_close(
         stay.save(update_fields=["left_at", "leave_reason", "wait_time_secs", "position"])
 
 
-def line_renumber_later(queue: Queue) -> None:
-    """Renumber the line once, with the queue's row, at the end of a drain's batch (at once outside one)."""
-    shared_rows.write_later(queue, then=line_renumber, once="renumber")
+@dataclass(frozen=True)
+class _RenumberFrom:
+    """A batch's renumbering of a line, from the earliest place any of its events changed (None: all of it)."""
+
+    since: datetime | None
+
+    def __call__(self, queue: Queue) -> None:
+        line_renumber(queue, since=self.since)
+
+    def merge(self, earlier: _RenumberFrom) -> _RenumberFrom:
+        return _RenumberFrom(None if None in (self.since, earlier.since) else min(self.since, earlier.since))
 
 
-def line_renumber(queue: Queue, *, attempt: int = 0) -> None:
+def line_renumber_later(queue: Queue, since: datetime | None = None) -> None:
+    """Renumber the line once, with the queue's row, at the end of a drain's batch (at once outside one).
+
+    `since`: no stay enqueued before it entered, left or moved (the renumbering starts there).
+    """
+    shared_rows.write_later(queue, then=_RenumberFrom(since), once="renumber")
+
+
+def line_renumber(queue: Queue, *, attempt: int = 0, since: datetime | None = None) -> None:
     """Places in line follow arrival order, so they stay right whatever order the events came in.
 
     One statement, rows whose place changed only: loading the line through `queue.calls` cost a query
@@ -170,8 +188,12 @@ def line_renumber(queue: Queue, *, attempt: int = 0) -> None:
     applying an event once lines grew (issue 13). Run with the queue's row locked. Only stays whose
     place changes are locked; one that another transaction holds (a drain's batch wrote that call's
     stay) is skipped, not waited for: waiting there while holding the queue's row could deadlock with
-    that batch's end. If any was skipped, the line is renumbered again a moment after this commit
+    that batch's end. If any was skipped, the whole line is renumbered again a moment after this commit
     (`renumber_line`), until a pass skips none.
+
+    With `since` (PostgreSQL), only the stays enqueued from then on are ranked, after the place of the
+    last one waiting before it, which the previous renumbering set: a caller joining the end of a line
+    of hundreds reads two rows, not the whole line (issue 25).
     """
     table = connection.ops.quote_name(QueuedCall._meta.db_table)
     if connection.vendor != "postgresql":  # SQLite: one writer at a time, nothing to skip
@@ -184,6 +206,8 @@ def line_renumber(queue: Queue, *, attempt: int = 0) -> None:
                 [queue.pk],
             )
         return
+    start = since or LINE_START
+
     def skipped_again_soon(cursor) -> None:
         skipped, _ = cursor.fetchone()
         if skipped and attempt < RENUMBER_ATTEMPTS:
@@ -196,9 +220,15 @@ def line_renumber(queue: Queue, *, attempt: int = 0) -> None:
         connection,
         # Only the stays whose place changes are locked and written: locking the whole line cost a lock
         # (a tuple write and its WAL) per waiting caller on every renumbering, the heaviest statement of
-        # a drain's batch once lines were hundreds long (issue 25).
-        f"""WITH stale AS (SELECT id, place FROM (SELECT id, position, ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
-                                                 FROM {table} WHERE queue_id = %s AND left_at IS NULL) AS ranked
+        # a drain's batch once lines were hundreds long (issue 25). `before`: the place of the last stay
+        # waiting from before `since`; NULL (never numbered) ranks the whole line.
+        f"""WITH prior AS (SELECT position FROM {table} WHERE queue_id = %s AND left_at IS NULL AND enqueued_at < %s
+                           ORDER BY enqueued_at DESC, id DESC LIMIT 1),
+                 before AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM prior) THEN (SELECT position FROM prior) ELSE 0 END AS n),
+                 start AS (SELECT coalesce(n, 0) AS n, CASE WHEN n IS NULL THEN %s ELSE %s END AS at FROM before),
+                 stale AS (SELECT id, place FROM (
+                               SELECT id, position, (SELECT n FROM start) + ROW_NUMBER() OVER (ORDER BY enqueued_at, id) AS place
+                               FROM {table} WHERE queue_id = %s AND left_at IS NULL AND enqueued_at >= (SELECT at FROM start)) AS ranked
                            WHERE position IS DISTINCT FROM place),
                  free AS (SELECT id FROM {table} WHERE id IN (SELECT id FROM stale) AND queue_id = %s AND left_at IS NULL
                           FOR NO KEY UPDATE SKIP LOCKED),
@@ -206,7 +236,7 @@ def line_renumber(queue: Queue, *, attempt: int = 0) -> None:
                                 WHERE {table}.id = stale.id AND {table}.id IN (SELECT id FROM free)
                                 AND {table}.position IS DISTINCT FROM stale.place RETURNING 1)
             SELECT (SELECT count(*) FROM stale) - (SELECT count(*) FROM free), (SELECT count(*) FROM renumbered)""",
-        (queue.pk, queue.pk),
+        (queue.pk, start, LINE_START, start, queue.pk, queue.pk),
         skipped_again_soon,
     )
 

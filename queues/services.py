@@ -53,6 +53,7 @@ def queued_call_enter(
         queue = queue_for_update(queue_name, seen_at=occurred_at)
         queue_note_event(queue, occurred_at, revive=True, average_wait_secs=average_wait_secs)
         known = stays_of(queue, call_control_id)
+        since = min([occurred_at, *(s.enqueued_at for s in known)])  # where this event can change the line
         # A closed stay that left after this event began is this event's stay (its call.dequeued came first).
         stay = min(
             (s for s in known if s.left_at is not None and s.left_at >= occurred_at
@@ -79,7 +80,7 @@ def queued_call_enter(
             stay.position = position
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
         stay_save(stay)
-        line_renumber_later(queue)
+        line_renumber_later(queue, since)
         publish_queue(queue)
     return stay
 
@@ -118,7 +119,7 @@ def queued_call_leave(
             stay.is_alive = False
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
         stay_save(stay)
-        line_renumber_later(queue)
+        line_renumber_later(queue, min((s.enqueued_at for s in known), default=occurred_at))
         publish_queue(queue)
     return stay
 
@@ -146,7 +147,7 @@ def queued_call_hung_up(*, call_control_id: str, occurred_at: datetime) -> int:
         stays_forget(call_control_id)  # the batch's objects would write is_alive back
         for stay in stays:
             QueuedCall.objects.filter(pk=stay.pk).update(is_alive=False)
-            line_renumber_later(stay.queue)  # this drain holds the stay: a renumber elsewhere skipped it
+            line_renumber_later(stay.queue, stay.enqueued_at)  # this drain holds the stay: a renumber elsewhere skipped it
             publish_queue(stay.queue)
     return len(stays)
 

@@ -12,7 +12,8 @@ what one did. Now a service that changes such a row inside a batch says what it 
 instance when the row already holds newer news). It runs at once on the batch's own object, so later
 events of the batch read what it set, and again at the end of the batch on the row read fresh and
 locked (`flush`), where `then(obj)` runs the statements that go with it (the line renumbered, the
-participants of a floor change); `once` names a `then` run once per row however many events asked.
+participants of a floor change); `once` names a `then` run once per row however many events asked (the
+last one asked, or, if it has a `merge(earlier)` method, what that returns).
 Rows are locked in one order (model, then id) and only from the end of a batch to its commit, so two
 drains wait for each other a moment instead of a batch, and do not deadlock on these rows. FOR NO KEY
 UPDATE: inserting a queue stay or a participant (a foreign key to the row) does not wait for it.
@@ -76,7 +77,9 @@ def write_later(row: models.Model, change: Change | None = None, then: Then | No
         return []  # the batch's object already holds newer news: so does the row
     writes = pending.setdefault((row._meta.label, row.pk), _Writes(row))
     writes.steps.extend(step for step in steps if step != (None, None))
-    writes.once.update(thens)
+    for name, then in thens.items():  # a `then` with merge() folds in the one asked before (a line renumbered from the earliest change)
+        earlier = writes.once.get(name)
+        writes.once[name] = then.merge(earlier) if earlier is not None and hasattr(then, "merge") else then
     return changed
 
 
