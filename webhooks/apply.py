@@ -63,8 +63,10 @@ def apply_events(events: list[WebhookEvent], *, schedule_retries: bool = True, o
         for preload in registry.batch_preloads():  # one query per kind of row, not one per event
             preload(ordered)
         done, ignored, failed = _run_handlers(ordered, isolated=not optimistic)
-        shared_rows.flush()  # queue and conference rows: locked in one order, only from here to the commit
-    _record(ordered, done, ignored, failed, now, schedule_retries=schedule_retries)
+        _record(ordered, done, ignored, failed, now, schedule_retries=schedule_retries)
+        # Last: queue and conference rows are locked in one order, only from here to the commit, which
+        # follows at once (another drain's batch that needs one of them waits that long, issue 25).
+        shared_rows.flush()
 
 
 def commit_without_waiting_for_disk() -> None:

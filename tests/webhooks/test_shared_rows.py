@@ -67,6 +67,21 @@ def test_a_batch_locks_its_queue_and_conference_rows_only_at_its_end(postgres): 
     assert list(QueuedCall.objects.values_list("call_control_id", "position")) == [("v3:a", 1)]
 
 
+def test_a_batch_records_its_outcomes_before_it_locks_the_shared_rows(postgres):  # noqa: F811
+    """The shared rows are held from their lock to the commit only: the batch's own writes come first."""
+    from django.test.utils import CaptureQueriesContext
+
+    stored("call.enqueued", "enq-1", T0, call_control_id="v3:a", queue="desk")
+    with transaction.atomic(), CaptureQueriesContext(connections["default"]) as captured:
+        apply_events(list(WebhookEvent.objects.all()), optimistic=True)
+    statements = [q["sql"] for q in captured.captured_queries]
+    locked = next(i for i, sql in enumerate(statements) if '"queues_queue"' in sql and "FOR NO KEY UPDATE" in sql)
+    recorded = next(i for i, sql in enumerate(statements) if sql.startswith('UPDATE "webhooks_webhookevent"'))
+    assert recorded < locked
+    assert not any(sql.startswith('UPDATE "webhooks_webhookevent"') for sql in statements[locked:])
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
+
+
 def test_two_drains_sharing_queues_and_conferences_converge(postgres):  # noqa: F811
     """Callers of two queues and three conferences, in every partition, applied by two drains at once."""
     callers = 24
