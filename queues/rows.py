@@ -17,8 +17,9 @@ from webhooks.pipeline import execute_deferred
 from webhooks.prepared import save_row
 
 KIND = "queues"  # the batch's queue objects by name (webhooks/batch_cache.py)
-RENUMBER_ATTEMPTS = 10  # passes of a line whose stays other transactions hold, RENUMBER_AGAIN_SECONDS apart
+RENUMBER_ATTEMPTS = 10  # whole-line passes of a line whose stays other transactions hold (_renumber_soon: when)
 RENUMBER_AGAIN_SECONDS = 0.2
+RENUMBER_AGAIN_MAX_SECONDS = 30.0
 LINE_START = datetime(1, 1, 1, tzinfo=UTC)  # a renumbering from here ranks the whole line
 log = logging.getLogger(__name__)
 
@@ -188,8 +189,8 @@ def line_renumber(queue: Queue, *, attempt: int = 0, since: datetime | None = No
     applying an event once lines grew (issue 13). Run with the queue's row locked. Only stays whose
     place changes are locked; one that another transaction holds (a drain's batch wrote that call's
     stay) is skipped, not waited for: waiting there while holding the queue's row could deadlock with
-    that batch's end. If any was skipped, the whole line is renumbered again a moment after this commit
-    (`renumber_line`), until a pass skips none.
+    that batch's end. If any was skipped, the whole line is renumbered again after this commit
+    (`renumber_line`, later each time), until a pass skips none; the queue sync ranks it whole too.
 
     With `since` (PostgreSQL), only the stays enqueued from then on are ranked, after the place of the
     last one waiting before it, which the previous renumbering set: a caller joining the end of a line
@@ -213,7 +214,7 @@ def line_renumber(queue: Queue, *, attempt: int = 0, since: datetime | None = No
         if skipped and attempt < RENUMBER_ATTEMPTS:
             transaction.on_commit(lambda: _renumber_soon(queue.pk, attempt + 1))
         elif skipped:
-            log.warning("queue %s: %s places in line left to its next event (stays held %s times)", queue.pk, skipped, attempt)
+            log.warning("queue %s: %s places in line left to the next sync (stays held %s times)", queue.pk, skipped, attempt)
 
     # Pipelined in a drain's batch (webhooks/pipeline.py): checked when its answer comes, before the commit.
     execute_deferred(
@@ -241,7 +242,19 @@ def line_renumber(queue: Queue, *, attempt: int = 0, since: datetime | None = No
     )
 
 
+def lines_renumber_still_waiting(queues: list[Queue]) -> None:
+    """Renumber those of `queues` whose lines still hold callers, after stays were closed in bulk
+    (one query when none does: queries are not per queue)."""
+    waiting = set(QueuedCall.objects.filter(queue__in=queues, left_at__isnull=True).values_list("queue_id", flat=True))
+    for queue in queues:
+        if queue.pk in waiting:
+            line_renumber(queue)
+
+
 def _renumber_soon(queue_pk: int, attempt: int) -> None:
+    """The whole line again, later each time (0.2 s doubling to 30 s: about two minutes in all): a place left
+    wrong is not mended by the next event, which renumbers only from its own change on."""
     from queues.tasks import renumber_line
 
-    renumber_line.apply_async(args=[queue_pk, attempt], countdown=RENUMBER_AGAIN_SECONDS)
+    countdown = min(RENUMBER_AGAIN_MAX_SECONDS, RENUMBER_AGAIN_SECONDS * 2 ** (attempt - 1))
+    renumber_line.apply_async(args=[queue_pk, attempt], countdown=countdown)

@@ -22,6 +22,7 @@ from queues.models import Queue, QueuedCall
 from queues.rows import (
     line_renumber,
     line_renumber_later,
+    lines_renumber_still_waiting,
     queue_apply_telnyx,
     queue_for_update,
     queue_note_event,
@@ -53,7 +54,7 @@ def queued_call_enter(
         queue = queue_for_update(queue_name, seen_at=occurred_at)
         queue_note_event(queue, occurred_at, revive=True, average_wait_secs=average_wait_secs)
         known = stays_of(queue, call_control_id)
-        since = min([occurred_at, *(s.enqueued_at for s in known)])  # where this event can change the line
+        since = min([occurred_at, *(s.enqueued_at for s in known if s.left_at is None)])  # where this event can change the line
         # A closed stay that left after this event began is this event's stay (its call.dequeued came first).
         stay = min(
             (s for s in known if s.left_at is not None and s.left_at >= occurred_at
@@ -119,7 +120,7 @@ def queued_call_leave(
             stay.is_alive = False
         stay.last_event_at = max(filter(None, [stay.last_event_at, occurred_at]))
         stay_save(stay)
-        line_renumber_later(queue, min((s.enqueued_at for s in known), default=occurred_at))
+        line_renumber_later(queue, stay.enqueued_at)  # the line changes from the stay that left
         publish_queue(queue)
     return stay
 
@@ -191,6 +192,7 @@ def queue_mark_deleted(*, name: str, reason: str = Reason.QUEUE_DELETED, at: dat
         queue.save(update_fields=["deleted_at"])
         for stay in queue.calls.filter(left_at__isnull=True, enqueued_at__lte=at):
             stay_close(stay, left_at=at, reason=reason)
+        lines_renumber_still_waiting([queue])  # callers who entered after `at` still wait: from 1 again
         publish_queue(queue)
     return queue
 
@@ -381,10 +383,7 @@ GONE_BATCH = 500
 
 
 def queues_mark_gone(*, names: list[str], at: datetime) -> int:
-    """Many queues gone from Telnyx at once: one transaction, stays closed in bulk, the board published once.
-
-    The same outcome as queue_mark_deleted for each; one by one, 2,000 missing queues took minutes.
-    """
+    """Many queues gone from Telnyx at once: one transaction, stays closed in bulk, the board published once."""
     with transaction.atomic():
         queues = list(Queue.objects.select_for_update().filter(name__in=names, deleted_at__isnull=True))
         if not queues:
@@ -394,6 +393,7 @@ def queues_mark_gone(*, names: list[str], at: datetime) -> int:
         for stay in stays:
             stay_close(stay, left_at=at, reason=Reason.GONE, save=False)
         QueuedCall.objects.bulk_update(stays, ["left_at", "leave_reason", "wait_time_secs", "position"], batch_size=500)
+        lines_renumber_still_waiting(queues)  # callers who entered after `at`, as in queue_mark_deleted
         for queue in queues:
             queue.deleted_at = at
             publish_queue(queue)  # each open queue page hears; the board renders once (publish_rendered_once)

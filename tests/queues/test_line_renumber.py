@@ -79,3 +79,38 @@ def test_the_whole_line_is_ranked_without_a_starting_point(line):
     mark_wrong("v3:2")
     line_renumber(Queue.objects.get())
     assert list(places().values()) == list(range(1, 11))
+
+
+def test_a_caller_back_in_line_ranks_from_its_new_place_not_from_its_old_stay(line):
+    QueuedCallFactory(queue=line, call_control_id="v3:back", enqueued_at=T0 - timedelta(hours=1), position=1,
+                      left_at=T0 - timedelta(minutes=50))
+    mark_wrong("v3:2")
+    services.queued_call_enter(queue_name="support", call_control_id="v3:back", occurred_at=T0 + timedelta(minutes=5))
+    assert places()["v3:back"] == 11 and places()["v3:2"] == 99  # its closed stay changes no place
+
+
+@pytest.mark.parametrize("gone", ["deleted", "gone"])
+def test_a_queue_closed_under_its_callers_numbers_those_who_came_after(gone):
+    """Stays closed by a queue's deletion (one or in bulk): callers who entered later are first in line again."""
+    queue = QueueFactory(name="support")
+    QueuedCallFactory(queue=queue, call_control_id="v3:before", enqueued_at=T0, position=1)
+    QueuedCallFactory(queue=queue, call_control_id="v3:after", enqueued_at=T0 + timedelta(minutes=2), position=2)
+    closed_at = T0 + timedelta(minutes=1)
+    if gone == "deleted":
+        services.queue_mark_deleted(name="support", at=closed_at)
+    else:
+        services.queues_mark_gone(names=["support"], at=closed_at)
+    assert places() == {"v3:after": 1}
+
+
+def test_a_line_left_with_skipped_places_is_ranked_whole_again_later_each_time(monkeypatch):
+    from queues import rows, tasks
+
+    countdowns = []
+    monkeypatch.setattr(tasks.renumber_line, "apply_async", lambda args, countdown: countdowns.append((args, countdown)))
+    for attempt in range(1, rows.RENUMBER_ATTEMPTS + 1):
+        rows._renumber_soon(7, attempt)
+    assert [args for args, _ in countdowns] == [[7, n] for n in range(1, rows.RENUMBER_ATTEMPTS + 1)]
+    assert [c for _, c in countdowns][:4] == [0.2, 0.4, 0.8, 1.6]
+    assert max(c for _, c in countdowns) == rows.RENUMBER_AGAIN_MAX_SECONDS
+    assert 60 < sum(c for _, c in countdowns) < 180  # about two minutes before the queue sync is left to it
