@@ -26,6 +26,23 @@ _MEMBERS_SQL = (
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 
+_HELD_SQL = (
+    "SELECT count(DISTINCT objid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s "
+    "AND objsubid = 2 AND objid::bigint < %s "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def all_held(db=None) -> bool:
+    """Every partition is held by a running drain (PostgreSQL only: SQLite's one drain holds no locks)."""
+    db = db or connections["default"]
+    if db.vendor != "postgresql":
+        return False
+    count = settings.WEBHOOK_PARTITIONS
+    with db.cursor() as cursor:
+        cursor.execute(_HELD_SQL, [PARTITION_CLASS, count])
+        return cursor.fetchone()[0] >= count
+
 
 def aliases(partition: int, count: int) -> list[int]:
     """Stored partition values applied as `partition`: itself and those stored under a larger WEBHOOK_PARTITIONS."""

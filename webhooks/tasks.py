@@ -14,8 +14,11 @@ from webhooks.retries import events_sweep
 
 @shared_task(acks_late=True)
 def process_pending() -> int:
-    """Apply every pending event in batches (queued by the intake at most once per drain)."""
-    return events_drain()
+    """Apply every pending event in batches (queued by the intake at most once per drain).
+
+    Inline (eager tasks: tests, no broker) it never stands by: it runs inside the delivery's request.
+    """
+    return events_drain(standby=not process_pending.app.conf.task_always_eager)
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)

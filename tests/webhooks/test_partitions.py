@@ -19,18 +19,6 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LIFECYCLE = ["call.initiated", "call.answered", "call.playback.started", "call.playback.ended", "call.bridged", "call.hangup"]
 
 
-@pytest.fixture
-def postgres(settings, monkeypatch):
-    """PostgreSQL only: SQLite keeps one drain (its write lock serializes every writer)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only (several drains at once); .ci/run's PostgreSQL + Redis pass runs it")
-    settings.WEBHOOK_PARTITIONS = 8
-    settings.WEBHOOK_REBALANCE_SECONDS = 0.01
-    settings.WEBHOOK_DRAIN_LINGER_SECONDS = 0
-    monkeypatch.setattr(process_pending, "delay", lambda *a, **k: None)  # drains here are started by the test
-    return settings
-
-
 def store_calls(calls: int, *, reverse: bool = False) -> dict[str, list[str]]:
     """Store (not apply) a lifecycle per call; {call_session_id: its event ids in occurred_at order}."""
     expected = {}
