@@ -1,6 +1,7 @@
 """Draining pending events: coordination between drains, the claim, and batches applied in one transaction."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -17,7 +18,7 @@ from portal import live
 from portal.celery import app as celery_app
 from webhooks import lag
 from webhooks.apply import HandlerFailed, apply_events, commit_without_waiting_for_disk
-from webhooks.drain_flag import flag_clear
+from webhooks.drain_flag import flag_clear, flag_keep
 from webhooks.models import WebhookEvent
 from webhooks.partitions import Holdings, all_held
 from webhooks.pipeline import pipelined
@@ -27,6 +28,7 @@ from webhooks.retries import drain_again
 log = logging.getLogger(__name__)
 AGAIN_KEY = "webhooks:drain-again"
 HELP_KEY = "webhooks:drain-help"
+STANDBY_KEY = "webhooks:drain-standby"
 GATHER_FROM = 4  # a batch of this many events or more (not full) waits for the next to gather (_gather)
 STANDBY_POLL_SECONDS = 0.05  # a drain standing by looks this often for free partitions or a call for help
 DEADLOCK_RETRIES = 3  # a batch cancelled by PostgreSQL's deadlock detector is applied again this many times
@@ -191,11 +193,11 @@ def events_drain(*, batch_size: int | None = None, max_seconds: float | None = N
     that finds someone else's note after letting go of its partitions runs once more, so an event
     stored while its partition's holder was ending is still claimed. SQLite: one drain holds all.
 
-    `standby` (a drain task queued by a delivery): while running drains hold every partition and none
-    asked for help, wait instead of taking a share (_stand_by).
+    `standby` (process_pending, the drain task): while running drains hold every partition and none
+    asked for help, wait instead of taking a share, or end if another task waits already (_stand_by).
     """
-    if standby:
-        _stand_by(time.monotonic() + settings.WEBHOOK_DRAIN_SECONDS)
+    if standby and not _stand_by(time.monotonic() + settings.WEBHOOK_DRAIN_SECONDS):
+        return 0
     batch_size = batch_size or settings.WEBHOOK_BATCH_SIZE
     deadline = time.monotonic() + (settings.WEBHOOK_DRAIN_SECONDS if max_seconds is None else max_seconds)
     me = uuid.uuid4().hex
@@ -218,25 +220,45 @@ def events_drain(*, batch_size: int | None = None, max_seconds: float | None = N
     return total
 
 
-def _stand_by(until: float) -> None:
-    """Wait while running drains hold every partition, unless one asks for help (a backlog) or `until` passes.
+def _stand_by(until: float) -> bool:
+    """Wait while running drains hold every partition, unless one asks for help (a backlog) or `until`
+    passes; False: another task stands by already, and this one has nothing to do.
 
-    At a steady rate each delivery after a drain clears the flag queues one more drain task. Taking a
-    share at once, that second drain halved both drains' batches, so each batch's fixed work (its
-    transaction, claim and loads) and every list and counter frame sent live were paid twice for the
-    same events (issue 25: 50 pages at 500 events/s, p95 130 -> 113 ms with one drain instead of two).
-    Waiting here keeps the flag set, as it must be: this drain is still to come and clears it when it
-    starts claiming (_drain_pass), so no delivery goes unclaimed. It starts at once when a holder ends
-    (its partitions are free) or asks for help (a full batch: _ask_for_help).
+    At a steady rate the first delivery after a drain clears the flag queues one more drain task.
+    Taking a share at once, that second drain halved both drains' batches, so each batch's fixed work
+    (its transaction, claim and loads) and every list and counter frame sent live were paid twice for
+    the same events (issue 25: 50 pages at 300 events/s, p95 89-105 -> 63-76 ms and half the frames).
+    One task at a time stands by (STANDBY_KEY); it keeps the flag set, since it is the drain still to
+    come, and clears it when it starts claiming (_drain_pass), so no delivery goes unclaimed. It starts
+    as soon as a holder ends or lets go of a partition, or asks for help (a full batch: _ask_for_help).
+    A task that finds another standing by ends: that one will claim what it was queued for.
     """
-    while time.monotonic() < until:
-        try:
+    me, kept_at, standing = uuid.uuid4().hex, time.monotonic(), False
+    try:
+        while time.monotonic() < until:
             if not all_held() or _note(HELP_KEY) is not None:
-                return
-        except DatabaseError:  # a drain that cannot see the locks takes its share, as before
-            log.warning("could not read which partitions are held; draining at once", exc_info=True)
-            return
-        time.sleep(STANDBY_POLL_SECONDS)
+                return True
+            if not standing:
+                if not cache.add(STANDBY_KEY, me, timeout=math.ceil(settings.WEBHOOK_DRAIN_SECONDS) + 5):
+                    return False
+                standing = True
+            if time.monotonic() - kept_at >= settings.WEBHOOK_NUDGE_TTL_SECONDS / 2:
+                kept_at = time.monotonic()
+                flag_keep()
+            _pause(STANDBY_POLL_SECONDS)
+        return True
+    except Exception:  # noqa: BLE001 - a drain that cannot see the locks or the cache takes its share, as before
+        log.warning("could not tell whether other drains hold every partition; draining at once", exc_info=True)
+        return True
+    finally:
+        if standing:
+            with contextlib.suppress(Exception):
+                if cache.get(STANDBY_KEY) == me:
+                    cache.delete(STANDBY_KEY)
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 def _drain_pass(holdings: Holdings, me: str, batch_size: int, deadline: float) -> tuple[int, bool]:

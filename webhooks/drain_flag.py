@@ -95,3 +95,12 @@ def flag_clear() -> None:
         client.delete(cache.make_key(NUDGE_KEY))
     else:
         cache.delete(NUDGE_KEY)
+
+
+def flag_keep() -> None:
+    """Keep the flag set for another WEBHOOK_NUDGE_TTL_SECONDS if it still is (a drain standing by is still to come)."""
+    client = kept_redis_client()
+    if client is not None:
+        client.expire(cache.make_key(NUDGE_KEY), settings.WEBHOOK_NUDGE_TTL_SECONDS)  # a cleared flag stays cleared
+    else:
+        cache.touch(NUDGE_KEY, settings.WEBHOOK_NUDGE_TTL_SECONDS)

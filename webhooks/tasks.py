@@ -16,7 +16,8 @@ from webhooks.retries import events_sweep
 def process_pending() -> int:
     """Apply every pending event in batches (queued by the intake at most once per drain).
 
-    Inline (eager tasks: tests, no broker) it never stands by: it runs inside the delivery's request.
+    Run inline (CELERY_TASK_ALWAYS_EAGER, as in the tests) it never stands by: it runs inside the
+    delivery's request there.
     """
     return events_drain(standby=not process_pending.app.conf.task_always_eager)
 

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def no_call_for_help():
-    cache.delete(drain.HELP_KEY)
+    cache.delete_many([drain.HELP_KEY, drain.STANDBY_KEY])
     yield
-    cache.delete(drain.HELP_KEY)
+    cache.delete_many([drain.HELP_KEY, drain.STANDBY_KEY])
 
 
 @pytest.fixture
@@ -90,20 +90,47 @@ def test_a_drain_not_on_standby_takes_its_share_at_once(holder):
 
 def test_a_call_for_help_ends_standing_by(holder, monkeypatch):
     slept = []
-    monkeypatch.setattr(drain.time, "sleep", lambda seconds: (slept.append(seconds), cache.set(drain.HELP_KEY, 1)))
-    drain._stand_by(time.monotonic() + 5)
+    monkeypatch.setattr(drain, "_pause", lambda seconds: (slept.append(seconds), cache.set(drain.HELP_KEY, 1)))
+    assert drain._stand_by(time.monotonic() + 5)
     assert slept == [drain.STANDBY_POLL_SECONDS]  # one look while all were held, then the call for help
+    assert cache.get(drain.STANDBY_KEY) is None  # the next task may stand by
 
 
 def test_standing_by_ends_at_its_deadline(holder):
     started = time.monotonic()
-    drain._stand_by(started + 0.2)
+    assert drain._stand_by(started + 0.2)  # then it drains: the holders may all be gone by now
     assert 0.2 <= time.monotonic() - started < 2
 
 
+def test_one_task_stands_by_and_the_next_ends_at_once(holder):
+    """The standing task is the drain still to come; a second waiting beside it would only take a slot."""
+    store_calls(1)
+    thread, outcome = run_in_thread(standby=True, batch_size=50)
+    deadline = time.monotonic() + 5
+    while cache.get(drain.STANDBY_KEY) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.get(drain.STANDBY_KEY) is not None
+    started = time.monotonic()
+    assert drain.events_drain(standby=True) == 0
+    assert time.monotonic() - started < 1
+    assert pending() == len(LIFECYCLE)  # left to the one standing by...
+    holder.leave()
+    thread.join(10)
+    assert outcome["applied"] == len(LIFECYCLE) and pending() == 0  # ...which applied it
+    assert cache.get(drain.STANDBY_KEY) is None
+
+
+def test_standing_by_keeps_the_flag_set_past_its_lifetime(holder, settings):
+    """A flag expiring while the standby waits would queue one more task per lifetime for nothing."""
+    settings.WEBHOOK_NUDGE_TTL_SECONDS = 1
+    drain_flag._flag_set()
+    drain._stand_by(time.monotonic() + 2.5)
+    assert cache.get(drain_flag.NUDGE_KEY) is not None
+
+
 def test_nobody_holding_means_no_wait(postgres, monkeypatch):
-    monkeypatch.setattr(drain.time, "sleep", lambda seconds: pytest.fail("stood by with no drain running"))
-    drain._stand_by(time.monotonic() + 5)
+    monkeypatch.setattr(drain, "_pause", lambda seconds: pytest.fail("stood by with no drain running"))
+    assert drain._stand_by(time.monotonic() + 5)
 
 
 def test_the_queued_task_stands_by_only_with_a_broker(monkeypatch):
@@ -114,3 +141,15 @@ def test_the_queued_task_stands_by_only_with_a_broker(monkeypatch):
     monkeypatch.setitem(process_pending.app.conf, "task_always_eager", True)  # inline, inside a delivery's request
     process_pending.run()
     assert seen == [{"standby": True}, {"standby": False}]
+
+
+def test_keeping_the_flag_extends_it_and_never_sets_a_cleared_one(settings):
+    settings.WEBHOOK_NUDGE_TTL_SECONDS = 1
+    drain_flag._flag_set()
+    settings.WEBHOOK_NUDGE_TTL_SECONDS = 10
+    drain_flag.flag_keep()
+    time.sleep(1.3)
+    assert cache.get(drain_flag.NUDGE_KEY) is not None  # set for 1 s, kept for 10
+    drain_flag.flag_clear()
+    drain_flag.flag_keep()
+    assert cache.get(drain_flag.NUDGE_KEY) is None

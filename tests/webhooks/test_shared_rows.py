@@ -12,7 +12,7 @@ from conferencing.models import Conference, Participant
 from queues import services as queues
 from queues.models import Queue, QueuedCall
 from tests.conftest import load_event
-from tests.webhooks.test_partitions import drain_in_threads, postgres  # noqa: F401 - a fixture
+from tests.webhooks.test_partitions import drain_in_threads
 from webhooks import batch_cache, registry, shared_rows, store
 from webhooks.apply import apply_events
 from webhooks.models import WebhookEvent
