@@ -226,3 +226,40 @@ def test_a_backlog_asks_for_one_more_drain_at_a_time(monkeypatch, settings):
     drain._ask_for_help(SimpleNamespace(locking=True, held={3}))  # one partition: nothing to share
     drain._ask_for_help(SimpleNamespace(locking=False, held={0, 1}))  # SQLite: one drain
     assert asked == [1]
+
+
+def test_a_claim_takes_the_oldest_events_of_its_partitions_only(postgres):
+    from django.db import transaction
+
+    expected = store_calls(4)
+    partition_of = dict(WebhookEvent.objects.values_list("call_session_id", "partition"))
+    mine = {partition_of["session-0"], partition_of["session-2"]}
+    held = [value for value in range(partitions.MAX_PARTITIONS) if value % 8 in mine]
+    wanted = [pk for pk, session in WebhookEvent.objects.order_by("received_at", "id").values_list("pk", "call_session_id")
+              if partition_of[session] in mine][:7]
+    with transaction.atomic():
+        claimed = drain._claim_pending(7, held)
+    assert [event.pk for event in claimed] == wanted  # the oldest seven of those partitions, in order
+    assert {event.call_session_id for event in claimed} <= {s for s in expected if partition_of[s] in mine}
+
+
+def test_a_drain_plans_without_jit_and_gives_the_setting_back(postgres, monkeypatch):
+    """PostgreSQL's JIT compiled each claim of a backlog (12-15 ms for a 6 ms query)."""
+    seen, original = [], registry.handlers_for
+
+    def handlers_for(event_type):
+        def look(event):
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW jit")
+                seen.append(cursor.fetchone()[0])
+        return [look, *original(event_type)]
+
+    monkeypatch.setattr(registry, "handlers_for", handlers_for)
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = on")
+    store_calls(1)
+    drain.events_drain(batch_size=50)
+    assert seen and set(seen) == {"off"}
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "on"
