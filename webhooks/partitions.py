@@ -21,16 +21,13 @@ MEMBER_CLASS = 0x5745  # pg_advisory_lock(MEMBER_CLASS, backend pid): "a drain r
 PARTITION_CLASS = 0x5750  # pg_advisory_lock(PARTITION_CLASS, partition): "this drain applies it"
 MAX_PARTITIONS = 256  # stored values stay below this, whatever WEBHOOK_PARTITIONS was when they arrived
 
-_MEMBERS_SQL = (
-    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s AND objsubid = 2 "
+# Granted two-key advisory locks of one class (the first key) in this database: drains' members or partitions.
+_GRANTED = (
+    "FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s AND objsubid = 2 "
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
-
-_HELD_SQL = (
-    "SELECT count(DISTINCT objid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s "
-    "AND objsubid = 2 AND objid::bigint < %s "
-    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-)
+_MEMBERS_SQL = f"SELECT count(*) {_GRANTED}"
+_HELD_SQL = f"SELECT count(DISTINCT objid) {_GRANTED} AND objid::bigint < %s"
 
 
 def all_held(db=None) -> bool:
